@@ -1,0 +1,52 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "hmp",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "hmp", targets: ["hmp"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Top: the executable turns QEMU-style options into a Configuration and runs the monitor.
+        .executableTarget(
+            name: "hmp",
+            dependencies: [
+                "Monitor", "Machine", "Migration", "HMP", "QObject",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        // The REPL, its event loop, line editing and the handlers behind the command table.
+        .target(
+            name: "Monitor",
+            dependencies: ["HMP", "Machine", "Migration", "QObject", "CEditLine", "CCurses"],
+            swiftSettings: strict
+        ),
+        // Live migration: parameters, capabilities and (later) the engine and transports.
+        .target(name: "Migration", dependencies: ["Machine", "QObject"], swiftSettings: strict),
+        // The built-in machine: guest RAM, drives, the workload, run state.
+        .target(name: "Machine", dependencies: ["QObject"], swiftSettings: strict),
+        // QEMU's args_type grammar, the command table type, the line parser, completion and help. Pure.
+        .target(name: "HMP", dependencies: ["QObject"], swiftSettings: strict),
+        // QDict and friends: typed values shared by HMP and QMP. Pure.
+        .target(name: "QObject", swiftSettings: strict),
+        .systemLibrary(name: "CEditLine", providers: [.apt(["libedit-dev"])]),
+        .systemLibrary(name: "CCurses", providers: [.apt(["libncurses-dev"])]),
+
+        .testTarget(name: "QObjectTests", dependencies: ["QObject"], swiftSettings: strict),
+        .testTarget(name: "HMPTests", dependencies: ["HMP", "QObject"], swiftSettings: strict),
+        .testTarget(name: "MachineTests", dependencies: ["Machine", "Migration", "QObject"], swiftSettings: strict),
+        // Runs the built binary: piped stdin, the unix-socket monitor, and a real terminal under tmux.
+        .testTarget(name: "EndToEndTests", dependencies: ["hmp"], swiftSettings: strict),
+    ]
+)

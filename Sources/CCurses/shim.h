@@ -1,0 +1,15 @@
+#ifndef HMP_CCURSES_SHIM_H
+#define HMP_CCURSES_SHIM_H
+#include <curses.h>
+#include <term.h>
+
+/* tparm and tigetstr are variadic or macro-heavy; fixed-arity wrappers keep the Swift side simple. */
+static inline char *hmp_tparm2(const char *cap, long a, long b) { return tiparm(cap, (int)a, (int)b); }
+static inline char *hmp_tparm1(const char *cap, long a) { return tiparm(cap, (int)a); }
+static inline char *hmp_tparm0(const char *cap) { return tiparm(cap); }
+static inline char *hmp_tigetstr(const char *name) {
+    char *s = tigetstr(name);
+    return (s == (char *)-1) ? NULL : s;
+}
+static inline int hmp_tigetnum(const char *name) { return tigetnum(name); }
+#endif

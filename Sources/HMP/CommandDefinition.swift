@@ -1,0 +1,70 @@
+public import QObject
+
+/// One row of the command table, as one entry of QEMU's hmp-commands.hx: names, args_type, params, help, and what
+/// runs it. `Handler` is the monitor's own function type, so that this module stays free of machines and I/O.
+public struct CommandDefinition<Handler: Sendable>: Sendable {
+    /// The name first, then its aliases: `quit|q` is `["quit", "q"]`.
+    public let names: [String]
+    /// The args_type string as written in the table, e.g. `detach:-d,blk:-b,inc:-i,uri:s`.
+    public let argsType: String
+    /// The parsed form of `argsType`.
+    public let arguments: [ArgSpec]
+    /// The synopsis shown by help, e.g. `[-d] [-b] [-i] uri`.
+    public let params: String
+    /// One line saying what the command does.
+    public let help: String
+    /// Further lines that `help CMD` prints under the first (flag explanations).
+    public let details: [String]
+    /// Words to offer for argument `index` (0-based, flags excluded) given the words typed so far; nil = default.
+    public let completer: (@Sendable (_ index: Int, _ typed: [String]) -> [String]?)?
+    /// Commands reached through this one, as `info status` through `info`.
+    public let subcommands: [CommandDefinition]
+    public let handler: Handler?
+
+    /// Builds a row; a malformed `argsType` is a programming error and traps at start-up.
+    public init(
+        _ names: String,
+        args argsType: String = "",
+        params: String = "",
+        help: String,
+        details: [String] = [],
+        completer: (@Sendable (_ index: Int, _ typed: [String]) -> [String]?)? = nil,
+        subcommands: [CommandDefinition] = [],
+        handler: Handler?
+    ) {
+        self.names = names.split(separator: "|").map(String.init)
+        self.argsType = argsType
+        do {
+            self.arguments = try ArgsTypeParser.parse(argsType)
+        } catch {
+            preconditionFailure("command table: \(names): \(error)")
+        }
+        self.params = params
+        self.help = help
+        self.details = details
+        self.completer = completer
+        self.subcommands = subcommands
+        self.handler = handler
+    }
+
+    public var name: String { names[0] }
+
+    /// The names joined as QEMU shows them in help: `quit|q`.
+    public var displayName: String { names.joined(separator: "|") }
+
+    public func matches(_ word: String) -> Bool { names.contains(word) }
+}
+
+/// What one typed line asks for: the row it names and its arguments as a QDict.
+public struct ParsedCommand<Handler: Sendable>: Sendable {
+    public let definition: CommandDefinition<Handler>
+    /// The command as typed, for messages: `migrate`, or `info status` for a subcommand.
+    public let path: String
+    public let arguments: QDict
+
+    public init(definition: CommandDefinition<Handler>, path: String, arguments: QDict) {
+        self.definition = definition
+        self.path = path
+        self.arguments = arguments
+    }
+}

@@ -1,0 +1,37 @@
+import QObject
+
+/// The monitor's commands, in the order help lists them. One table drives parsing, help, completion and the man page.
+public struct CommandTable<Handler: Sendable>: Sendable {
+    public let commands: [CommandDefinition<Handler>]
+
+    public init(_ commands: [CommandDefinition<Handler>]) {
+        self.commands = commands
+    }
+
+    /// The row whose name or alias is `word`.
+    public func find(_ word: String) -> CommandDefinition<Handler>? {
+        commands.first { $0.matches(word) }
+    }
+}
+
+/// Where completion looks for what only the running monitor knows.
+public protocol CompletionSource {
+    /// Drive ids, offered for `B` arguments.
+    var blockDevices: [String] { get }
+    /// Entries of the file system that start with `prefix` (a path as typed), offered for `F` arguments.
+    /// Directories end with `/`.
+    func files(matching prefix: String) -> [String]
+}
+
+/// The result of completing a line: the word under the cursor and what could replace it.
+public struct Completion: Sendable, Equatable {
+    /// The partial word being completed (the text after the last separator).
+    public let word: String
+    /// Full candidates for `word`, sorted, without duplicates.
+    public let candidates: [String]
+
+    public init(word: String, candidates: [String]) {
+        self.word = word
+        self.candidates = candidates
+    }
+}

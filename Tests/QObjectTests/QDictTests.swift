@@ -1,0 +1,57 @@
+import QObject
+import Testing
+
+@Suite struct QDictTests {
+    @Test func keepsInsertionOrderAndRemovesOnNil() {
+        var d = QDict()
+        d["detach"] = true
+        d["blk"] = true
+        d["uri"] = "tcp:0:4444"
+        #expect(d.keys == ["detach", "blk", "uri"])
+        d["blk"] = nil
+        #expect(d.keys == ["detach", "uri"])
+        #expect(d.string("uri") == "tcp:0:4444")
+        #expect(d.bool("blk") == nil)
+    }
+
+    @Test func equalityIgnoresOrder() {
+        let a: QDict = ["a": 1, "b": "x"]
+        let b: QDict = ["b": "x", "a": 1]
+        #expect(a == b)
+        #expect(a != ["a": 2, "b": "x"])
+    }
+
+    @Test func typedAccessors() {
+        let d: QDict = ["i": 42, "d": 1.5, "s": "hi", "b": false, "big": .uint(UInt64.max)]
+        #expect(d.int("i") == 42)
+        #expect(d.double("i") == 42)
+        #expect(d.double("d") == 1.5)
+        #expect(d.int("big") == nil)
+        #expect(d.uint("big") == UInt64.max)
+        #expect(d.bool("b") == false)
+        #expect(d.string("i") == nil)
+    }
+
+    @Test func jsonIsSpacedAsQMPReplies() {
+        let d: QDict = ["detach": true, "blk": true, "uri": "tcp:0:4444"]
+        #expect(QValue.dict(d).json == #"{"detach": true, "blk": true, "uri": "tcp:0:4444"}"#)
+        #expect(QValue.list([1, 2.5, nil, "a\"b\n"]).json == #"[1, 2.5, null, "a\"b\n"]"#)
+        #expect(QValue.double(3).json == "3.0")
+    }
+
+    @Test func jsonRoundTrips() throws {
+        let text = #"{"execute": "migrate", "arguments": {"uri": "tcp:[::1]:4444", "blk": true, "n": -3, "x": 1e3, "u": "\u00e9\ud83d\ude00"}}"#
+        let value = try QValue(json: text)
+        let args = try #require(value.dict?["arguments"]?.dict)
+        #expect(args.string("uri") == "tcp:[::1]:4444")
+        #expect(args.int("n") == -3)
+        #expect(args.double("x") == 1000)
+        #expect(args.string("u") == "é😀")
+        #expect(try QValue(json: value.json) == value)
+    }
+
+    @Test(arguments: ["", "{", "[1,]", "{\"a\" 1}", "tru", "\"abc", "1 2", "{\"a\":1,}", "\"\u{01}\""])
+    func malformedJSONIsAnError(text: String) {
+        #expect(throws: JSONError.self) { try QValue(json: text) }
+    }
+}
