@@ -1,1 +1,47 @@
-print("hmp")
+import ArgumentParser
+import Glibc
+import Machine
+import Monitor
+
+/// Bad start-up input ends here: one line on stderr, exit status 1, before anything is created.
+func fail(_ message: String) -> Never {
+    let line = "hmp: \(message)\n"
+    _ = line.withCString { write(2, $0, strlen($0)) }
+    exit(1)
+}
+
+let options: Options
+do {
+    options = try Options.parse()
+} catch {
+    if Options.exitCode(for: error) == .success {
+        print(Options.fullMessage(for: error))
+        exit(0)
+    }
+    var message = Options.message(for: error)
+    if message.hasPrefix("Error: ") { message.removeFirst("Error: ".count) }
+    if let first = message.first { message = first.lowercased() + message.dropFirst() }
+    fail("\(message) (hmp --help lists the options)")
+}
+
+if options.printManCommands {
+    print(MonitorApplication.manPageCommands(), terminator: "")
+    exit(0)
+}
+
+let configuration: MachineConfiguration
+let endpoint: MonitorEndpoint
+do {
+    configuration = try options.machineConfiguration()
+    endpoint = try MonitorEndpoint(parsing: options.monitor)
+} catch {
+    fail("\(error)")
+}
+
+let machine: Machine
+do {
+    machine = try Machine(configuration: configuration)
+} catch {
+    fail("\(error)")
+}
+exit(MonitorApplication(machine: machine, endpoint: endpoint).run())

@@ -1,0 +1,23 @@
+import HMP
+import QObject
+
+/// What a handler gets: its parsed arguments, the machine behind the monitor, and where to write.
+struct CommandInvocation {
+    let arguments: QDict
+    let backend: Backend
+    let session: MonitorSession
+}
+
+/// A command that ran but failed; the monitor prints it as `Error: <message>`, as QEMU's hmp_handle_error does.
+struct CommandError: Error, CustomStringConvertible {
+    let message: String
+
+    init(_ message: String) {
+        self.message = message
+    }
+
+    var description: String { message }
+}
+
+typealias CommandHandler = @Sendable (CommandInvocation) throws(CommandError) -> Void
+typealias Command = CommandDefinition<CommandHandler>

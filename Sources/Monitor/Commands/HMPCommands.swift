@@ -1,0 +1,64 @@
+import HMP
+import Migration
+
+/// The monitor's command table: one row per command, in the order `help` lists them. Adding a command is adding
+/// a row here and its handler beside its kin in this folder; help, completion and the man page follow.
+let hmpCommands = CommandTable<CommandHandler>([
+    Command(
+        "help|?", args: "name:S?", params: "[cmd]",
+        help: "list the commands, or explain the command cmd",
+        handler: MonitorCommands.help),
+    Command(
+        "info", args: "item:s?", params: "[subcommand]",
+        help: "show facts about the machine and the monitor (help info lists them)",
+        subcommands: infoCommands,
+        handler: MonitorCommands.infoList),
+    Command("quit|q", help: "stop the machine and leave hmp", handler: MonitorCommands.quit),
+    Command("stop|s", help: "pause the guest", handler: RunStateCommands.stop),
+    Command("cont|c", help: "let the guest run again", handler: RunStateCommands.cont),
+    Command(
+        "pmemsave", args: "val:l,size:i,filename:s", params: "addr size file",
+        help: "write size bytes of guest-physical memory from addr into file",
+        handler: MemoryCommands.pmemsave),
+    Command(
+        "migrate", args: "detach:-d,blk:-b,inc:-i,resume:-r,uri:s", params: "[-d] [-b] [-i] [-r] uri",
+        help: "move the running machine to the hmp or QEMU listening at uri (-d: give the prompt back at once)",
+        details: [
+            "-b copies the disks whole, for a destination without shared storage",
+            "-i copies only what the disks hold beyond the base image both sides share",
+            "-r resumes a paused postcopy migration",
+        ],
+        completer: MigrationCommands.completeMigrate,
+        handler: MigrationCommands.migrate),
+    Command(
+        "migrate_set_capability", args: "capability:s,state:b", params: "capability state",
+        help: "turn a migration capability on or off (info migrate_capabilities lists them)",
+        completer: MigrationCommands.completeCapability,
+        handler: MigrationCommands.setCapability),
+    Command(
+        "migrate_set_parameter", args: "parameter:s,value:s", params: "parameter value",
+        help: "set a migration parameter (info migrate_parameters lists them)",
+        completer: MigrationCommands.completeParameter,
+        handler: MigrationCommands.setParameter),
+    Command(
+        "migrate_set_speed", args: "value:o", params: "value",
+        help: "cap migration bandwidth in bytes per second, K/M/G suffixes allowed (same as max-bandwidth)",
+        handler: MigrationCommands.setSpeed),
+    Command(
+        "migrate_set_downtime", args: "value:T", params: "value",
+        help: "set the longest pause allowed at the end of migration, in seconds (same as downtime-limit)",
+        handler: MigrationCommands.setDowntime),
+])
+
+let infoCommands: [Command] = [
+    Command("version", help: "show the version of hmp and of the QEMU it speaks for", handler: InfoCommands.version),
+    Command("status", help: "show whether the guest is running or paused", handler: InfoCommands.status),
+    Command("name", help: "show the machine's name, if it has one", handler: InfoCommands.name),
+    Command("block", args: "device:B?", params: "[device]", help: "show the drives and their image files",
+            handler: InfoCommands.block),
+    Command("history", help: "show the lines typed at this monitor", handler: InfoCommands.history),
+    Command("migrate_capabilities", help: "show each migration capability and whether it is on",
+            handler: InfoCommands.migrateCapabilities),
+    Command("migrate_parameters", help: "show the migration parameters and their values",
+            handler: InfoCommands.migrateParameters),
+]

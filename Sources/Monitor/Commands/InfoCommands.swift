@@ -1,0 +1,44 @@
+import Machine
+import Migration
+
+/// The `info` subcommands. Their output follows QEMU 7.2's where scripts parse it.
+enum InfoCommands {
+    /// The QEMU release whose monitor and migration stream hmp reproduces.
+    static let qemuVersion = "7.2.22"
+
+    static let version: CommandHandler = { invocation throws(CommandError) in
+        invocation.session.print("\(qemuVersion) (hmp \(MonitorApplication.version))")
+    }
+
+    static let status: CommandHandler = { invocation throws(CommandError) in
+        invocation.session.print(invocation.backend.machine.runState.statusLine)
+    }
+
+    static let name: CommandHandler = { invocation throws(CommandError) in
+        if let name = invocation.backend.machine.name { invocation.session.print(name) }
+    }
+
+    static let block: CommandHandler = { invocation throws(CommandError) in
+        let machine = invocation.backend.machine
+        if let device = invocation.arguments.string("device") {
+            guard machine.drives.contains(where: { $0.id == device }) else {
+                throw CommandError("Device '\(device)' not found")
+            }
+            for line in machine.infoBlockLines(device: device) { invocation.session.print(line) }
+        } else {
+            for line in machine.infoBlockLines(device: nil) { invocation.session.print(line) }
+        }
+    }
+
+    static let history: CommandHandler = { invocation throws(CommandError) in
+        for line in invocation.session.history.infoLines { invocation.session.print(line) }
+    }
+
+    static let migrateCapabilities: CommandHandler = { invocation throws(CommandError) in
+        for line in invocation.backend.migrationCapabilities.infoLines() { invocation.session.print(line) }
+    }
+
+    static let migrateParameters: CommandHandler = { invocation throws(CommandError) in
+        for line in invocation.backend.migrationParameters.infoLines() { invocation.session.print(line) }
+    }
+}

@@ -1,0 +1,53 @@
+import Glibc
+import HMP
+
+/// The monitor a person types at: libedit line editing, completion, history kept across runs.
+final class TerminalMonitor {
+    let session: MonitorSession
+    let dispatcher: CommandDispatcher
+    let signals: SignalEvents
+    private let editor: LineEditor
+
+    init(dispatcher: CommandDispatcher, signals: SignalEvents, wakeup: Wakeup) {
+        self.dispatcher = dispatcher
+        self.signals = signals
+        let history = CommandHistory(file: CommandHistory.defaultFile)
+        session = MonitorSession(output: 1, history: history, isTerminal: true)
+        editor = LineEditor(prompt: MonitorApplication.prompt, wakeup: wakeup, history: history.entries)
+        let source = MachineCompletionSource(backend: dispatcher.backend)
+        editor.complete = { [table = dispatcher.table] line in table.complete(line, source: source) }
+        editor.onWake = { [unowned self] in self.handleWake() }
+    }
+
+    func run() {
+        session.print(MonitorApplication.banner)
+        while !dispatcher.backend.isQuitting {
+            switch editor.readLine() {
+            case .line(let line):
+                if !line.allSatisfy(\.isWhitespace) {
+                    session.history.add(line)
+                    editor.addToHistory(line)
+                }
+                dispatcher.execute(line, in: session)
+            case .interrupted:
+                continue
+            case .endOfInput:
+                // Ctrl-D on an empty line: leave as `quit` does, on a line of its own.
+                session.write("\n")
+                dispatcher.backend.requestQuit()
+            case .stopped:
+                session.write("\n")
+                return
+            }
+        }
+    }
+
+    private func handleWake() -> LineEditor.WakeAction {
+        let events = signals.take()
+        if events.contains(.terminate) { dispatcher.backend.requestQuit() }
+        if dispatcher.backend.isQuitting { return .stop }
+        if events.contains(.interrupt) { return .interrupt }
+        if events.contains(.resize) { return .resize }
+        return .keepReading
+    }
+}

@@ -1,0 +1,228 @@
+import CEditLine
+import Glibc
+import HMP
+
+/// The terminal monitor's line editing, through libedit: emacs keys by default, the user's ~/.editrc (vi mode
+/// included), Ctrl-R search, history, and Tab completion from the command table.
+///
+/// libedit blocks inside `el_gets`; its read function is ours (`EL_GETCFN`), so that while it waits for a key it
+/// also wakes for signals and for messages from other threads, which it prints above the prompt.
+final class LineEditor {
+    enum Input {
+        case line(String)
+        /// Ctrl-C: the line was abandoned.
+        case interrupted
+        /// Ctrl-D on an empty line, or the terminal went away.
+        case endOfInput
+        /// The application asked the editor to stop waiting (quit from elsewhere).
+        case stopped
+    }
+
+    private let editLine: OpaquePointer
+    private let history: OpaquePointer
+    private var historyEvent = HistEvent()
+    private let prompt: UnsafeMutablePointer<CChar>
+    private let input: Int32
+    private let output: Int32
+    private let wakeup: Wakeup
+
+    /// Completes the text before the cursor.
+    var complete: ((String) -> Completion)?
+    /// Called on the editor's thread when the wake-up pipe fires; returns what the editor should do.
+    var onWake: (() -> WakeAction)?
+
+    enum WakeAction {
+        case keepReading
+        case interrupt
+        case resize
+        case stop
+    }
+
+    // Flags the C callbacks set for `readLine` to act on once el_gets returns.
+    private var interruptPending = false
+    private var lineWasInterrupted = false
+    private var stopRequested = false
+    /// Decoded characters waiting to be handed to libedit one at a time.
+    private var pendingInput: [wchar_t] = []
+
+    init(prompt: String, input: Int32 = 0, output: Int32 = 1, wakeup: Wakeup, history lines: [String]) {
+        self.input = input
+        self.output = output
+        self.wakeup = wakeup
+        self.prompt = strdup(prompt)
+        let stdinFile = fdopen(dup(input), "r")
+        let stdoutFile = fdopen(dup(output), "w")
+        let stderrFile = fdopen(dup(2), "w")
+        editLine = el_init("hmp", stdinFile, stdoutFile, stderrFile)
+        history = history_init()
+        _ = hmp_history_setsize(history, &historyEvent, 1000)
+        _ = hmp_history_setunique(history, &historyEvent, 1)
+        for line in lines { _ = hmp_history_enter(history, &historyEvent, line) }
+
+        _ = hmp_el_set_clientdata(editLine, Unmanaged.passUnretained(self).toOpaque())
+        _ = hmp_el_set_editor(editLine, "emacs")
+        _ = hmp_el_set_hist(editLine, history)
+        _ = hmp_el_set_prompt(editLine) { el in LineEditor.from(el).prompt }
+        _ = hmp_el_set_getcfn(editLine) { el, character in LineEditor.from(el).readCharacter(into: character) }
+        _ = hmp_el_addfn(editLine, "hmp-complete", "Complete the word before the cursor") { el, _ in
+            LineEditor.from(el).completeWord()
+        }
+        _ = hmp_el_addfn(editLine, "hmp-interrupt", "Abandon the line being edited") { el, _ in
+            LineEditor.from(el).abandonLine()
+        }
+        bindDefaults()
+        // The user's ~/.editrc (or $EDITRC) comes last but for our own keys, so that it can change the rest.
+        _ = el_source(editLine, nil)
+        bindOwnKeys()
+    }
+
+    deinit {
+        el_end(editLine)
+        history_end(history)
+        free(prompt)
+    }
+
+    private static func from(_ el: OpaquePointer?) -> LineEditor {
+        Unmanaged<LineEditor>.fromOpaque(hmp_el_get_clientdata(el)!).takeUnretainedValue()
+    }
+
+    private func bindDefaults() {
+        _ = hmp_el_bind(editLine, "^R", "em-inc-search-prev")
+        _ = hmp_el_bind(editLine, "^S", "em-inc-search-next")
+    }
+
+    private func bindOwnKeys() {
+        _ = hmp_el_bind(editLine, "^I", "hmp-complete")
+        _ = hmp_el_bind(editLine, "^C", "hmp-interrupt")
+    }
+
+    func addToHistory(_ line: String) {
+        _ = hmp_history_enter(history, &historyEvent, line)
+    }
+
+    /// Waits for one line; returns it without its newline.
+    func readLine() -> Input {
+        interruptPending = false
+        lineWasInterrupted = false
+        var count: Int32 = 0
+        let raw = el_gets(editLine, &count)
+        if stopRequested { return .stopped }
+        guard let raw, count > 0 else { return .endOfInput }
+        if lineWasInterrupted { return .interrupted }
+        var line = String(cString: raw)
+        if line.hasSuffix("\n") { line.removeLast() }
+        return .line(line)
+    }
+
+    /// Redraws the prompt and the line being edited, after something else wrote to the terminal.
+    func redraw() {
+        _ = hmp_el_refresh(editLine)
+    }
+
+    func resize() {
+        el_resize(editLine)
+    }
+
+    // MARK: - C callbacks
+
+    /// libedit's read function: one character, or 0 for end of input.
+    private func readCharacter(into character: UnsafeMutablePointer<wchar_t>?) -> Int32 {
+        while true {
+            if interruptPending {
+                // The line was marked abandoned; a newline makes el_gets return it, and readLine discards it.
+                interruptPending = false
+                character?.pointee = 0x0A
+                return 1
+            }
+            if !pendingInput.isEmpty {
+                character?.pointee = pendingInput.removeFirst()
+                return 1
+            }
+            var fds = [pollfd(fd: input, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: wakeup.readDescriptor, events: Int16(POLLIN), revents: 0)]
+            let ready = poll(&fds, 2, -1)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                return 0
+            }
+            if fds[1].revents != 0 {
+                wakeup.drain()
+                switch onWake?() ?? .keepReading {
+                case .keepReading: break
+                case .resize: el_resize(editLine); redraw()
+                case .interrupt:
+                    character?.pointee = 0x03
+                    return 1
+                case .stop:
+                    stopRequested = true
+                    return 0
+                }
+            }
+            if fds[0].revents != 0 {
+                guard readUTF8() else { return 0 }
+            }
+        }
+    }
+
+    /// Reads one UTF-8 sequence from the terminal into `pendingInput`; false at end of input.
+    private func readUTF8() -> Bool {
+        var first: UInt8 = 0
+        while true {
+            let n = read(input, &first, 1)
+            if n == 1 { break }
+            if n < 0 && errno == EINTR { continue }
+            return false
+        }
+        let length = first < 0x80 ? 1 : first >= 0xF0 ? 4 : first >= 0xE0 ? 3 : first >= 0xC0 ? 2 : 1
+        var bytes = [first]
+        while bytes.count < length {
+            var next: UInt8 = 0
+            let n = read(input, &next, 1)
+            if n == 1 { bytes.append(next) } else if n < 0 && errno == EINTR { continue } else { break }
+        }
+        for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
+            pendingInput.append(wchar_t(bitPattern: scalar.value))
+        }
+        return true
+    }
+
+    private func completeWord() -> UInt8 {
+        guard let info = el_line(editLine)?.pointee, let complete else { return UInt8(CC_ERROR) }
+        let length = info.cursor - info.buffer
+        let before = String(decoding: UnsafeRawBufferPointer(start: info.buffer, count: length), as: UTF8.self)
+        let completion = complete(before)
+        let candidates = completion.candidates
+        guard !candidates.isEmpty else { return UInt8(CC_REFRESH_BEEP) }
+        if candidates.count == 1 {
+            let rest = String(candidates[0].dropFirst(completion.word.count))
+            // A directory keeps going; anything else is a whole word.
+            _ = el_insertstr(editLine, rest + (candidates[0].hasSuffix("/") ? "" : " "))
+            return UInt8(CC_REFRESH)
+        }
+        let common = CompletionList.longestCommonPrefix(candidates)
+        if common.count > completion.word.count {
+            _ = el_insertstr(editLine, String(common.dropFirst(completion.word.count)))
+        }
+        var listing = "\n"
+        for row in CompletionList.columns(candidates, width: terminalWidth()) { listing += row + "\n" }
+        try? FileIO.writeAll(output, listing)
+        return UInt8(CC_REDISPLAY)
+    }
+
+    private func abandonLine() -> UInt8 {
+        // Show the abandoned line with ^C, as shells do, then end it.
+        if let info = el_line(editLine)?.pointee {
+            _ = el_cursor(editLine, Int32(info.lastchar - info.cursor))
+        }
+        _ = el_insertstr(editLine, "^C")
+        lineWasInterrupted = true
+        interruptPending = true
+        return UInt8(CC_REFRESH)
+    }
+
+    private func terminalWidth() -> Int {
+        var size = winsize()
+        if ioctl(output, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+        return 80
+    }
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+
+/// hmp's command line, spelled as QEMU's (single dash), so that habits and scripts carry over.
+struct Options: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hmp",
+        abstract: "QEMU's Human Monitor, with a built-in machine that can live-migrate.",
+        discussion: """
+            Starts a machine and gives a (qemu) prompt. Type 'help' at the prompt for the commands, \
+            or see hmp(1).
+            """,
+        version: hmpVersion
+    )
+
+    @Option(name: .customShort("m"), help: ArgumentHelp("Guest RAM size: MiB, or with a K/M/G/T suffix.", valueName: "size"))
+    var memory: String = "128M"
+
+    @Option(name: .customLong("mem-path", withSingleDash: true), help: ArgumentHelp("Map the RAM's initial content privately from this file (never written back).", valueName: "file"))
+    var memPath: String?
+
+    @Option(name: .customLong("drive", withSingleDash: true), help: ArgumentHelp("A disk backed by an image file: file=PATH[,id=ID][,format=raw][,readonly=on]. Repeatable.", valueName: "options"))
+    var drives: [String] = []
+
+    @Flag(name: .customShort("S"), help: "Do not start the guest at start-up.")
+    var startPaused = false
+
+    @Option(name: .customLong("name", withSingleDash: true), help: ArgumentHelp("The machine's name, shown by 'info name'.", valueName: "name"))
+    var name: String?
+
+    @Option(name: .customLong("workload", withSingleDash: true), help: ArgumentHelp("Guest writes per second while running: ram=RATE,disk=RATE (e.g. ram=64M,disk=4M).", valueName: "rates"))
+    var workload: String?
+
+    @Option(name: .customLong("monitor", withSingleDash: true), help: ArgumentHelp("Where the monitor is: stdio, none, or unix:PATH,server=on,wait=off.", valueName: "dev"))
+    var monitor: String = "stdio"
+
+    @Option(name: .customLong("incoming", withSingleDash: true), help: ArgumentHelp("Wait for an incoming migration on this URI (tcp:0:PORT, unix:PATH, exec:CMD, defer).", valueName: "uri"))
+    var incoming: String?
+
+    @Flag(name: .customLong("print-man-commands", withSingleDash: false), help: .hidden)
+    var printManCommands = false
+
+    mutating func run() throws {}
+}
+
+let hmpVersion = "0.1.0"
+
+extension Options {
+    /// The machine these options describe; every value is checked here, before anything is opened.
+    func machineConfiguration() throws(MachineError) -> MachineConfiguration {
+        var drives: [DriveConfiguration] = []
+        for (index, text) in self.drives.enumerated() {
+            drives.append(try DriveConfiguration.parse(text, index: index))
+        }
+        return MachineConfiguration(
+            ramSize: try parseSize(memory, defaultUnit: 1 << 20),
+            memPath: memPath,
+            drives: drives,
+            startPaused: startPaused,
+            name: name,
+            workload: try workload.map { text throws(MachineError) in try WorkloadRates.parse(text) },
+            incoming: incoming
+        )
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+import Testing
+
+/// hmp(1) is part of the product: it lints clean and lists exactly the commands the table has.
+@Suite struct ManPageTests {
+    static let manPage: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.appendingPathComponent("man/hmp.1").path
+    }()
+
+    @Test func commandSectionMatchesTheCommandTable() throws {
+        let page = try String(contentsOfFile: Self.manPage, encoding: .utf8)
+        let generated = try runHMP(["--print-man-commands"]).stdout
+        let begin = try #require(page.range(of: ".\\\" BEGIN COMMANDS (scripts/update-man)\n"))
+        let end = try #require(page.range(of: ".\\\" END COMMANDS\n"))
+        #expect(String(page[begin.upperBound..<end.lowerBound]) == generated,
+                "man/hmp.1 is out of date: run scripts/update-man")
+    }
+
+    @Test func lintsClean() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["mandoc", "-Tlint", "-W", "warning", Self.manPage]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0 && text.isEmpty, "mandoc -Tlint: \(text)")
+    }
+}

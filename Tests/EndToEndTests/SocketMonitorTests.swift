@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+
+/// A unix-socket client speaking HMP to hmp, one line at a time.
+final class SocketClient {
+    let fd: Int32
+    private var received = ""
+
+    init(path: String, timeout: TimeInterval = 10) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                raw.copyBytes(from: path.utf8)
+                raw[path.utf8.count] = 0
+            }
+            let ok = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                }
+            }
+            if ok == 0 {
+                self.fd = fd
+                return
+            }
+            close(fd)
+            guard Date() < deadline else { throw POSIXError(.ECONNREFUSED) }
+            usleep(20_000)
+        }
+    }
+
+    deinit { close(fd) }
+
+    /// Reads until the text received so far ends with a prompt, and returns what came before it.
+    func readUntilPrompt(timeout: TimeInterval = 10) -> String? {
+        let deadline = Date().addingTimeInterval(timeout)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while !received.hasSuffix("(qemu) ") {
+            var fds = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard Date() < deadline, poll(&fds, 1, 100) >= 0 else { return nil }
+            if fds.revents == 0 { continue }
+            let n = read(fd, &buffer, buffer.count)
+            if n <= 0 { return nil }
+            received += String(decoding: buffer[0..<n], as: UTF8.self)
+        }
+        let answer = String(received.dropLast("(qemu) ".count))
+        received = ""
+        return answer
+    }
+
+    func send(_ line: String) {
+        _ = (line + "\n").withCString { write(fd, $0, strlen($0)) }
+    }
+
+    func command(_ line: String) -> String? {
+        send(line)
+        return readUntilPrompt()
+    }
+}
+
+@Suite struct SocketMonitorTests {
+    @Test func clientsTakeTurnsAndQuitEndsHMP() throws {
+        let scratch = Scratch()
+        let path = scratch.file("mon.sock")
+        let hmp = try HMPProcess(["-m", "16", "-monitor", "unix:\(path),server=on,wait=off"])
+        do {
+            let first = try SocketClient(path: path)
+            let banner = try #require(first.readUntilPrompt())
+            #expect(banner.hasPrefix("hmp "))
+            #expect(first.command("info status") == "VM status: running\n")
+            #expect(first.command("stop") == "")
+            #expect(first.command("nosuch") == "unknown command: 'nosuch'\n")
+        }
+        // The first client has gone; the next one is served, and sees the same machine.
+        let second = try SocketClient(path: path)
+        _ = second.readUntilPrompt()
+        #expect(second.command("info status") == "VM status: paused\n")
+        #expect(second.command("info history") == "0: 'info status'\n1: 'info history'\n", "each client has its own history")
+        second.send("quit")
+        #expect(hmp.waitForExit() == 0)
+        #expect(!FileManager.default.fileExists(atPath: path), "the socket is removed on quit")
+    }
+
+    @Test func stdinIsNotAMonitorWhenTheSocketIs() throws {
+        let scratch = Scratch()
+        let path = scratch.file("mon.sock")
+        let hmp = try HMPProcess(["-m", "16", "-monitor", "unix:\(path),server=on,wait=off"])
+        let client = try SocketClient(path: path)
+        _ = client.readUntilPrompt()
+        hmp.send("quit")
+        #expect(client.command("info status") == "VM status: running\n")
+        #expect(hmp.text.isEmpty, "nothing is written to stdout")
+        client.send("q")
+        #expect(hmp.waitForExit() == 0)
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+
+/// A person at a real terminal (tmux): the prompt, line editing, completion, history, Ctrl-C and Ctrl-D.
+@Suite(.serialized) struct TerminalTests {
+    let scratch = Scratch()
+
+    func start(_ arguments: String = "-m 16") throws -> TerminalSession {
+        let home = scratch.file("home")
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let session = try TerminalSession(
+            "\(hmpBinary) \(arguments)", environment: ["HOME": home, "XDG_STATE_HOME": "", "EDITRC": home + "/.editrc"])
+        #expect(session.waitFor { $0.contains("(qemu) ") }, "the prompt appears: \(session.screenText)")
+        return session
+    }
+
+    @Test func promptRunsCommands() throws {
+        let term = try start()
+        try term.type("info status")
+        try term.press("Enter")
+        #expect(term.waitFor { $0.contains("VM status: running") })
+        #expect(term.waitFor { $0.hasSuffix("(qemu)") || $0.components(separatedBy: "(qemu) ").count >= 3 })
+        #expect(term.lastLine == "(qemu)")
+    }
+
+    @Test func tabCompletesCommandsSubcommandsAndValues() throws {
+        let term = try start("-m 16 -drive file=\(scratch.patternFile("disk.img", size: 65536))")
+        try term.type("info sta")
+        try term.press("Tab")
+        #expect(term.waitFor { $0.contains("(qemu) info status ") }, term.screenText)
+        try term.press("C-u")
+        try term.type("migrate_set_capability xbz")
+        try term.press("Tab")
+        #expect(term.waitFor { $0.contains("migrate_set_capability xbzrle ") }, term.screenText)
+        try term.type("o")
+        try term.press("Tab")
+        // `o` is the common start of on and off: both are listed.
+        #expect(term.waitFor { $0.contains("on") && $0.contains("off") }, term.screenText)
+        try term.press("C-u")
+        try term.type("migrate -d t")
+        try term.press("Tab")
+        #expect(term.waitFor { $0.contains("migrate -d tcp:") }, term.screenText)
+        try term.press("C-u")
+        try term.type("info block dr")
+        try term.press("Tab")
+        #expect(term.waitFor { $0.contains("info block drive0 ") }, term.screenText)
+    }
+
+    @Test func historySurvivesARestartAndCtrlRFindsIt() throws {
+        var term = try start()
+        try term.type("info name")
+        try term.press("Enter")
+        try term.type("quit")
+        try term.press("Enter")
+        #expect(term.waitFor { _ in term.hasExited })
+        term = try start()
+        try term.press("Up")
+        #expect(term.waitFor { $0.contains("(qemu) quit") }, term.screenText)
+        try term.press("Up")
+        #expect(term.waitFor { $0.contains("(qemu) info name") }, term.screenText)
+        try term.press("C-u")
+        try term.press("C-r")
+        try term.type("name")
+        #expect(term.waitFor { $0.contains("info name") }, term.screenText)
+        try term.press("Enter")
+        try term.press("Enter")
+        try term.type("info history")
+        try term.press("Enter")
+        #expect(term.waitFor { $0.contains("'info history'") }, term.screenText)
+    }
+
+    @Test func ctrlCClearsTheLineAndCtrlDQuits() throws {
+        let term = try start()
+        try term.type("info sta")
+        try term.press("C-c")
+        #expect(term.waitFor { $0.contains("info sta^C") }, term.screenText)
+        #expect(term.waitFor { _ in term.lastLine == "(qemu)" }, term.screenText)
+        try term.type("info status")
+        try term.press("Enter")
+        #expect(term.waitFor { $0.contains("VM status: running") }, "the next line runs as typed")
+        try term.press("C-d")
+        #expect(term.waitFor { _ in term.hasExited }, "Ctrl-D on an empty line quits")
+    }
+
+    @Test func editrcCanSwitchToViMode() throws {
+        let home = scratch.file("home")
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        try "bind -v\n".write(toFile: home + "/.editrc", atomically: true, encoding: .utf8)
+        let term = try start()
+        // In vi mode, Escape enters command mode, where 0 goes to the start and x deletes a character.
+        try term.type("xinfo status")
+        try term.press("Escape")
+        try term.type("0x")
+        try term.press("Enter")
+        #expect(term.waitFor { $0.contains("VM status: running") }, term.screenText)
+    }
+}
