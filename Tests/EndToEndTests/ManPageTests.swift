@@ -21,13 +21,15 @@ import Testing
     @Test func lintsClean() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["mandoc", "-Tlint", "-W", "warning", Self.manPage]
+        process.arguments = ["mandoc", "-Tlint", Self.manPage]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
         try process.run()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        #expect(process.terminationStatus == 0 && text.isEmpty, "mandoc -Tlint: \(text)")
+        // Cross-references to pages this machine has not indexed are about the machine, not the page.
+        let findings = text.split(separator: "\n").filter { !$0.contains("mandoc.db") }
+        #expect(findings.isEmpty, "mandoc -Tlint: \(findings.joined(separator: "\n"))")
     }
 }
