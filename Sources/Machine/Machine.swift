@@ -1,1 +1,179 @@
-// placeholder
+import Glibc
+import Synchronization
+
+/// The built-in virtual machine: guest RAM, drives, a workload that dirties them while the guest runs, and the run
+/// state. `state` is the one machine lock (the seed's iothread lock); RAM and disk contents and their dirty bitmaps
+/// are outside it, so the workload and the migration thread never wait for each other per page.
+public final class Machine: Sendable {
+    public let configuration: MachineConfiguration
+    public let ram: GuestRAM
+    public let drives: [Drive]
+    public let workload: Workload?
+    private let state: Mutex<MachineState>
+
+    /// Checks the whole configuration before opening anything, then opens the drives and maps RAM. Nothing outside
+    /// this process changes: drives are opened, not created, and a -mem-path file is mapped privately.
+    public init(configuration: MachineConfiguration) throws(MachineError) {
+        guard configuration.ramSize > 0 else { throw .invalidRAMSize(text: "0") }
+        var ids: Set<String> = []
+        for drive in configuration.drives {
+            guard drive.format == "raw" else { throw .unsupportedDriveFormat(format: drive.format) }
+            guard ids.insert(drive.id).inserted else { throw .duplicateDriveID(id: drive.id) }
+        }
+        var drives: [Drive] = []
+        for drive in configuration.drives { drives.append(try Drive(configuration: drive)) }
+        let ram = try GuestRAM(size: configuration.ramSize, memPath: configuration.memPath)
+
+        let initial: RunState
+        if configuration.incoming != nil {
+            initial = .inmigrate
+        } else {
+            initial = configuration.startPaused ? .prelaunch : .running
+        }
+        self.configuration = configuration
+        self.ram = ram
+        self.drives = drives
+        self.state = Mutex(MachineState(runState: initial, autostart: !configuration.startPaused))
+        if let rates = configuration.workload {
+            workload = Workload(rates: rates, ram: ram, drives: drives, mode: initial == .running ? .running : .paused)
+        } else {
+            workload = nil
+        }
+    }
+
+    deinit {
+        workload?.stop()
+    }
+
+    public var name: String? { configuration.name }
+
+    public var runState: RunState { state.withLock { $0.runState } }
+
+    /// `info status`'s line.
+    public var statusText: String { runState.statusText }
+
+    public var migrationBlockers: [String] { state.withLock { $0.migrationBlockers } }
+
+    public func addMigrationBlocker(_ reason: String) {
+        state.withLock { $0.migrationBlockers.append(reason) }
+    }
+
+    public func removeMigrationBlocker(_ reason: String) {
+        state.withLock { s in
+            if let i = s.migrationBlockers.firstIndex(of: reason) { s.migrationBlockers.remove(at: i) }
+        }
+    }
+
+    /// Runs `body` under the machine lock, for the migration engine's savevm calls and state changes. The lock is
+    /// not recursive: do not call the machine's other methods from inside `body`.
+    public func withLock<R: Sendable, E: Error>(_ body: (inout MachineState) throws(E) -> R) throws(E) -> R {
+        try state.withLock { (s: inout MachineState) throws(E) -> R in
+            let before = s.runState
+            let result = try body(&s)
+            if s.runState != before { applyWorkload(s.runState) }
+            return result
+        }
+    }
+
+    /// `cont`, as QEMU's qmp_cont: starts the guest; during `inmigrate` it only asks for the guest to start once the
+    /// migration is in.
+    public func start() throws(MachineError) {
+        try state.withLock { (s: inout MachineState) throws(MachineError) in
+            switch s.runState {
+            case .running:
+                return
+            case .inmigrate:
+                s.autostart = true
+            case .finishMigrate:
+                throw .cannotContinue(reason: "Migration is not finalized yet")
+            case .shutdown:
+                throw .cannotContinue(reason: "the machine has shut down: quit and start a new one")
+            case .internalError:
+                throw .cannotContinue(reason: "Resetting the Virtual Machine is required")
+            case .paused, .prelaunch, .postmigrate:
+                s.runState = .running
+                applyWorkload(.running)
+            }
+        }
+    }
+
+    /// `stop`, as QEMU's qmp_stop: pauses a running guest and returns once the workload has stopped writing. A
+    /// guest that is not running keeps its state (prelaunch stays prelaunch); during `inmigrate` it only cancels
+    /// the start after the migration.
+    public func stop() {
+        state.withLock { s in
+            switch s.runState {
+            case .running:
+                s.runState = .paused
+                applyWorkload(.paused)
+            case .inmigrate:
+                s.autostart = false
+            default:
+                break
+            }
+        }
+    }
+
+    /// Sets a run state directly, for the migration engine (finish-migrate, postmigrate, …).
+    public func setRunState(_ newState: RunState) {
+        state.withLock { s in
+            s.runState = newState
+            applyWorkload(newState)
+        }
+    }
+
+    /// Stops the workload for good; the guest cannot run again.
+    public func shutdown() {
+        state.withLock { s in s.runState = .shutdown }
+        workload?.stop()
+    }
+
+    private func applyWorkload(_ runState: RunState) {
+        guard let workload else { return }
+        switch runState {
+        case .running: workload.resume()
+        case .shutdown: break  // stopped outside the lock by shutdown(), which joins the thread
+        default: workload.pause()
+        }
+    }
+
+    /// `pmemsave`: writes guest-physical RAM [address, address+size) to `path`, created or truncated. Unlike QEMU,
+    /// which reads unassigned memory as zeros, a range outside RAM is refused before the file is touched.
+    public func pmemsave(address: UInt64, size: UInt64, path: String) throws(MachineError) {
+        let (end, overflow) = address.addingReportingOverflow(size)
+        guard !overflow, end <= ram.size else {
+            throw .ramAccessOutOfRange(address: address, size: size, ramSize: ram.size)
+        }
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+        guard fd >= 0 else { throw .cannotWriteFile(path: path, errno: errno) }
+        var failure: Int32 = 0
+        ram.withUnsafeBytes { all in
+            var done = 0
+            let count = Int(size)
+            while done < count {
+                let n = Glibc.write(fd, all.baseAddress! + Int(address) + done, count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                done += n
+            }
+        }
+        if close(fd) != 0, failure == 0 { failure = errno }
+        if failure != 0 { throw .cannotWriteFile(path: path, errno: failure) }
+    }
+
+    /// `info block`'s lines for the built-in drives (no removable devices, so no tray line), a blank line between
+    /// drives as QEMU prints them.
+    public func infoBlockLines() -> [String] {
+        var lines: [String] = []
+        for (index, drive) in drives.enumerated() {
+            if index > 0 { lines.append("") }
+            let flags = drive.readOnly ? ", read-only" : ""
+            lines.append("\(drive.id) (#block\(101 + index)): \(drive.path) (\(drive.format)\(flags))")
+            lines.append("    Cache mode:       writeback")
+        }
+        return lines
+    }
+}

@@ -1,0 +1,108 @@
+import Synchronization
+
+/// One bit per page (RAM) or chunk (disk), set by writers and drained by the migration engine, as in the seed's
+/// dirty log and migration_bitmap_sync. Words are `Atomic<UInt64>` so that the workload marking pages and the
+/// migration thread draining them never wait for each other or take the machine lock.
+///
+/// `@unchecked Sendable`: the only state is a fixed buffer of atomics allocated once in init and freed in deinit;
+/// every access after init goes through atomic operations.
+public final class DirtyBitmap: @unchecked Sendable {
+    public let bitCount: Int
+    public let wordCount: Int
+    private let words: UnsafeMutablePointer<Atomic<UInt64>>
+
+    public init(bitCount: Int) {
+        precondition(bitCount >= 0)
+        self.bitCount = bitCount
+        self.wordCount = (bitCount + 63) / 64
+        words = .allocate(capacity: max(wordCount, 1))
+        for i in 0..<max(wordCount, 1) { (words + i).initialize(to: Atomic(0)) }
+    }
+
+    deinit {
+        words.deinitialize(count: max(wordCount, 1))
+        words.deallocate()
+    }
+
+    public func mark(_ index: Int) {
+        precondition(index >= 0 && index < bitCount, "dirty bit \(index) outside 0..<\(bitCount)")
+        words[index >> 6].bitwiseOr(1 << UInt64(index & 63), ordering: .relaxed)
+    }
+
+    /// Marks every bit in `range`, one atomic operation per word touched.
+    public func mark(_ range: Range<Int>) {
+        guard !range.isEmpty else { return }
+        precondition(range.lowerBound >= 0 && range.upperBound <= bitCount)
+        var i = range.lowerBound
+        while i < range.upperBound {
+            let bit = i & 63
+            let n = min(64 - bit, range.upperBound - i)
+            let mask: UInt64 = n == 64 ? ~0 : ((1 << UInt64(n)) - 1) << UInt64(bit)
+            words[i >> 6].bitwiseOr(mask, ordering: .relaxed)
+            i += n
+        }
+    }
+
+    public func isDirty(_ index: Int) -> Bool {
+        precondition(index >= 0 && index < bitCount)
+        return words[index >> 6].load(ordering: .relaxed) & (1 << UInt64(index & 63)) != 0
+    }
+
+    /// Clears one bit and says whether it was set.
+    public func testAndClear(_ index: Int) -> Bool {
+        precondition(index >= 0 && index < bitCount)
+        let mask: UInt64 = 1 << UInt64(index & 63)
+        return words[index >> 6].bitwiseAnd(~mask, ordering: .acquiring).oldValue & mask != 0
+    }
+
+    /// Takes word `word` (bits 64*word ..< 64*word+64) and leaves it clear: the building block of a sync pass.
+    public func exchangeWord(_ word: Int) -> UInt64 {
+        precondition(word >= 0 && word < wordCount)
+        return words[word].exchange(0, ordering: .acquiring)
+    }
+
+    /// The seed's migration_bitmap_sync: moves every set bit into `target` (ORed, so bits the engine has not
+    /// sent yet stay set) and clears them here. `target` must hold `wordCount` words. Returns how many bits were
+    /// newly set in `target`.
+    @discardableResult
+    public func drain(into target: inout [UInt64]) -> Int {
+        precondition(target.count == wordCount, "target holds \(target.count) words, needs \(wordCount)")
+        var added = 0
+        for w in 0..<wordCount {
+            let bits = words[w].exchange(0, ordering: .acquiring)
+            if bits != 0 {
+                added += (bits & ~target[w]).nonzeroBitCount
+                target[w] |= bits
+            }
+        }
+        return added
+    }
+
+    /// Calls `body` for each set bit in ascending order, clearing it first.
+    public func forEachDirtyClearing(_ body: (Int) throws -> Void) rethrows {
+        for w in 0..<wordCount {
+            var bits = words[w].exchange(0, ordering: .acquiring)
+            while bits != 0 {
+                let bit = bits.trailingZeroBitCount
+                bits &= bits - 1
+                try body(w << 6 | bit)
+            }
+        }
+    }
+
+    /// How many bits are set now; a snapshot while writers run.
+    public var dirtyCount: Int {
+        var count = 0
+        for w in 0..<wordCount { count += words[w].load(ordering: .relaxed).nonzeroBitCount }
+        return count
+    }
+
+    public func clearAll() {
+        for w in 0..<wordCount { words[w].store(0, ordering: .releasing) }
+    }
+
+    /// Sets every bit, as the first migration pass treats all of RAM as dirty.
+    public func setAll() {
+        mark(0..<bitCount)
+    }
+}

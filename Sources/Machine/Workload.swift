@@ -1,0 +1,142 @@
+import Glibc
+import Synchronization
+
+/// Stands in for the guest's vCPUs: a thread that, while the machine runs, overwrites random whole RAM pages and
+/// random 4 KiB disk blocks of the writable drives at the configured rates, which marks them dirty. It works in
+/// 10 ms slices and holds its control lock for a whole slice, so `pause()` returns only once no more guest writes
+/// can happen — as `vm_stop` returns with the vCPUs stopped.
+public final class Workload: Sendable {
+    public enum Mode: Sendable { case running, paused, stopped }
+
+    public static let blockSize = 4096
+    static let sliceMicroseconds: UInt32 = 10_000
+
+    public let rates: WorkloadRates
+    private let ram: GuestRAM
+    private let drives: [Drive]
+    private let control: Mutex<Mode>
+    private let thread = Mutex<pthread_t?>(nil)
+    private let ramWritten = Atomic<UInt64>(0)
+    private let diskWritten = Atomic<UInt64>(0)
+
+    /// Starts the thread at once, in `mode` (running or paused).
+    public init(rates: WorkloadRates, ram: GuestRAM, drives: [Drive], mode: Mode = .paused) {
+        self.rates = rates
+        self.ram = ram
+        self.drives = drives.filter { !$0.readOnly && $0.size >= UInt64(Workload.blockSize) }
+        self.control = Mutex(mode)
+        guard mode != .stopped else { return }
+        var tid = pthread_t()
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let rc = pthread_create(&tid, nil, { context in
+            Unmanaged<Workload>.fromOpaque(context!).takeRetainedValue().run()
+            return nil
+        }, context)
+        if rc == 0 {
+            thread.withLock { $0 = tid }
+        } else {
+            Unmanaged<Workload>.fromOpaque(context).release()
+            control.withLock { $0 = .stopped }
+        }
+    }
+
+    public var mode: Mode { control.withLock { $0 } }
+    /// Bytes the workload has written to RAM and to disks since it began.
+    public var ramBytesWritten: UInt64 { ramWritten.load(ordering: .relaxed) }
+    public var diskBytesWritten: UInt64 { diskWritten.load(ordering: .relaxed) }
+
+    public func resume() {
+        control.withLock { if $0 == .paused { $0 = .running } }
+    }
+
+    /// Returns once the current slice, if any, has finished; no guest writes happen after that until `resume()`.
+    public func pause() {
+        control.withLock { if $0 == .running { $0 = .paused } }
+    }
+
+    /// Ends the thread and waits for it.
+    public func stop() {
+        control.withLock { $0 = .stopped }
+        let tid = thread.withLock { t -> pthread_t? in
+            defer { t = nil }
+            return t
+        }
+        if let tid, !pthread_equal(tid, pthread_self()).isTrue { pthread_join(tid, nil) }
+    }
+
+    private func run() {
+        var rng = SplitMix64(seed: UInt64(UInt(bitPattern: ObjectIdentifier(self).hashValue)) ^ monotonicNanoseconds())
+        let block = UnsafeMutableRawBufferPointer.allocate(byteCount: Workload.blockSize, alignment: 8)
+        defer { block.deallocate() }
+        var last = monotonicNanoseconds()
+        var ramCredit = 0.0
+        var diskCredit = 0.0
+        while true {
+            let mode = control.withLock { mode -> Mode in
+                let now = monotonicNanoseconds()
+                // Seconds since the last slice, capped so a late wake-up does not turn into a burst.
+                let elapsed = min(Double(now &- last) / 1e9, 0.1)
+                last = now
+                guard mode == .running else {
+                    ramCredit = 0
+                    diskCredit = 0
+                    return mode
+                }
+                ramCredit += Double(rates.ramBytesPerSecond) * elapsed
+                diskCredit += Double(rates.diskBytesPerSecond) * elapsed
+                while ramCredit >= Double(GuestRAM.pageSize) {
+                    ramCredit -= Double(GuestRAM.pageSize)
+                    rng.fill(block)
+                    let page = UInt64(rng.next() % UInt64(ram.pageCount))
+                    if (try? ram.write(at: page << UInt64(GuestRAM.pageShift), from: UnsafeRawBufferPointer(block))) != nil {
+                        ramWritten.add(UInt64(GuestRAM.pageSize), ordering: .relaxed)
+                    }
+                }
+                if drives.isEmpty { diskCredit = 0 }
+                while diskCredit >= Double(Workload.blockSize) {
+                    diskCredit -= Double(Workload.blockSize)
+                    rng.fill(block)
+                    let drive = drives[Int(rng.next() % UInt64(drives.count))]
+                    let blocks = drive.size / UInt64(Workload.blockSize)
+                    let offset = (rng.next() % blocks) * UInt64(Workload.blockSize)
+                    if (try? drive.write(at: offset, from: UnsafeRawBufferPointer(block))) != nil {
+                        diskWritten.add(UInt64(Workload.blockSize), ordering: .relaxed)
+                    }
+                }
+                return mode
+            }
+            if mode == .stopped { return }
+            usleep(Workload.sliceMicroseconds)
+        }
+    }
+}
+
+/// SplitMix64: fast, good enough for filler data, and one multiply-xorshift per 8 bytes.
+struct SplitMix64 {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func fill(_ buffer: UnsafeMutableRawBufferPointer) {
+        let words = buffer.count / 8
+        for i in 0..<words { buffer.storeBytes(of: next(), toByteOffset: i * 8, as: UInt64.self) }
+    }
+}
+
+func monotonicNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+extension Int32 {
+    fileprivate var isTrue: Bool { self != 0 }
+}
