@@ -1,0 +1,59 @@
+/// QEMU 7.2's migration capabilities: all off until `migrate_set_capability` turns them on.
+public struct MigrationCapabilities: Sendable, Equatable {
+    /// In QEMU's order, which `info migrate_capabilities` and completion follow.
+    public static let names = [
+        "xbzrle", "rdma-pin-all", "auto-converge", "zero-blocks", "compress", "events", "postcopy-ram", "x-colo",
+        "release-ram", "block", "return-path", "pause-before-switchover", "multifd", "dirty-bitmaps",
+        "postcopy-blocktime", "late-block-activate", "x-ignore-shared", "validate-uuid", "background-snapshot",
+        "zero-copy-send", "postcopy-preempt",
+    ]
+
+    /// Capabilities background-snapshot cannot be combined with, in the order QEMU checks them.
+    static let backgroundSnapshotConflicts = [
+        "postcopy-ram", "dirty-bitmaps", "postcopy-blocktime", "late-block-activate", "return-path", "multifd",
+        "pause-before-switchover", "auto-converge", "release-ram", "rdma-pin-all", "compress", "xbzrle", "x-colo",
+        "validate-uuid", "zero-copy-send",
+    ]
+
+    private var enabled: Set<String> = []
+
+    public init() {}
+
+    public subscript(name: String) -> Bool { enabled.contains(name) }
+
+    /// Sets one capability, then checks the resulting set as QEMU's migrate_caps_check does; on error nothing
+    /// changes. `parameters` supplies what the zero-copy check looks at (multifd compression, TLS).
+    public mutating func set(
+        name: String, on: Bool, parameters: MigrationParameters = MigrationParameters()
+    ) throws(MigrationSettingError) {
+        guard MigrationCapabilities.names.contains(name) else { throw .invalidValue(name) }
+        var next = self
+        if on { next.enabled.insert(name) } else { next.enabled.remove(name) }
+        try next.check(parameters: parameters)
+        self = next
+    }
+
+    private func check(parameters: MigrationParameters) throws(MigrationSettingError) {
+        if self["postcopy-ram"], self["x-ignore-shared"] {
+            throw MigrationSettingError("Postcopy is not compatible with ignore-shared")
+        }
+        if self["background-snapshot"] {
+            for other in MigrationCapabilities.backgroundSnapshotConflicts where self[other] {
+                throw MigrationSettingError("Background-snapshot is not compatible with \(other)")
+            }
+        }
+        if self["zero-copy-send"],
+            !self["multifd"] || self["compress"] || parameters.multifdCompression != .none || !parameters.tlsCreds.isEmpty
+        {
+            throw MigrationSettingError("Zero copy only available for non-compressed non-TLS multifd migration")
+        }
+        if self["postcopy-preempt"], !self["postcopy-ram"] {
+            throw MigrationSettingError("Postcopy preempt requires postcopy-ram")
+        }
+    }
+
+    /// `info migrate_capabilities`: `xbzrle: off`, one line per capability.
+    public func infoLines() -> [String] {
+        MigrationCapabilities.names.map { "\($0): \(self[$0] ? "on" : "off")" }
+    }
+}

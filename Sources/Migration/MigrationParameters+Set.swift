@@ -1,0 +1,153 @@
+import Machine
+
+extension MigrationParameters {
+    /// `migrate_set_parameter NAME VALUE`, parsed as QEMU 7.2's hmp_migrate_set_parameter does (through its string
+    /// input visitor), then checked as a whole as migrate_params_check does. On error nothing changes.
+    public mutating func set(name: String, value: String) throws(MigrationSettingError) {
+        var next = self
+        switch name {
+        case "announce-initial": next.announceInitial = try Self.size(name, value)
+        case "announce-max": next.announceMax = try Self.size(name, value)
+        case "announce-rounds": next.announceRounds = try Self.size(name, value)
+        case "announce-step": next.announceStep = try Self.size(name, value)
+        case "compress-level": next.compressLevel = try Self.uint8(name, value)
+        case "compress-threads": next.compressThreads = try Self.uint8(name, value)
+        case "compress-wait-thread": next.compressWaitThread = try Self.bool(name, value)
+        case "decompress-threads": next.decompressThreads = try Self.uint8(name, value)
+        case "throttle-trigger-threshold": next.throttleTriggerThreshold = try Self.uint8(name, value)
+        case "cpu-throttle-initial": next.cpuThrottleInitial = try Self.uint8(name, value)
+        case "cpu-throttle-increment": next.cpuThrottleIncrement = try Self.uint8(name, value)
+        case "cpu-throttle-tailslow": next.cpuThrottleTailslow = try Self.bool(name, value)
+        case "max-cpu-throttle": next.maxCPUThrottle = try Self.uint8(name, value)
+        case "tls-creds": next.tlsCreds = value
+        case "tls-hostname": next.tlsHostname = value
+        case "tls-authz": next.tlsAuthz = value
+        case "max-bandwidth":
+            // Not the visitor: QEMU reads it in MiB by default, like the old migrate_set_speed.
+            guard let bytes = try? parseSize(value, defaultUnit: 1 << 20), bytes <= UInt64(Int64.max) else {
+                throw MigrationSettingError("Invalid size \(value)")
+            }
+            next.maxBandwidth = bytes
+        case "downtime-limit": next.downtimeLimit = try Self.size(name, value)
+        case "x-checkpoint-delay":
+            let n = try Self.uint64(name, value)
+            guard n <= UInt64(UInt32.max) else { throw .expects(name, "uint32_t") }
+            next.xCheckpointDelay = UInt32(n)
+        case "block-incremental": next.blockIncremental = try Self.bool(name, value)
+        case "multifd-channels": next.multifdChannels = try Self.uint8(name, value)
+        case "multifd-compression":
+            guard let method = MultiFDCompression(rawValue: value) else {
+                throw MigrationSettingError("Parameter '\(name)' does not accept value '\(value)'")
+            }
+            next.multifdCompression = method
+        case "xbzrle-cache-size": next.xbzrleCacheSize = try Self.size(name, value)
+        case "max-postcopy-bandwidth": next.maxPostcopyBandwidth = try Self.size(name, value)
+        case "multifd-zlib-level", "multifd-zstd-level":
+            // QEMU 7.2's HMP parses these but never marks them as set, so they change nothing.
+            _ = try Self.uint8(name, value)
+        case "block-bitmap-mapping":
+            throw MigrationSettingError("The block-bitmap-mapping parameter can only be set through QMP")
+        default:
+            throw .invalidValue(name)
+        }
+        try next.check()
+        self = next
+    }
+
+    /// The old `migrate_set_speed`: max-bandwidth in bytes per second.
+    public mutating func setSpeed(bytes: UInt64) {
+        maxBandwidth = min(bytes, UInt64(Int64.max))
+    }
+
+    /// The old `migrate_set_downtime`: downtime-limit from seconds, 0 to 2000 as QEMU's qmp_migrate_set_downtime.
+    public mutating func setDowntime(seconds: Double) throws(MigrationSettingError) {
+        guard seconds >= 0, seconds <= 2000 else {
+            throw .expects("downtime_limit", "an integer in the range of 0 to 2000 seconds")
+        }
+        downtimeLimit = UInt64(seconds * 1000)
+    }
+
+    /// migrate_params_check: the whole set must make sense, so one change can fail on another's account
+    /// (max-cpu-throttle must stay at or above cpu-throttle-initial). Names are QEMU's, with underscores.
+    func check() throws(MigrationSettingError) {
+        if compressLevel > 9 { throw .expects("compress_level", "a value between 0 and 9") }
+        if compressThreads < 1 { throw .expects("compress_threads", "a value between 1 and 255") }
+        if decompressThreads < 1 { throw .expects("decompress_threads", "a value between 1 and 255") }
+        if throttleTriggerThreshold < 1 || throttleTriggerThreshold > 100 {
+            throw .expects("throttle_trigger_threshold", "an integer in the range of 1 to 100")
+        }
+        if cpuThrottleInitial < 1 || cpuThrottleInitial > 99 {
+            throw .expects("cpu_throttle_initial", "an integer in the range of 1 to 99")
+        }
+        if cpuThrottleIncrement < 1 || cpuThrottleIncrement > 99 {
+            throw .expects("cpu_throttle_increment", "an integer in the range of 1 to 99")
+        }
+        if downtimeLimit > 2_000_000 {
+            throw .expects("downtime_limit", "an integer in the range of 0 to (2000 * 1000) ms")
+        }
+        if multifdChannels < 1 { throw .expects("multifd_channels", "a value between 1 and 255") }
+        if xbzrleCacheSize < 4096 || xbzrleCacheSize.nonzeroBitCount != 1 {
+            throw .expects("xbzrle_cache_size", "a power of two no less than the target page size")
+        }
+        if maxCPUThrottle < cpuThrottleInitial || maxCPUThrottle > 99 {
+            throw .expects("max_cpu_throttle", "an integer in the range of cpu_throttle_initial to 99")
+        }
+        if announceInitial > 100_000 { throw .expects("announce_initial", "a value between 0 and 100000") }
+        if announceMax > 100_000 { throw .expects("announce_max", "a value between 0 and 100000") }
+        if announceRounds > 1000 { throw .expects("announce_rounds", "a value between 0 and 1000") }
+        if announceStep < 1 || announceStep > 10000 {
+            throw .expects("announce_step", "a value between 0 and 10000")
+        }
+    }
+
+    /// The string visitor's size: bytes by default, suffixes allowed.
+    static func size(_ name: String, _ value: String) throws(MigrationSettingError) -> UInt64 {
+        do {
+            return try parseSize(value, defaultUnit: 1)
+        } catch .outOfRange {
+            throw MigrationSettingError("Value '\(value)' is out of range for parameter '\(name)'")
+        } catch {
+            throw MigrationSettingError(
+                "Parameter '\(name)' expects a non-negative number below 2^64", hint: MigrationSettingError.sizeHint)
+        }
+    }
+
+    /// The string visitor's integer: strtoull with base 0 (decimal, 0x hex, 0 octal), where a leading minus wraps
+    /// around as in C, so `-1` fails the range check rather than the parse.
+    static func uint64(_ name: String, _ value: String) throws(MigrationSettingError) -> UInt64 {
+        var text = Substring(value)
+        while let first = text.first, first == " " || first == "\t" { text = text.dropFirst() }
+        var negative = false
+        if let sign = text.first, sign == "-" || sign == "+" {
+            negative = sign == "-"
+            text = text.dropFirst()
+        }
+        var radix = 10
+        if text.count > 2, text.hasPrefix("0x") || text.hasPrefix("0X") {
+            radix = 16
+            text = text.dropFirst(2)
+        } else if text.count > 1, text.hasPrefix("0") {
+            radix = 8
+            text = text.dropFirst()
+        }
+        guard !text.isEmpty, text.allSatisfy({ $0.isHexDigit }), let n = UInt64(text, radix: radix) else {
+            throw .expects(name, "uint64")
+        }
+        return negative ? 0 &- n : n
+    }
+
+    static func uint8(_ name: String, _ value: String) throws(MigrationSettingError) -> UInt8 {
+        let n = try uint64(name, value)
+        guard n <= 255 else { throw .expects(name, "uint8_t") }
+        return UInt8(n)
+    }
+
+    /// qapi_bool_parse: case-sensitive on/yes/true/y and off/no/false/n.
+    static func bool(_ name: String, _ value: String) throws(MigrationSettingError) -> Bool {
+        switch value {
+        case "on", "yes", "true", "y": return true
+        case "off", "no", "false", "n": return false
+        default: throw .expects(name, "'on' or 'off'")
+        }
+    }
+}
