@@ -1,0 +1,123 @@
+import Migration
+import Testing
+
+@Suite struct MigrationCapabilitiesTests {
+    @Test func defaultsAndSet() throws {
+        var caps = MigrationCapabilities()
+        #expect(MigrationCapabilities.names.count == 21)
+        #expect(caps.infoLines().first == "xbzrle: off")
+        #expect(caps.infoLines().last == "postcopy-preempt: off")
+        try caps.set(name: "xbzrle", on: true)
+        #expect(caps.infoLines().first == "xbzrle: on")
+        #expect(caps["xbzrle"])
+    }
+
+    @Test func errors() throws {
+        var caps = MigrationCapabilities()
+        #expect(throws: MigrationSettingError("invalid parameter value: foo")) { try caps.set(name: "foo", on: true) }
+        #expect(throws: MigrationSettingError("Postcopy preempt requires postcopy-ram")) {
+            try caps.set(name: "postcopy-preempt", on: true)
+        }
+        #expect(throws: MigrationSettingError("Zero copy only available for non-compressed non-TLS multifd migration")) {
+            try caps.set(name: "zero-copy-send", on: true)
+        }
+        try caps.set(name: "postcopy-ram", on: true)
+        #expect(throws: MigrationSettingError("Background-snapshot is not compatible with postcopy-ram")) {
+            try caps.set(name: "background-snapshot", on: true)
+        }
+        #expect(throws: MigrationSettingError("Postcopy is not compatible with ignore-shared")) {
+            try caps.set(name: "x-ignore-shared", on: true)
+        }
+        #expect(!caps["x-ignore-shared"])
+    }
+}
+
+@Suite struct MigrationParametersTests {
+    static let defaults = [
+        "announce-initial: 50 ms", "announce-max: 550 ms", "announce-rounds: 5", "announce-step: 100 ms",
+        "compress-level: 1", "compress-threads: 8", "compress-wait-thread: on", "decompress-threads: 2",
+        "throttle-trigger-threshold: 50", "cpu-throttle-initial: 20", "cpu-throttle-increment: 10",
+        "cpu-throttle-tailslow: off", "max-cpu-throttle: 99", "tls-creds: ''", "tls-hostname: ''",
+        "max-bandwidth: 134217728 bytes/second", "downtime-limit: 300 ms", "x-checkpoint-delay: 20000 ms",
+        "block-incremental: off", "multifd-channels: 2", "multifd-compression: none",
+        "xbzrle-cache-size: 67108864 bytes", "max-postcopy-bandwidth: 0", "tls-authz: ''",
+    ]
+
+    @Test func defaultInfo() {
+        #expect(MigrationParameters().infoLines() == Self.defaults)
+    }
+
+    @Test func valuesAsQEMUParsesThem() throws {
+        var p = MigrationParameters()
+        try p.set(name: "max-bandwidth", value: "100")
+        #expect(p.infoLines()[15] == "max-bandwidth: 104857600 bytes/second")
+        try p.set(name: "max-bandwidth", value: "1.5G")
+        #expect(p.maxBandwidth == 1_610_612_736)
+        try p.set(name: "max-bandwidth", value: "100k")
+        #expect(p.maxBandwidth == 102_400)
+        try p.set(name: "downtime-limit", value: "1.5k")
+        #expect(p.downtimeLimit == 1536)
+        try p.set(name: "announce-initial", value: "1k")
+        #expect(p.infoLines()[0] == "announce-initial: 1024 ms")
+        try p.set(name: "compress-level", value: "0x5")
+        #expect(p.compressLevel == 5)
+        try p.set(name: "compress-wait-thread", value: "n")
+        try p.set(name: "cpu-throttle-tailslow", value: "true")
+        #expect(!p.compressWaitThread && p.cpuThrottleTailslow)
+        try p.set(name: "tls-creds", value: "foo")
+        #expect(p.infoLines()[13] == "tls-creds: 'foo'")
+        try p.set(name: "multifd-compression", value: "zstd")
+        #expect(p.infoLines()[20] == "multifd-compression: zstd")
+        try p.set(name: "xbzrle-cache-size", value: "4096")
+        try p.set(name: "max-postcopy-bandwidth", value: "1M")
+        #expect(p.infoLines()[22] == "max-postcopy-bandwidth: 1048576")
+        try p.set(name: "multifd-zstd-level", value: "30")  // accepted and ignored, as in QEMU 7.2's HMP
+    }
+
+    @Test func errorTexts() {
+        var p = MigrationParameters()
+        let sizeHint = "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively."
+        let cases: [(String, String, MigrationSettingError)] = [
+            ("max-bandwidth", "abc", .init("Invalid size abc")),
+            ("max-bandwidth", "8E", .init("Invalid size 8E")),
+            ("downtime-limit", "-1", .init("Parameter 'downtime-limit' expects a non-negative number below 2^64", hint: sizeHint)),
+            ("downtime-limit", "2000001", .init("Parameter 'downtime_limit' expects an integer in the range of 0 to (2000 * 1000) ms")),
+            ("compress-level", "10", .init("Parameter 'compress_level' expects a value between 0 and 9")),
+            ("compress-level", "-1", .init("Parameter 'compress-level' expects uint8_t")),
+            ("compress-level", "x", .init("Parameter 'compress-level' expects uint64")),
+            ("compress-level", "1k", .init("Parameter 'compress-level' expects uint64")),
+            ("compress-threads", "0", .init("Parameter 'compress_threads' expects a value between 1 and 255")),
+            ("throttle-trigger-threshold", "101", .init("Parameter 'throttle_trigger_threshold' expects an integer in the range of 1 to 100")),
+            ("cpu-throttle-initial", "100", .init("Parameter 'cpu_throttle_initial' expects an integer in the range of 1 to 99")),
+            ("max-cpu-throttle", "10", .init("Parameter 'max_cpu_throttle' expects an integer in the range of cpu_throttle_initial to 99")),
+            ("block-incremental", "maybe", .init("Parameter 'block-incremental' expects 'on' or 'off'")),
+            ("block-incremental", "ON", .init("Parameter 'block-incremental' expects 'on' or 'off'")),
+            ("x-checkpoint-delay", "5000000000", .init("Parameter 'x-checkpoint-delay' expects uint32_t")),
+            ("multifd-channels", "0", .init("Parameter 'multifd_channels' expects a value between 1 and 255")),
+            ("multifd-compression", "foo", .init("Parameter 'multifd-compression' does not accept value 'foo'")),
+            ("xbzrle-cache-size", "1000", .init("Parameter 'xbzrle_cache_size' expects a power of two no less than the target page size")),
+            ("announce-step", "0", .init("Parameter 'announce_step' expects a value between 0 and 10000")),
+            ("announce-rounds", "100000000", .init("Parameter 'announce_rounds' expects a value between 0 and 1000")),
+            ("block-bitmap-mapping", "x", .init("The block-bitmap-mapping parameter can only be set through QMP")),
+            ("foo", "1", .init("invalid parameter value: foo")),
+        ]
+        for (name, value, error) in cases {
+            #expect(throws: error, "\(name) \(value)") { try p.set(name: name, value: value) }
+        }
+        #expect(p.infoLines() == Self.defaults)
+        #expect(MigrationSettingError("a", hint: "b").description == "a\nb")
+    }
+
+    @Test func oldSpellingsAndCompletion() throws {
+        var p = MigrationParameters()
+        p.setSpeed(bytes: 10 << 20)
+        #expect(p.maxBandwidth == 10 << 20)
+        try p.setDowntime(seconds: 0.5)
+        #expect(p.downtimeLimit == 500)
+        #expect(throws: MigrationSettingError.self) { try p.setDowntime(seconds: -1) }
+        #expect(MigrationParameters.names.contains("max-bandwidth"))
+        #expect(MigrationParameters.completionValues(for: "block-incremental") == ["on", "off"])
+        #expect(MigrationParameters.completionValues(for: "multifd-compression") == ["none", "zlib", "zstd"])
+        #expect(MigrationParameters.completionValues(for: "max-bandwidth") == [])
+    }
+}
