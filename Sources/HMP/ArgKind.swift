@@ -36,11 +36,14 @@ public struct ArgSpec: Sendable, Equatable {
     public let kind: ArgKind
     /// `?` suffix: may be left out.
     public let optional: Bool
+    /// `.` suffix (i, l, M): the value is given only when typed after a `.`, as `i/b 0x60 .1`; `optional` is true too.
+    public let dotted: Bool
 
-    public init(name: String, kind: ArgKind, optional: Bool) {
+    public init(name: String, kind: ArgKind, optional: Bool, dotted: Bool = false) {
         self.name = name
         self.kind = kind
-        self.optional = optional
+        self.optional = optional || dotted
+        self.dotted = dotted
     }
 
     public var isFlag: Bool {
