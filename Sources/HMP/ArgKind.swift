@@ -10,9 +10,10 @@ public enum ArgKind: Sendable, Equatable {
     case blockDevice
     /// `O`: NAME=VALUE,... options.
     case options
-    /// `i`: a 32-bit integer expression.
+    /// `i`: an integer expression whose value must fit in 0...0xffffffff (so -1 is refused, as in QEMU).
     case int32
-    /// `l`: a 64-bit integer expression.
+    /// `l`: a 64-bit integer expression, stored as `.int` of its bit pattern (`0xffffffffffffffff` is -1), as
+    /// QEMU's qdict_put_int stores an int64_t.
     case long
     /// `M`: a non-negative integer, in MiB; stored in bytes.
     case megabytes

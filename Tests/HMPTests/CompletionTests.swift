@@ -75,7 +75,7 @@ import Testing
     }
 }
 
-/// Collects the completer's calls; completion is synchronous, so a lock is enough.
+/// Collects the completer's calls. Completion calls it synchronously on the test's own task, so no lock is needed.
 final class Recorder: @unchecked Sendable {
     struct Call: Equatable {
         let index: Int
