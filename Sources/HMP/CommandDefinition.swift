@@ -43,7 +43,7 @@ public struct CommandDefinition<Handler: Sendable>: Sendable {
         self.help = help
         self.details = details
         self.completer = completer
-        self.subcommands = subcommands
+        self.subcommands = subcommands.sorted { $0.name < $1.name }
         self.handler = handler
     }
 

@@ -4,8 +4,9 @@ import QObject
 public struct CommandTable<Handler: Sendable>: Sendable {
     public let commands: [CommandDefinition<Handler>]
 
+    /// Sorts the rows by name, as QEMU sorts its tables at start-up, so that help lists them alphabetically.
     public init(_ commands: [CommandDefinition<Handler>]) {
-        self.commands = commands
+        self.commands = commands.sorted { $0.name < $1.name }
     }
 
     /// The row whose name or alias is `word`.

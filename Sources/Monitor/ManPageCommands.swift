@@ -14,7 +14,9 @@ enum ManPageCommands {
     }
 
     private static func entry<Handler>(name: String, command: CommandDefinition<Handler>) -> String {
-        var out = ".It Ic \"\(name)\""
+        // A trailing `?` or `|` would be read as a delimiter; `\&` keeps it part of the name.
+        let guarded = name.last.map { "?|.,;:!()[]".contains($0) } == true ? name + "\\&" : name
+        var out = ".It Ic \"\(guarded)\""
         if !command.params.isEmpty { out += " Ar \"\(escape(command.params))\"" }
         out += "\n" + escape(sentence(command.help)) + "\n"
         for detail in command.details { out += ".br\n" + escape(sentence(detail)) + "\n" }

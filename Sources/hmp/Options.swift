@@ -1,4 +1,5 @@
 import ArgumentParser
+import Machine
 
 /// hmp's command line, spelled as QEMU's (single dash), so that habits and scripts carry over.
 struct Options: ParsableCommand {
@@ -52,7 +53,7 @@ extension Options {
             drives.append(try DriveConfiguration.parse(text, index: index))
         }
         return MachineConfiguration(
-            ramSize: try parseSize(memory, defaultUnit: 1 << 20),
+            ramSize: try MachineConfiguration.parseRAMSize(memory),
             memPath: memPath,
             drives: drives,
             startPaused: startPaused,

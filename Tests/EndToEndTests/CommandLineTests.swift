@@ -30,7 +30,7 @@ import Testing
         (["-mem-path", "/nonexistent/ram"], "/nonexistent/ram"),
     ])
     func badInputIsOneLineAndStatusOne(arguments: [String], mention: String) throws {
-        let result = try runHMP(arguments + ["-monitor", "stdio"])
+        let result = try runHMP(arguments)
         #expect(result.status == 1)
         let lines = result.stderr.split(separator: "\n")
         #expect(lines.count == 1, "stderr: \(result.stderr)")

@@ -22,7 +22,7 @@ let hmpCommands = CommandTable<CommandHandler>([
         handler: MemoryCommands.pmemsave),
     Command(
         "migrate", args: "detach:-d,blk:-b,inc:-i,resume:-r,uri:s", params: "[-d] [-b] [-i] [-r] uri",
-        help: "move the running machine to the hmp or QEMU listening at uri (-d: give the prompt back at once)",
+        help: "move the machine to the hmp or QEMU listening at uri (-d: do not wait)",
         details: [
             "-b copies the disks whole, for a destination without shared storage",
             "-i copies only what the disks hold beyond the base image both sides share",
@@ -42,11 +42,11 @@ let hmpCommands = CommandTable<CommandHandler>([
         handler: MigrationCommands.setParameter),
     Command(
         "migrate_set_speed", args: "value:o", params: "value",
-        help: "cap migration bandwidth in bytes per second, K/M/G suffixes allowed (same as max-bandwidth)",
+        help: "cap migration bandwidth in bytes per second (as max-bandwidth)",
         handler: MigrationCommands.setSpeed),
     Command(
         "migrate_set_downtime", args: "value:T", params: "value",
-        help: "set the longest pause allowed at the end of migration, in seconds (same as downtime-limit)",
+        help: "set the longest pause at the end of migration, in seconds",
         handler: MigrationCommands.setDowntime),
 ])
 

@@ -11,7 +11,7 @@ enum InfoCommands {
     }
 
     static let status: CommandHandler = { invocation throws(CommandError) in
-        invocation.session.print(invocation.backend.machine.runState.statusLine)
+        invocation.session.print(invocation.backend.machine.statusText)
     }
 
     static let name: CommandHandler = { invocation throws(CommandError) in
@@ -20,14 +20,15 @@ enum InfoCommands {
 
     static let block: CommandHandler = { invocation throws(CommandError) in
         let machine = invocation.backend.machine
+        var lines = machine.infoBlockLines()
         if let device = invocation.arguments.string("device") {
-            guard machine.drives.contains(where: { $0.id == device }) else {
+            // Each drive's lines start with its id and end before the blank line that separates drives.
+            guard let start = lines.firstIndex(where: { $0.hasPrefix(device + " (#block") }) else {
                 throw CommandError("Device '\(device)' not found")
             }
-            for line in machine.infoBlockLines(device: device) { invocation.session.print(line) }
-        } else {
-            for line in machine.infoBlockLines(device: nil) { invocation.session.print(line) }
+            lines = Array(lines[start...].prefix(while: { !$0.isEmpty }))
         }
+        for line in lines { invocation.session.print(line) }
     }
 
     static let history: CommandHandler = { invocation throws(CommandError) in

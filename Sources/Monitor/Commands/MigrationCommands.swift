@@ -10,7 +10,8 @@ enum MigrationCommands {
         let name = invocation.arguments.string("capability") ?? ""
         let on = invocation.arguments.bool("state") ?? false
         do {
-            try invocation.backend.migrationCapabilities.set(name: name, on: on)
+            try invocation.backend.migrationCapabilities.set(
+                name: name, on: on, parameters: invocation.backend.migrationParameters)
         } catch {
             throw CommandError("\(error)")
         }
@@ -54,7 +55,7 @@ enum MigrationCommands {
     static let completeParameter: @Sendable (Int, [String]) -> [String]? = { index, typed in
         switch index {
         case 0: return MigrationParameters.names
-        case 1: return typed.first.flatMap { MigrationParameters.completions(forValueOf: $0) } ?? []
+        case 1: return typed.first.flatMap { MigrationParameters.completionValues(for: $0) } ?? []
         default: return []
         }
     }

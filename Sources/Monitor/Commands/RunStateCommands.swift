@@ -5,6 +5,10 @@ enum RunStateCommands {
     }
 
     static let cont: CommandHandler = { invocation throws(CommandError) in
-        invocation.backend.machine.start()
+        do {
+            try invocation.backend.machine.start()
+        } catch {
+            throw CommandError("\(error)")
+        }
     }
 }

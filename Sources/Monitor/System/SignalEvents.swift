@@ -18,6 +18,11 @@ final class SignalEvents: Sendable {
         installHandler(SIGHUP)
         installHandler(SIGWINCH)
         signal(SIGPIPE, SIG_IGN)
+        // A parent may have started us with these blocked (Foundation's Process does); we must see them.
+        var handled = sigset_t()
+        sigemptyset(&handled)
+        for number in [SIGINT, SIGTERM, SIGHUP, SIGWINCH] { sigaddset(&handled, number) }
+        pthread_sigmask(SIG_UNBLOCK, &handled, nil)
     }
 
     /// The events since the last call.

@@ -195,8 +195,9 @@ final class LineEditor {
         guard !candidates.isEmpty else { return UInt8(CC_REFRESH_BEEP) }
         if candidates.count == 1 {
             let rest = String(candidates[0].dropFirst(completion.word.count))
-            // A directory keeps going; anything else is a whole word.
-            _ = el_insertstr(editLine, rest + (candidates[0].hasSuffix("/") ? "" : " "))
+            // A directory or a URI scheme (`tcp:`) is only the start of the word; anything else is whole.
+            let isPrefix = candidates[0].hasSuffix("/") || candidates[0].hasSuffix(":")
+            _ = el_insertstr(editLine, rest + (isPrefix ? "" : " "))
             return UInt8(CC_REFRESH)
         }
         let common = CompletionList.longestCommonPrefix(candidates)

@@ -32,7 +32,7 @@ final class Scratch {
             x ^= x << 13; x ^= x >> 17; x ^= x << 5
             bytes[i] = UInt8(truncatingIfNeeded: x)
         }
-        FileManager.default.createFile(atPath: file(name), contents: Data(bytes))
+        try! Data(bytes).write(to: URL(fileURLWithPath: file(name)))
         return file(name)
     }
 }
@@ -111,8 +111,11 @@ final class HMPProcess: @unchecked Sendable {
     }
 }
 
-/// Runs hmp to completion with `stdin` as its input; for start-up errors and scripts that end with quit.
-func runHMP(_ arguments: [String], stdin: String = "") throws -> (status: Int32, stdout: String, stderr: String) {
+/// Runs hmp to completion with `stdin` as its input; for start-up errors and scripts that end with quit. hmp
+/// that is still running after `timeout` seconds is killed, and the test sees status 128+9.
+func runHMP(_ arguments: [String], stdin: String = "", timeout: TimeInterval = 20) throws
+    -> (status: Int32, stdout: String, stderr: String)
+{
     let process = Process()
     process.executableURL = URL(fileURLWithPath: hmpBinary)
     process.arguments = arguments
@@ -121,6 +124,8 @@ func runHMP(_ arguments: [String], stdin: String = "") throws -> (status: Int32,
     process.standardOutput = output
     process.standardError = errors
     try process.run()
+    let pid = process.processIdentifier
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { kill(pid, SIGKILL) }
     input.fileHandleForWriting.write(stdin.data(using: .utf8)!)
     try input.fileHandleForWriting.close()
     let out = output.fileHandleForReading.readDataToEndOfFile()
