@@ -6,14 +6,55 @@ import Synchronization
 /// one at a time (`CommandDispatcher` holds its lock), so this state needs no lock of its own.
 final class Backend: @unchecked Sendable {
     let machine: Machine
-    var migrationParameters = MigrationParameters()
-    var migrationCapabilities = MigrationCapabilities()
+    let migration: MigrationState
     private let quitRequested = Atomic<Bool>(false)
+    private let status = Atomic<Int32>(0)
     private let wakeup: Wakeup
+    /// Every monitor connected now, for lines that no command asked for (a detached migration's end).
+    private let sessions = Mutex<[MonitorSession]>([])
 
     init(machine: Machine, wakeup: Wakeup) {
         self.machine = machine
         self.wakeup = wakeup
+        migration = MigrationState(incomingURI: machine.configuration.incoming)
+    }
+
+    /// Listens for the incoming migration. Its progress lines go to stdout as QEMU's do; a failed load is
+    /// reported on stderr and ends hmp with status 1, as QEMU exits, and the guest never runs.
+    func startIncoming(uri: String) throws(MigrationError) {
+        try migration.startIncoming(
+            uri: uri, machine: machine,
+            report: { line in
+                let ending = line.hasPrefix("Completed") && !line.hasPrefix("Completed 100 %") ? "\r" : "\n"
+                try? FileIO.writeAll(1, line + ending)
+            },
+            onFinish: { [weak self] error in
+                guard let error, let self else { return }
+                for line in error.context + [error.message] { FileIO.reportError(line) }
+                FileIO.reportError("load of migration failed: \(error.message)")
+                self.requestQuit(status: 1)
+            })
+    }
+
+    func attach(_ session: MonitorSession) {
+        sessions.withLock { $0.append(session) }
+    }
+
+    func detach(_ session: MonitorSession) {
+        sessions.withLock { $0.removeAll { $0 === session } }
+    }
+
+    /// Prints `line` on every monitor, above the line being edited at the terminal.
+    func broadcast(_ line: String) {
+        for session in sessions.withLock({ $0 }) { session.notify(line) }
+    }
+
+    /// The status hmp exits with: 0, or 1 after a failed incoming migration, as QEMU's.
+    var exitStatus: Int32 { status.load(ordering: .relaxed) }
+
+    func requestQuit(status: Int32) {
+        self.status.store(status, ordering: .relaxed)
+        requestQuit()
     }
 
     /// Asks the application to end: every monitor stops reading and the main thread shuts the machine down.

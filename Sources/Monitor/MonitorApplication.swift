@@ -1,5 +1,6 @@
 import Glibc
 import HMP
+import Migration
 public import Machine
 
 /// Runs the monitors over one machine until `quit`, Ctrl-D at the terminal, or SIGTERM.
@@ -23,6 +24,15 @@ public final class MonitorApplication {
 
     /// Serves until quit, then stops the machine; returns the process's exit status.
     public func run() -> Int32 {
+        if let incoming = backend.machine.configuration.incoming, incoming != "defer" {
+            do throws(MigrationError) {
+                try backend.startIncoming(uri: incoming)
+            } catch {
+                FileIO.reportError("-incoming \(incoming): \(error.message)")
+                backend.machine.shutdown()
+                return 1
+            }
+        }
         var socketServer: SocketMonitorServer?
         if case .unixSocket(let path, let wait) = endpoint {
             do {
@@ -54,7 +64,7 @@ public final class MonitorApplication {
         }
         backend.machine.shutdown()
         socketServer?.remove()
-        return 0
+        return backend.exitStatus
     }
 
     /// SIGTERM, SIGHUP, or SIGINT where no terminal monitor takes Ctrl-C, end hmp as QEMU ends on them.

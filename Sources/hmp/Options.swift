@@ -37,6 +37,9 @@ struct Options: ParsableCommand {
     @Option(name: .customLong("incoming", withSingleDash: true), help: ArgumentHelp("Wait for an incoming migration on this URI (tcp:0:PORT, unix:PATH, exec:CMD, defer).", valueName: "uri"))
     var incoming: String?
 
+    @Option(name: .customLong("device", withSingleDash: true), help: ArgumentHelp("Add a device; only 'nomigrate' (a device that cannot migrate, which blocks migration) exists.", valueName: "driver"))
+    var devices: [String] = []
+
     @Flag(name: .customLong("print-man-commands", withSingleDash: false), help: .hidden)
     var printManCommands = false
 

@@ -38,10 +38,18 @@ do {
     fail("\(error)")
 }
 
+for device in options.devices where device.split(separator: ",").first != "nomigrate" {
+    fail("-device \(device): unknown device; the built-in machine has only 'nomigrate'")
+}
+
 let machine: Machine
 do {
     machine = try Machine(configuration: configuration)
 } catch {
     fail("\(error)")
+}
+for _ in options.devices {
+    // QEMU's text for a device whose state cannot migrate (qemu_savevm_state_blocked).
+    machine.addMigrationBlocker("State blocked by non-migratable device 'nomigrate'")
 }
 exit(MonitorApplication(machine: machine, endpoint: endpoint).run())

@@ -29,5 +29,9 @@ final class CommandDispatcher: Sendable {
                 session.print("Error: \(error.message)")
             }
         }
+        if let migration = session.suspension {
+            session.suspension = nil
+            SynchronousMigration(migration: migration, session: session).wait()
+        }
     }
 }

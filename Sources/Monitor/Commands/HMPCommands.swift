@@ -17,7 +17,7 @@ let hmpCommands = CommandTable<CommandHandler>([
     Command("stop|s", help: "pause the guest", handler: RunStateCommands.stop),
     Command("cont|c", help: "let the guest run again", handler: RunStateCommands.cont),
     Command(
-        "pmemsave", args: "val:l,size:i,filename:s", params: "addr size file",
+        "pmemsave", args: "val:l,size:i,filename:F", params: "addr size file",
         help: "write size bytes of guest-physical memory from addr into file",
         handler: MemoryCommands.pmemsave),
     Command(
@@ -30,6 +30,13 @@ let hmpCommands = CommandTable<CommandHandler>([
         ],
         completer: MigrationCommands.completeMigrate,
         handler: MigrationCommands.migrate),
+    Command("migrate_cancel", help: "stop the running migration; the guest keeps running here",
+            handler: MigrationCommands.cancel),
+    Command(
+        "migrate_incoming", args: "uri:s", params: "uri",
+        help: "listen for the incoming migration on uri (after -incoming defer)",
+        completer: MigrationCommands.completeMigrate,
+        handler: MigrationCommands.incoming),
     Command(
         "migrate_set_capability", args: "capability:s,state:b", params: "capability state",
         help: "turn a migration capability on or off (info migrate_capabilities lists them)",
@@ -56,6 +63,7 @@ let infoCommands: [Command] = [
     Command("name", help: "show the machine's name, if it has one", handler: InfoCommands.name),
     Command("block", args: "device:B?", params: "[device]", help: "show the drives and their image files",
             handler: InfoCommands.block),
+    Command("migrate", help: "show how the migration is going, or how it ended", handler: InfoCommands.migrate),
     Command("history", help: "show the lines typed at this monitor", handler: InfoCommands.history),
     Command("migrate_capabilities", help: "show each migration capability and whether it is on",
             handler: InfoCommands.migrateCapabilities),

@@ -31,15 +31,19 @@ enum InfoCommands {
         for line in lines { invocation.session.print(line) }
     }
 
+    static let migrate: CommandHandler = { invocation throws(CommandError) in
+        for line in invocation.backend.migration.info.infoLines() { invocation.session.print(line) }
+    }
+
     static let history: CommandHandler = { invocation throws(CommandError) in
         for line in invocation.session.history.infoLines { invocation.session.print(line) }
     }
 
     static let migrateCapabilities: CommandHandler = { invocation throws(CommandError) in
-        for line in invocation.backend.migrationCapabilities.infoLines() { invocation.session.print(line) }
+        for line in invocation.backend.migration.capabilities.infoLines() { invocation.session.print(line) }
     }
 
     static let migrateParameters: CommandHandler = { invocation throws(CommandError) in
-        for line in invocation.backend.migrationParameters.infoLines() { invocation.session.print(line) }
+        for line in invocation.backend.migration.parameters.infoLines() { invocation.session.print(line) }
     }
 }

@@ -2,16 +2,45 @@ import Migration
 
 /// Starting migrations and tuning them.
 enum MigrationCommands {
+    /// hmp_migrate: starts the migration; without -d the monitor waits for it (see CommandDispatcher).
     static let migrate: CommandHandler = { invocation throws(CommandError) in
-        throw CommandError("this build of hmp cannot migrate yet; the migration engine is not part of it")
+        let arguments = invocation.arguments
+        let detach = arguments.bool("detach") ?? false
+        let backend = invocation.backend
+        let session = invocation.session
+        do throws(MigrationError) {
+            let migration = try backend.migration.migrate(
+                uri: arguments.string("uri") ?? "", blk: arguments.bool("blk") ?? false,
+                inc: arguments.bool("inc") ?? false, machine: backend.machine,
+                onFinish: { [weak backend] info in
+                    // A migration someone waits for reports through that wait; a detached one reports here.
+                    guard detach, info.status == .failed, let backend else { return }
+                    backend.broadcast("Error: \(info.errorDescription ?? "migration failed")")
+                })
+            if !detach { session.suspension = migration }
+        } catch {
+            throw CommandError(error.message)
+        }
+    }
+
+    static let cancel: CommandHandler = { invocation throws(CommandError) in
+        invocation.backend.migration.cancel()
+    }
+
+    static let incoming: CommandHandler = { invocation throws(CommandError) in
+        do throws(MigrationError) {
+            try invocation.backend.startIncoming(uri: invocation.arguments.string("uri") ?? "")
+        } catch {
+            throw CommandError(error.message)
+        }
     }
 
     static let setCapability: CommandHandler = { invocation throws(CommandError) in
         let name = invocation.arguments.string("capability") ?? ""
         let on = invocation.arguments.bool("state") ?? false
         do {
-            try invocation.backend.migrationCapabilities.set(
-                name: name, on: on, parameters: invocation.backend.migrationParameters)
+            try invocation.backend.migration.capabilities.set(
+                name: name, on: on, parameters: invocation.backend.migration.parameters)
         } catch {
             throw CommandError("\(error)")
         }
@@ -21,7 +50,7 @@ enum MigrationCommands {
         let name = invocation.arguments.string("parameter") ?? ""
         let value = invocation.arguments.string("value") ?? ""
         do {
-            try invocation.backend.migrationParameters.set(name: name, value: value)
+            try invocation.backend.migration.parameters.set(name: name, value: value)
         } catch {
             throw CommandError("\(error)")
         }
@@ -29,13 +58,13 @@ enum MigrationCommands {
 
     static let setSpeed: CommandHandler = { invocation throws(CommandError) in
         let bytes = UInt64(bitPattern: invocation.arguments.int("value") ?? 0)
-        invocation.backend.migrationParameters.setSpeed(bytes: bytes)
+        invocation.backend.migration.parameters.setSpeed(bytes: bytes)
     }
 
     static let setDowntime: CommandHandler = { invocation throws(CommandError) in
         let seconds = invocation.arguments.double("value") ?? 0
         do {
-            try invocation.backend.migrationParameters.setDowntime(seconds: seconds)
+            try invocation.backend.migration.parameters.setDowntime(seconds: seconds)
         } catch {
             throw CommandError("\(error)")
         }

@@ -1,4 +1,5 @@
 import Glibc
+import Migration
 import Synchronization
 
 /// One monitor connection: the terminal, a pipe, or a unix-socket client. Commands write their output here.
@@ -10,11 +11,41 @@ final class MonitorSession: @unchecked Sendable {
     /// True when a person types at a terminal: line editing is on and escapes are allowed.
     let isTerminal: Bool
     private let writeLock = Mutex(())
+    /// For a terminal: lines from other threads wait here until the editor can print them above the prompt.
+    private let pending = Mutex<[String]>([])
+    private let wakeup: Wakeup?
+    /// A synchronous `migrate` asks the session to wait for it once the command lock is released.
+    var suspension: OutgoingMigration?
 
-    init(output: Int32, history: CommandHistory, isTerminal: Bool) {
+    /// `wakeup` is the terminal editor's: set it for a session whose notifications must not garble a line being
+    /// edited.
+    init(output: Int32, history: CommandHistory, isTerminal: Bool, wakeup: Wakeup? = nil) {
         self.output = output
         self.history = history
         self.isTerminal = isTerminal
+        self.wakeup = wakeup
+    }
+
+    /// A line no command asked for. A terminal prints it above the prompt when its editor next wakes.
+    func notify(_ line: String) {
+        guard let wakeup else {
+            print(line)
+            return
+        }
+        pending.withLock { $0.append(line) }
+        wakeup.wake()
+    }
+
+    /// Whether Ctrl-C was pressed since the last call; only a terminal session has a way to know.
+    var interruptCheck: () -> Bool = { false }
+
+    func takeInterrupt() -> Bool { interruptCheck() }
+
+    func takeNotifications() -> [String] {
+        pending.withLock { lines in
+            defer { lines.removeAll() }
+            return lines
+        }
     }
 
     /// Writes `text` and a newline.

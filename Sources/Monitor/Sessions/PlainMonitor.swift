@@ -12,6 +12,8 @@ struct PlainMonitor {
 
     /// Serves lines until end of input or quit.
     func run() {
+        dispatcher.backend.attach(session)
+        defer { dispatcher.backend.detach(session) }
         session.write(MonitorApplication.banner + "\n" + MonitorApplication.prompt)
         var pending: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)

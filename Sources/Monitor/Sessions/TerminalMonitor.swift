@@ -12,14 +12,17 @@ final class TerminalMonitor {
         self.dispatcher = dispatcher
         self.signals = signals
         let history = CommandHistory(file: CommandHistory.defaultFile)
-        session = MonitorSession(output: 1, history: history, isTerminal: true)
+        session = MonitorSession(output: 1, history: history, isTerminal: true, wakeup: wakeup)
         editor = LineEditor(prompt: MonitorApplication.prompt, wakeup: wakeup, history: history.entries)
         let source = MachineCompletionSource(backend: dispatcher.backend)
         editor.complete = { [table = dispatcher.table] line in table.complete(line, source: source) }
         editor.onWake = { [unowned self] in self.handleWake() }
+        session.interruptCheck = { [signals] in signals.take().contains(.interrupt) }
     }
 
     func run() {
+        dispatcher.backend.attach(session)
+        defer { dispatcher.backend.detach(session) }
         session.print(MonitorApplication.banner)
         while !dispatcher.backend.isQuitting {
             switch editor.readLine() {
@@ -48,6 +51,8 @@ final class TerminalMonitor {
         if dispatcher.backend.isQuitting { return .stop }
         if events.contains(.interrupt) { return .interrupt }
         if events.contains(.resize) { return .resize }
+        let lines = session.takeNotifications()
+        if !lines.isEmpty { editor.printAbove(lines) }
         return .keepReading
     }
 }

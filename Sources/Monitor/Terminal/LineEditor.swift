@@ -25,6 +25,7 @@ final class LineEditor {
     private let input: Int32
     private let output: Int32
     private let wakeup: Wakeup
+    private let terminal = Terminfo()
 
     /// Completes the text before the cursor.
     var complete: ((String) -> Completion)?
@@ -117,6 +118,14 @@ final class LineEditor {
     /// Redraws the prompt and the line being edited, after something else wrote to the terminal.
     func redraw() {
         _ = hmp_el_refresh(editLine)
+    }
+
+    /// Prints lines above the prompt: the line being edited is cleared, the lines written, and the prompt and
+    /// the partial input drawn again below them.
+    func printAbove(_ lines: [String]) {
+        let clear = terminal.clearLine
+        try? FileIO.writeAll(output, "\r" + clear + lines.map { $0 + "\n" }.joined())
+        redraw()
     }
 
     func resize() {

@@ -44,6 +44,7 @@ final class HMPProcess: @unchecked Sendable {
     private let output = Pipe()
     private let errors = Pipe()
     private var collected = Data()
+    private var collectedErrors = Data()
     private let lock = NSLock()
 
     init(_ arguments: [String], environment: [String: String] = [:]) throws {
@@ -62,11 +63,19 @@ final class HMPProcess: @unchecked Sendable {
             self.collected.append(data)
             self.lock.unlock()
         }
+        errors.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self else { return }
+            self.lock.lock()
+            self.collectedErrors.append(data)
+            self.lock.unlock()
+        }
         try process.run()
     }
 
     deinit {
         output.fileHandleForReading.readabilityHandler = nil
+        errors.fileHandleForReading.readabilityHandler = nil
         if process.isRunning { process.terminate() }
     }
 
@@ -75,6 +84,13 @@ final class HMPProcess: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return String(decoding: collected, as: UTF8.self)
+    }
+
+    /// What hmp wrote to stderr so far.
+    var errorText: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: collectedErrors, as: UTF8.self)
     }
 
     func send(_ line: String) {

@@ -1,0 +1,17 @@
+import Glibc
+
+/// Milliseconds and nanoseconds of CLOCK_MONOTONIC, QEMU's rt_clock for our purposes.
+enum Clock {
+    static func nanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
+    static func milliseconds() -> UInt64 { nanoseconds() / 1_000_000 }
+
+    static func sleep(milliseconds: UInt64) {
+        var ts = timespec(tv_sec: Int(milliseconds / 1000), tv_nsec: Int(milliseconds % 1000) * 1_000_000)
+        while nanosleep(&ts, &ts) != 0 && errno == EINTR {}
+    }
+}

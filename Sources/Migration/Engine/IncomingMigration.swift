@@ -1,0 +1,65 @@
+import Glibc
+public import Machine
+import Synchronization
+
+/// The destination side: listen on the `-incoming` URI, take one connection, load the stream into the machine,
+/// and only then let the guest run (or stay paused with -S, or in the state the source's guest was in).
+public final class IncomingMigration: @unchecked Sendable {
+    // Set in init; the listener is used by the loading thread only, and closed through the mutex.
+    public let uri: MigrationURI
+    private let machine: Machine
+    private let listener: Mutex<MigrationListener?>
+    /// Lines the destination prints as QEMU's does: `Receiving block device images`, `Completed N %`.
+    private let report: @Sendable (String) -> Void
+    /// Called once with nil on success, or with the error that stopped the load.
+    private let onFinish: @Sendable (MigrationError?) -> Void
+
+    /// Starts listening at once, so that a bad URI or a port in use fails the command that asked.
+    public init(
+        uri: MigrationURI, machine: Machine, report: @escaping @Sendable (String) -> Void,
+        onFinish: @escaping @Sendable (MigrationError?) -> Void
+    ) throws(MigrationError) {
+        self.uri = uri
+        self.machine = machine
+        self.report = report
+        self.onFinish = onFinish
+        listener = Mutex(try Transport.listen(uri))
+    }
+
+    public func start() {
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let result = pthread_create(&thread, nil, { context in
+            Unmanaged<IncomingMigration>.fromOpaque(context!).takeRetainedValue().run()
+            return nil
+        }, context)
+        if result == 0 { pthread_detach(thread) } else { Unmanaged<IncomingMigration>.fromOpaque(context).release() }
+    }
+
+    private func run() {
+        do throws(MigrationError) {
+            guard let listening = listener.withLock({ $0 }) else { return }
+            let channel = try listening.accept(isCancelled: { false })
+            listener.withLock { $0?.close(); $0 = nil }
+            defer { channel.close() }
+            let file = QEMUFileReader(fd: channel.readDescriptor)
+            let loader = SaveVMLoader(machine: machine)
+            let sourceState = try loader.load(file, progress: report)
+            finishLoad(sourceState: sourceState)
+            onFinish(nil)
+        } catch {
+            listener.withLock { $0?.close(); $0 = nil }
+            onFinish(error)
+        }
+    }
+
+    /// As QEMU's process_incoming_migration_bh: the source's state decides, and -S holds a running guest paused.
+    private func finishLoad(sourceState: String?) {
+        let autostart = machine.withLock { $0.autostart }
+        switch sourceState.flatMap(RunState.init(rawValue:)) ?? .running {
+        case .running, .finishMigrate: machine.setRunState(autostart ? .running : .paused)
+        case .prelaunch: machine.setRunState(.prelaunch)
+        default: machine.setRunState(.paused)
+        }
+    }
+}

@@ -1,0 +1,218 @@
+import Glibc
+public import Machine
+import Synchronization
+
+/// One outgoing migration and its thread, as the seed's migration_thread: connect, write the setup sections,
+/// iterate under the rate limit while re-estimating bandwidth every 100 ms, and stop the guest for the last copy
+/// once what is pending fits in downtime-limit at that bandwidth.
+public final class OutgoingMigration: @unchecked Sendable {
+    // Immutable after init, or guarded: `progress` by its mutex, `channel` by its own, flags atomic.
+    public let uri: MigrationURI
+    public let blockMode: BlockMigrationMode
+    private let machine: Machine
+    private let settings: LiveSettings
+    private let progress = Mutex(MigrationInfo())
+    private let channel = Mutex<MigrationChannel?>(nil)
+    private let cancelRequested = Atomic<Bool>(false)
+    private let startTime = Clock.milliseconds()
+    /// Called once, on the migration thread, when the migration has ended (completed, failed or cancelled).
+    private let onFinish: @Sendable (MigrationInfo) -> Void
+
+    /// The window over which bandwidth is measured and the rate limit applies, as QEMU's BUFFER_DELAY.
+    static let windowMilliseconds: UInt64 = 100
+    /// The most one iterate call writes, so that cancel, the rate limit and the clock are looked at often.
+    static let iterateChunk = 4 << 20
+
+    public init(
+        uri: MigrationURI, blockMode: BlockMigrationMode, machine: Machine, settings: LiveSettings,
+        onFinish: @escaping @Sendable (MigrationInfo) -> Void
+    ) {
+        self.uri = uri
+        self.blockMode = blockMode
+        self.machine = machine
+        self.settings = settings
+        self.onFinish = onFinish
+        progress.withLock { info in
+            info.status = .setup
+            info.ram.total = machine.ram.size
+            info.ram.remaining = machine.ram.size
+            if blockMode != .none { info.disk = MigrationInfo.DiskStatistics() }
+        }
+    }
+
+    /// The latest measured state; safe from any thread.
+    public var info: MigrationInfo {
+        progress.withLock { info in
+            var copy = info
+            if !copy.status.isFinished { copy.totalTime = Clock.milliseconds() - startTime }
+            return copy
+        }
+    }
+
+    public func start() {
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let result = pthread_create(&thread, nil, { context in
+            let migration = Unmanaged<OutgoingMigration>.fromOpaque(context!).takeRetainedValue()
+            migration.run()
+            return nil
+        }, context)
+        if result != 0 {
+            Unmanaged<OutgoingMigration>.fromOpaque(context).release()
+            finish(.failed, error: MigrationError("cannot start the migration thread (error \(result))"))
+            return
+        }
+        pthread_detach(thread)
+    }
+
+    /// migrate_cancel: the thread sees the flag between writes, and a write blocked on a slow peer is woken by
+    /// shutting the channel down.
+    public func cancel() {
+        guard !cancelRequested.exchange(true, ordering: .sequentiallyConsistent) else { return }
+        progress.withLock { if $0.status.isRunning { $0.status = .cancelling } }
+        channel.withLock { $0?.shutdown() }
+    }
+
+    private var isCancelled: Bool { cancelRequested.load(ordering: .sequentiallyConsistent) }
+
+    private func run() {
+        var stoppedGuestFrom: RunState?
+        do throws(MigrationError) {
+            let connected = try Transport.connect(uri, fds: { _ in nil }, isCancelled: { [weak self] in
+                self?.isCancelled ?? true
+            })
+            channel.withLock { $0 = connected }
+            if isCancelled { throw MigrationError("cancelled") }
+            let file = QEMUFileWriter(fd: connected.writeDescriptor)
+            let saver = SaveVMWriter(machine: machine, blockMode: blockMode)
+            try saver.writeSetup(file)
+            let setupTime = Clock.milliseconds() - startTime
+            progress.withLock { info in
+                info.setupTime = setupTime
+                if info.status == .setup { info.status = .active }
+            }
+            try iterateUntilConverged(saver, file)
+            stoppedGuestFrom = try stopAndCopy(saver, file)
+            connected.close()
+            machine.setRunState(.postmigrate)
+            finish(.completed, error: nil)
+        } catch {
+            channel.withLock { $0?.close() }
+            // The guest goes on where it was, as QEMU's migrate_fd_cleanup restarts a guest it had stopped.
+            if let previous = stoppedGuestFrom ?? (machine.runState == .finishMigrate ? .running : nil) {
+                machine.setRunState(previous)
+            }
+            finish(isCancelled ? .cancelled : .failed, error: isCancelled ? nil : error)
+        }
+    }
+
+    private func iterateUntilConverged(_ saver: SaveVMWriter, _ file: QEMUFileWriter) throws(MigrationError) {
+        var windowStart = Clock.milliseconds()
+        var windowStartBytes = file.bytesWritten
+        var threshold: UInt64 = 0
+        var lastSync = (time: Clock.milliseconds(), count: saver.statistics.dirtySyncCount)
+        while true {
+            if isCancelled { throw MigrationError("cancelled") }
+            let limit = settings.maxBandwidth
+            let allowed = limit / (1000 / OutgoingMigration.windowMilliseconds)
+            let sent = UInt64(file.bytesWritten - windowStartBytes)
+            var passDone = false
+            if sent < allowed {
+                let budget = Int(min(allowed - sent, UInt64(OutgoingMigration.iterateChunk)))
+                passDone = try saver.iterate(file, budget: budget)
+            } else {
+                let elapsed = Clock.milliseconds() - windowStart
+                if elapsed < OutgoingMigration.windowMilliseconds {
+                    try file.flush()
+                    Clock.sleep(milliseconds: OutgoingMigration.windowMilliseconds - elapsed)
+                }
+            }
+            let now = Clock.milliseconds()
+            if now - windowStart >= OutgoingMigration.windowMilliseconds {
+                // Bandwidth in bytes per millisecond over the window just ended: the seed's re-estimate.
+                let bytes = UInt64(file.bytesWritten - windowStartBytes)
+                let elapsed = max(1, now - windowStart)
+                let bandwidth = Double(bytes) / Double(elapsed)
+                threshold = UInt64(bandwidth * Double(settings.downtimeLimit))
+                let pending = saver.pendingRAMBytes + saver.pendingDiskBytes
+                progress.withLock { info in
+                    info.ram.mbps = bandwidth * 8 / 1000
+                    info.ram.pagesPerSecond = UInt64(Double(bytes) / 4096 * 1000 / Double(elapsed))
+                    info.expectedDowntime = bandwidth > 0 ? UInt64(Double(pending) / bandwidth) : 0
+                }
+                windowStart = now
+                windowStartBytes = file.bytesWritten
+            }
+            var pending = saver.pendingRAMBytes + saver.pendingDiskBytes
+            if passDone || (threshold > 0 && pending <= threshold) {
+                let before = saver.pendingRAMBytes
+                saver.syncDirty()
+                let statistics = saver.statistics
+                let syncTime = Clock.milliseconds()
+                let newlyDirty = (saver.pendingRAMBytes &- before) / 4096
+                let seconds = Double(max(1, syncTime - lastSync.time)) / 1000
+                progress.withLock { $0.ram.dirtyPagesRate = UInt64(Double(newlyDirty) / seconds) }
+                lastSync = (syncTime, statistics.dirtySyncCount)
+                pending = saver.pendingRAMBytes + saver.pendingDiskBytes
+                if pending <= threshold || pending == 0 { return }
+            }
+            publish(saver)
+        }
+    }
+
+    /// Stops the guest, sends what is left and the device state; returns the state the guest was in.
+    private func stopAndCopy(_ saver: SaveVMWriter, _ file: QEMUFileWriter) throws(MigrationError) -> RunState {
+        let stopStart = Clock.milliseconds()
+        let previous = machine.runState
+        machine.setRunState(.finishMigrate)
+        let before = file.bytesWritten
+        try saver.complete(file, runState: previous == .finishMigrate ? "running" : previous.rawValue)
+        let downtime = Clock.milliseconds() - stopStart
+        publish(saver)
+        progress.withLock { info in
+            info.downtime = downtime
+            info.ram.downtimeBytes = UInt64(file.bytesWritten - before)
+        }
+        return previous
+    }
+
+    /// Copies the writer's counters into the snapshot that `info` returns.
+    private func publish(_ saver: SaveVMWriter) {
+        let statistics = saver.statistics
+        let pendingRAM = saver.pendingRAMBytes
+        let pendingDisk = saver.pendingDiskBytes
+        progress.withLock { info in
+            info.ram.transferred = statistics.ramTransferred
+            info.ram.remaining = pendingRAM
+            info.ram.duplicate = statistics.duplicatePages
+            info.ram.normal = statistics.normalPages
+            info.ram.normalBytes = statistics.normalPages * 4096
+            info.ram.dirtySyncCount = statistics.dirtySyncCount
+            if info.disk != nil {
+                info.disk = MigrationInfo.DiskStatistics(
+                    transferred: statistics.diskTransferred, remaining: pendingDisk, total: statistics.diskTotal)
+            }
+        }
+    }
+
+    private func finish(_ status: MigrationStatus, error: MigrationError?) {
+        let end = Clock.milliseconds()
+        let final = progress.withLock { info in
+            info.status = status
+            info.errorDescription = error?.message
+            info.totalTime = end - startTime
+            if status == .completed { info.ram.remaining = 0 }
+            return info
+        }
+        onFinish(final)
+    }
+}
+
+extension MigrationInfo.DiskStatistics {
+    init(transferred: UInt64, remaining: UInt64, total: UInt64) {
+        self.init()
+        self.transferred = transferred
+        self.remaining = remaining
+        self.total = total
+    }
+}

@@ -1,0 +1,39 @@
+import Glibc
+import Migration
+
+/// `migrate` without -d: the monitor that typed it waits, outside the command lock so that other monitors can
+/// still `migrate_cancel`, and prints QEMU's `Completed N %\r` once a second for block migration (the seed's
+/// hmp_migrate_status_cb). Lines typed meanwhile stay unread and run afterwards.
+struct SynchronousMigration {
+    let migration: OutgoingMigration
+    let session: MonitorSession
+
+    func wait() {
+        let isBlock = migration.blockMode != .none
+        var lastReport: UInt64 = 0
+        var first = true
+        while true {
+            let info = migration.info
+            if info.status.isFinished { break }
+            if session.takeInterrupt() { migration.cancel() }
+            let now = Self.milliseconds()
+            if isBlock, first || now - lastReport >= 1000, let disk = info.disk,
+                info.status == .active || info.status == .setup
+            {
+                session.write("Completed \(disk.percent) %\r")
+                lastReport = now
+                first = false
+            }
+            usleep(20_000)
+        }
+        let info = migration.info
+        if isBlock { session.write("\n") }
+        if info.status == .failed { session.print("Error: \(info.errorDescription ?? "migration failed")") }
+    }
+
+    static func milliseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
+    }
+}
