@@ -1,0 +1,194 @@
+internal import Glibc
+import Synchronization
+
+/// The incoming side before the stream starts: a listening tcp or unix socket, or, for exec: and fd:, a channel
+/// that is ready at once.
+///
+/// Sendable: immutable apart from `state`, a Mutex that also keeps close() from releasing the listening descriptor
+/// while accept() in another thread still polls it (the last of the two closes it).
+public final class MigrationListener: Sendable {
+    private struct State {
+        var fd: Int32 = -1
+        var ready: MigrationChannel?
+        var closed = false
+        var accepting = false
+    }
+
+    private let state: Mutex<State>
+    /// The unix path we bound, unlinked on close.
+    private let unixPath: String?
+
+    /// The bound tcp port (for `tcp:0:0` the kernel's choice); nil for other transports.
+    public let port: Int?
+    /// What `info migrate` lists under `socket address:`, e.g. `tcp:::4444` or `unix:/tmp/sock`; empty for exec: and
+    /// fd:.
+    public let socketAddresses: [String]
+
+    /// How often accept() looks at isCancelled and at close().
+    static let pollMilliseconds: Int32 = 50
+
+    /// tcp: binds the first address of HOST that is free, as QEMU's inet_listen_saddr. An empty host or `0` binds
+    /// `::` with IPV6_V6ONLY off, reachable over 127.0.0.1 and ::1 alike, falling back to 0.0.0.0 without IPv6.
+    init(tcpHost host: String, port: String) throws(MigrationError) {
+        let candidates: [SocketAddress]
+        if host.isEmpty || host == "0" {
+            let v6 = try? AddressResolver.resolve(host: "::", port: port, passive: true)
+            let v4 = try AddressResolver.resolve(host: "0.0.0.0", port: port, passive: true)
+            candidates = (v6 ?? []) + v4
+        } else {
+            candidates = try AddressResolver.resolve(host: host, port: port, passive: true)
+        }
+        var lastError = MigrationError("Failed to find an available port: \(errnoText(EADDRINUSE))")
+        for address in candidates {
+            let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            if fd < 0 {
+                // No IPv6 on this host: try the next (IPv4) address.
+                lastError = systemError("Failed to create socket")
+                continue
+            }
+            var on: Int32 = 1
+            var off: Int32 = 0
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+            if address.family == AF_INET6 {
+                setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, socklen_t(MemoryLayout<Int32>.size))
+            }
+            if address.withSockaddr({ bind(fd, $0, $1) }) < 0 {
+                let code = errno
+                closeDescriptor(fd)
+                // QEMU goes on to the next address only when this one is in use.
+                if code == EADDRINUSE { continue }
+                if code == EAFNOSUPPORT || code == EADDRNOTAVAIL { lastError = systemError("Failed to bind socket", code); continue }
+                throw systemError("Failed to bind socket", code)
+            }
+            if Glibc.listen(fd, 1) < 0 {
+                let code = errno
+                closeDescriptor(fd)
+                throw systemError("Failed to listen on socket", code)
+            }
+            let local = SocketAddress.local(of: fd)
+            self.port = local?.numericHostAndPort.flatMap { Int($0.port) }
+            self.socketAddresses = local.flatMap(tcpText).map { [$0] } ?? []
+            self.unixPath = nil
+            self.state = Mutex(State(fd: fd))
+            return
+        }
+        throw lastError
+    }
+
+    /// unix: unlinks a stale socket at PATH, binds and listens, as QEMU's unix_listen_saddr.
+    init(unixPath path: String) throws(MigrationError) {
+        guard let address = SocketAddress.unix(path: path) else {
+            throw MigrationError("UNIX socket path '\(path)' is too long")
+        }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw systemError("Failed to create Unix socket") }
+        if unlink(path) < 0 && errno != ENOENT {
+            let code = errno
+            closeDescriptor(fd)
+            throw systemError("Failed to unlink socket \(path)", code)
+        }
+        if address.withSockaddr({ bind(fd, $0, $1) }) < 0 {
+            let code = errno
+            closeDescriptor(fd)
+            throw systemError("Failed to bind socket to \(path)", code)
+        }
+        if Glibc.listen(fd, 1) < 0 {
+            let code = errno
+            closeDescriptor(fd)
+            unlink(path)
+            throw systemError("Failed to listen on socket", code)
+        }
+        self.port = nil
+        self.socketAddresses = ["unix:\(path)"]
+        self.unixPath = path
+        self.state = Mutex(State(fd: fd))
+    }
+
+    /// exec: and fd:: the stream is already there.
+    init(ready channel: MigrationChannel) {
+        self.port = nil
+        self.socketAddresses = []
+        self.unixPath = nil
+        self.state = Mutex(State(ready: channel))
+    }
+
+    deinit {
+        close()
+    }
+
+    /// The one incoming stream. Sockets wait for a connection, checking `isCancelled` and close() every 50 ms;
+    /// exec: and fd: hand over their channel at once. Call it once; close the listener afterwards.
+    public func accept(isCancelled: @escaping @Sendable () -> Bool) throws(MigrationError) -> MigrationChannel {
+        enum Start { case ready(MigrationChannel), socket(Int32) }
+        let start = try state.withLock { state throws(MigrationError) -> Start in
+            if let ready = state.ready {
+                state.ready = nil
+                return .ready(ready)
+            }
+            guard !state.closed, state.fd >= 0, !state.accepting else { throw MigrationListener.closedError }
+            state.accepting = true
+            return .socket(state.fd)
+        }
+        guard case .socket(let fd) = start else {
+            if case .ready(let channel) = start { return channel }
+            throw MigrationListener.closedError
+        }
+        defer {
+            state.withLock { state in
+                state.accepting = false
+                if state.closed && state.fd >= 0 {
+                    closeDescriptor(state.fd)
+                    state.fd = -1
+                }
+            }
+        }
+        // Non-blocking, so that a connection reset between poll and accept cannot block us.
+        setNonBlocking(fd, true)
+        while true {
+            if isCancelled() { throw SocketConnector.cancelledError }
+            if state.withLock({ $0.closed }) { throw MigrationListener.closedError }
+            var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&entry, 1, MigrationListener.pollMilliseconds)
+            if ready < 0 && errno != EINTR { throw systemError("Failed to wait for a connection") }
+            guard ready > 0 else { continue }
+            let connection = Glibc.accept(fd, nil, nil)
+            if connection >= 0 {
+                // accept4 is not visible to Swift: set close-on-exec at once. The accepted socket does not inherit
+                // O_NONBLOCK on Linux, so it is the blocking socket the migration thread wants.
+                setCloseOnExec(connection)
+                let peer = unixPath.map { "unix:\($0)" } ?? SocketAddress.peer(of: connection).flatMap(tcpText)
+                return MigrationChannel(fd: connection, kind: .socket, peerDescription: peer)
+            }
+            let code = errno
+            if code == EAGAIN || code == EWOULDBLOCK || code == EINTR || code == ECONNABORTED { continue }
+            if state.withLock({ $0.closed }) { throw MigrationListener.closedError }
+            throw systemError("Failed to accept connection", code)
+        }
+    }
+
+    /// What accept() throws once the listener is closed.
+    static let closedError = MigrationError("Migration listener closed")
+
+    /// Stops listening; a unix socket's path is unlinked. A pending accept() in another thread returns within 50 ms
+    /// with an error. An exec: command not yet handed out is killed. Idempotent.
+    public func close() {
+        let ready: MigrationChannel? = state.withLock { state in
+            guard !state.closed else { return nil }
+            state.closed = true
+            if state.fd >= 0 {
+                // shutdown wakes a blocked poll or accept at once; the descriptor itself is released by whoever is
+                // last, so an accept() still polling it never sees it reused.
+                _ = Glibc.shutdown(state.fd, Int32(SHUT_RDWR))
+                if !state.accepting {
+                    closeDescriptor(state.fd)
+                    state.fd = -1
+                }
+            }
+            defer { state.ready = nil }
+            return state.ready
+        }
+        if let unixPath { unlink(unixPath) }
+        ready?.shutdown()
+        ready?.close()
+    }
+}

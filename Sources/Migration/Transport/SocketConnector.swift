@@ -1,0 +1,71 @@
+internal import Glibc
+
+/// QEMU's inet_connect_saddr and wait_for_connect: a non-blocking connect to each address in turn, the first that
+/// succeeds wins, and when all fail the last address's error is reported as `Failed to connect to 'DISPLAY': …`.
+enum SocketConnector {
+    /// How often a pending connect looks at isCancelled.
+    static let pollMilliseconds: Int32 = 50
+
+    /// A connected, blocking, close-on-exec socket to the first of `addresses` that accepts.
+    static func connect(
+        to addresses: [SocketAddress], display: String, isCancelled: @Sendable () -> Bool
+    ) throws(MigrationError) -> Int32 {
+        var lastError = systemError("Failed to connect to '\(display)'", ENOENT)
+        for address in addresses {
+            if isCancelled() { throw cancelledError }
+            switch connectOne(address, isCancelled: isCancelled) {
+            case .connected(let fd): return fd
+            case .failed(let code): lastError = systemError("Failed to connect to '\(display)'", code)
+            case .cancelled: throw cancelledError
+            }
+        }
+        throw lastError
+    }
+
+    /// What a cancelled connect throws; the engine reports cancellation by its own state, not by this text.
+    static let cancelledError = MigrationError("Migration was cancelled")
+
+    private enum Outcome { case connected(Int32), failed(Int32), cancelled }
+
+    private static func connectOne(_ address: SocketAddress, isCancelled: @Sendable () -> Bool) -> Outcome {
+        let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return .failed(errno) }
+        setNonBlocking(fd, true)
+        var result: Int32
+        repeat {
+            result = address.withSockaddr { Glibc.connect(fd, $0, $1) }
+        } while result < 0 && errno == EINTR
+        if result < 0 && errno != EINPROGRESS {
+            let code = errno
+            closeDescriptor(fd)
+            return .failed(code)
+        }
+        if result < 0 {
+            // In progress: poll in short slices so that migrate_cancel is seen, then read the outcome from SO_ERROR.
+            while true {
+                if isCancelled() {
+                    closeDescriptor(fd)
+                    return .cancelled
+                }
+                var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                let ready = poll(&entry, 1, pollMilliseconds)
+                if ready > 0 { break }
+                if ready < 0 && errno != EINTR {
+                    let code = errno
+                    closeDescriptor(fd)
+                    return .failed(code)
+                }
+            }
+            var code: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            if getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length) < 0 { code = errno }
+            if code != 0 {
+                closeDescriptor(fd)
+                return .failed(code)
+            }
+        }
+        // The migration thread does blocking I/O, as QEMU's tcp_wait_for_connect sets the socket back to blocking.
+        setNonBlocking(fd, false)
+        return .connected(fd)
+    }
+}
