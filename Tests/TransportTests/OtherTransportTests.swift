@@ -83,7 +83,16 @@ import Testing
         #expect(read == [])
     }
 
-    /// close() reaps a command that outlives its stream, within the grace period plus the kill.
+    /// A command that ignores the end of its stream is killed after close()'s 5 s grace.
+    @Test func closeKillsALingeringCommand() throws {
+        let channel = try Transport.connect(.exec(command: "sleep 30"), fds: { _ in nil }, isCancelled: notCancelled)
+        let start = ContinuousClock.now
+        let closed = onThread(within: 7) { channel.close(); return true }
+        #expect(closed == true)
+        #expect(ContinuousClock.now - start >= .seconds(5))
+    }
+
+    /// After shutdown() the command is already dead: close() does not wait.
     @Test func closeKillsALingeringCommandAfterShutdown() throws {
         let channel = try Transport.connect(.exec(command: "sleep 30"), fds: { _ in nil }, isCancelled: notCancelled)
         channel.shutdown()
