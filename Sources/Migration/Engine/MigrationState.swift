@@ -73,7 +73,7 @@ public final class MigrationState: @unchecked Sendable {
         guard incoming.withLock({ $0 == nil }) else {
             throw MigrationError("The incoming migration has already been started")
         }
-        let uri = try MigrationURI(parsing: text)
+        let uri = try MigrationURI(parsing: text, incoming: true)
         let migration = try IncomingMigration(uri: uri, machine: machine, report: report, onFinish: onFinish)
         incoming.withLock { $0 = migration }
         migration.start()
