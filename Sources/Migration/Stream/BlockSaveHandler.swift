@@ -1,0 +1,228 @@
+import Glibc
+public import Machine
+
+/// The `block` section, version 1 (`migrate -b` / `-i`): the seed's block_save_* and block_load. Every 1 MiB chunk of
+/// every writable drive once (the bulk phase, skipping holes with `-i`), then chunks the guest dirtied, whole.
+/// Records are sent in submission order (QEMU's follow async completion order; the destination does not care).
+public final class BlockSaveHandler: SaveVMHandler {
+    enum Flag {
+        static let deviceBlock: UInt64 = 0x01
+        static let eos: UInt64 = 0x02
+        static let progress: UInt64 = 0x04
+        static let zeroBlock: UInt64 = 0x08
+    }
+    static let sectorShift = 9
+    static let sectorsPerChunk = UInt64(Drive.chunkSize >> sectorShift)
+
+    public let idstr = "block"
+    public let versionID: UInt32 = 1
+    public var isIterative: Bool { true }
+
+    private let drives: [Drive]
+    /// The writable drives, the ones sent.
+    private let sendingDrives: [Drive]
+    private let mode: BlockMigrationMode
+    private let statistics: MigrationStreamStatistics
+    private let totalSectors: UInt64
+    /// Bulk phase position: drive index and chunk index within it.
+    private var bulkDrive = 0
+    private var bulkChunk = 0
+    private var bulkBytesLeft: UInt64
+    private var chunk: UnsafeMutableRawBufferPointer?
+    /// Incoming: the `Receiving block device images` banner went out.
+    private var bannerPrinted = false
+
+    /// Outgoing: `drives` are all the machine's drives; read-only ones are not sent. Incoming: `mode` is unused.
+    public init(drives: [Drive], mode: BlockMigrationMode, statistics: MigrationStreamStatistics) {
+        self.drives = drives
+        sendingDrives = drives.filter { !$0.readOnly }
+        self.mode = mode
+        self.statistics = statistics
+        let sending = drives.filter { !$0.readOnly }
+        totalSectors = sending.reduce(0) { $0 + ($1.size + 511) >> 9 }
+        bulkBytesLeft = sending.reduce(0) { $0 + $1.size }
+    }
+
+    deinit {
+        chunk?.deallocate()
+    }
+
+
+    /// The 1 MiB staging buffer, allocated once on first use.
+    private var chunkBuffer: UnsafeMutableRawBufferPointer {
+        if let chunk { return chunk }
+        let made = UnsafeMutableRawBufferPointer.allocate(byteCount: Drive.chunkSize, alignment: 4096)
+        chunk = made
+        return made
+    }
+
+    public var pendingBytes: UInt64 {
+        var dirty: UInt64 = 0
+        for drive in drives where !drive.readOnly { dirty += UInt64(drive.dirty.dirtyCount) }
+        return bulkBytesLeft + dirty * UInt64(Drive.chunkSize)
+    }
+
+    public var bulkCompleted: Bool { bulkDrive >= sendingDrives.count }
+
+    public func setup(_ f: QEMUFileWriter) throws(MigrationError) {
+        // Dirty tracking starts now: the bulk phase reads everything written before.
+        for drive in drives { drive.dirty.clearAll() }
+        bulkDrive = 0
+        bulkChunk = 0
+        statistics.diskTotal.store(sendingDrives.reduce(0) { $0 + $1.size }, ordering: .relaxed)
+        statistics.diskRemaining.store(pendingBytes, ordering: .relaxed)
+        let before = f.bytesWritten
+        try f.put64(Flag.eos)
+        statistics.diskTransferred.wrappingAdd(f.bytesWritten - before, ordering: .relaxed)
+    }
+
+    public func iterate(_ f: QEMUFileWriter, budget: Int) throws(MigrationError) -> Bool {
+        let before = f.bytesWritten
+        let limit = UInt64(max(budget, 0))
+        while f.bytesWritten - before < limit {
+            if try sendBulkChunk(f) { continue }
+            if try sendDirtyChunk(f) { continue }
+            break
+        }
+        try f.put64(Flag.eos)
+        finishAccounting(f, before)
+        return bulkCompleted && pendingBytes == 0
+    }
+
+    public func complete(_ f: QEMUFileWriter) throws(MigrationError) {
+        let before = f.bytesWritten
+        while try sendBulkChunk(f) {}
+        while try sendDirtyChunk(f) {}
+        try f.put64(100 << 9 | Flag.progress)
+        statistics.blockProgress.store(100, ordering: .relaxed)
+        try f.put64(Flag.eos)
+        finishAccounting(f, before)
+    }
+
+    private func finishAccounting(_ f: QEMUFileWriter, _ before: UInt64) {
+        statistics.diskTransferred.wrappingAdd(f.bytesWritten - before, ordering: .relaxed)
+        statistics.diskRemaining.store(pendingBytes, ordering: .relaxed)
+    }
+
+    /// Sends the next bulk chunk (PROGRESS, then the data); false when the bulk phase is over.
+    private func sendBulkChunk(_ f: QEMUFileWriter) throws(MigrationError) -> Bool {
+        let sending = sendingDrives
+        while bulkDrive < sending.count {
+            let drive = sending[bulkDrive]
+            if bulkChunk >= drive.chunkCount {
+                bulkDrive += 1
+                bulkChunk = 0
+                continue
+            }
+            let index = bulkChunk
+            bulkChunk += 1
+            let offset = UInt64(index) << UInt64(Drive.chunkShift)
+            bulkBytesLeft -= min(UInt64(Drive.chunkSize), drive.size - offset)
+            if mode == .incremental, isHole(drive, offset) { continue }
+            var before: UInt64 = UInt64(index) * BlockSaveHandler.sectorsPerChunk
+            for earlier in sending[..<bulkDrive] { before += (earlier.size + 511) >> 9 }
+            let percent = totalSectors == 0 ? 0 : before * 100 / totalSectors
+            try f.put64(percent << 9 | Flag.progress)
+            statistics.blockProgress.store(percent, ordering: .relaxed)
+            // Writes from now on are sent again in the dirty phase (bdrv_reset_dirty_bitmap before the read).
+            _ = drive.dirty.testAndClear(index)
+            try sendChunk(f, drive, index)
+            return true
+        }
+        return false
+    }
+
+    /// Sends one dirty chunk of any drive; false when none is dirty.
+    private func sendDirtyChunk(_ f: QEMUFileWriter) throws(MigrationError) -> Bool {
+        for drive in drives where !drive.readOnly {
+            for w in 0..<drive.dirty.wordCount {
+                let bits = drive.dirty.exchangeWord(w)
+                guard bits != 0 else { continue }
+                let index = w << 6 | bits.trailingZeroBitCount
+                // Put back the bits this call does not send.
+                let rest = bits & (bits - 1)
+                if rest != 0 {
+                    var i = rest
+                    while i != 0 {
+                        drive.dirty.mark(w << 6 | i.trailingZeroBitCount)
+                        i &= i - 1
+                    }
+                }
+                try sendChunk(f, drive, index)
+                return true
+            }
+        }
+        return false
+    }
+
+    /// One DEVICE_BLOCK record: the chunk's sector, the drive id and 1 MiB, zero-padded past the end of the disk.
+    private func sendChunk(_ f: QEMUFileWriter, _ drive: Drive, _ index: Int) throws(MigrationError) {
+        let offset = UInt64(index) << UInt64(Drive.chunkShift)
+        let count = Int(min(UInt64(Drive.chunkSize), drive.size - offset))
+        let buffer = chunkBuffer
+        do {
+            try drive.read(at: offset, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]))
+        } catch {
+            throw MigrationError("Error reading sector \(offset >> 9) of block device \(drive.id): \(error)")
+        }
+        if count < Drive.chunkSize {
+            UnsafeMutableRawBufferPointer(rebasing: buffer[count...]).initializeMemory(as: UInt8.self, repeating: 0)
+        }
+        try f.put64((offset >> 9) << 9 | Flag.deviceBlock)
+        try f.putLengthPrefixedString(drive.id)
+        try f.putBytes(UnsafeRawBufferPointer(buffer))
+    }
+
+    /// `-i`: a chunk with no allocated byte in the sparse image (SEEK_DATA finds no data inside it).
+    private func isHole(_ drive: Drive, _ offset: UInt64) -> Bool {
+        let data = lseek(drive.fileDescriptor, off_t(offset), seekData)
+        if data < 0 { return errno == ENXIO }
+        return UInt64(data) >= offset + UInt64(Drive.chunkSize)
+    }
+
+    // MARK: - Loading (block_load)
+
+    public func load(_ r: QEMUFileReader, version: UInt32, progress: (String) -> Void) throws(MigrationError) {
+        while true {
+            let word = try r.get64()
+            let flags = word & 0x1FF
+            let sector = word >> 9
+            if flags & Flag.deviceBlock != 0 {
+                let name = try r.getLengthPrefixedString()
+                guard let drive = drives.first(where: { $0.id == name }) else {
+                    throw MigrationError("Error unknown block device \(name)")
+                }
+                let offset = sector << 9
+                let buffer = chunkBuffer
+                if flags & Flag.zeroBlock != 0 {
+                    buffer.initializeMemory(as: UInt8.self, repeating: 0)
+                } else {
+                    try r.read(into: buffer)
+                }
+                // Past the end of the destination disk the write fails (blk_pwrite's range check); the padding of a
+                // last partial chunk is dropped.
+                guard offset < drive.size else { throw MigrationError("Input/output error") }
+                let count = Int(min(UInt64(Drive.chunkSize), drive.size - offset))
+                do {
+                    try drive.write(at: offset, from: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                } catch .driveReadOnly {
+                    throw MigrationError("Permission denied")
+                } catch {
+                    throw MigrationError("Input/output error")
+                }
+            } else if flags & Flag.progress != 0 {
+                if !bannerPrinted {
+                    progress("Receiving block device images")
+                    bannerPrinted = true
+                }
+                progress("Completed \(Int32(truncatingIfNeeded: sector)) %")
+            } else if flags & Flag.eos == 0 {
+                throw MigrationError("Unknown block migration flags: 0x\(hex(flags))")
+            }
+            if flags & Flag.eos != 0 { return }
+        }
+    }
+}
+
+/// Linux's SEEK_DATA, which Glibc's Swift overlay does not export.
+private let seekData: Int32 = 3

@@ -1,0 +1,147 @@
+import Glibc
+
+/// The outgoing stream: big-endian puts into one preallocated buffer, flushed with large blocking writes, as the
+/// seed's QEMUFile. Pages are copied into the buffer (a 4 KiB memcpy costs less than a syscall or an iovec per page),
+/// so the hot path allocates nothing.
+///
+/// Not thread-safe: one migration thread owns it. Another thread may `shutdown(2)` the socket to cancel; the next
+/// write then fails with a `MigrationError`, never a trap.
+public final class QEMUFileWriter {
+    public let fileDescriptor: Int32
+    private let buffer: UnsafeMutableRawPointer
+    private let capacity: Int
+    private var used = 0
+    private var flushed: UInt64 = 0
+    private let isSocket: Bool
+    /// The first write error; every later put is dropped and every flush rethrows it, as qemu_file_set_error.
+    public private(set) var error: MigrationError?
+
+    /// `bufferSize` is clamped to at least 64 KiB so that a 4 KiB page always fits after a flush.
+    public init(fileDescriptor: Int32, bufferSize: Int = 2 << 20) {
+        self.fileDescriptor = fileDescriptor
+        capacity = max(bufferSize, 64 << 10)
+        buffer = .allocate(byteCount: capacity, alignment: 4096)
+        var st = stat()
+        isSocket = fstat(fileDescriptor, &st) == 0 && (st.st_mode & S_IFMT) == S_IFSOCK
+    }
+
+    deinit {
+        buffer.deallocate()
+    }
+
+    /// Total bytes put so far, sent or still buffered: what the seed's qemu_file_transferred counts.
+    public var bytesWritten: UInt64 { flushed + UInt64(used) }
+
+    /// Bytes the kernel has taken.
+    public var bytesFlushed: UInt64 { flushed }
+
+    @inline(__always)
+    private func reserve(_ n: Int) throws(MigrationError) {
+        if let error { throw error }
+        if capacity - used < n { try flush() }
+    }
+
+    public func put8(_ v: UInt8) throws(MigrationError) {
+        try reserve(1)
+        buffer.storeBytes(of: v, toByteOffset: used, as: UInt8.self)
+        used += 1
+    }
+
+    public func put16(_ v: UInt16) throws(MigrationError) {
+        try reserve(2)
+        buffer.storeBytes(of: v.bigEndian, toByteOffset: used, as: UInt16.self)
+        used += 2
+    }
+
+    public func put32(_ v: UInt32) throws(MigrationError) {
+        try reserve(4)
+        buffer.storeBytes(of: v.bigEndian, toByteOffset: used, as: UInt32.self)
+        used += 4
+    }
+
+    public func put64(_ v: UInt64) throws(MigrationError) {
+        try reserve(8)
+        buffer.storeBytes(of: v.bigEndian, toByteOffset: used, as: UInt64.self)
+        used += 8
+    }
+
+    /// Copies `bytes` into the stream; a run larger than the buffer goes straight to the fd after a flush.
+    public func putBytes(_ bytes: UnsafeRawBufferPointer) throws(MigrationError) {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        if bytes.count > capacity {
+            try flush()
+            try writeAll(source, bytes.count)
+            return
+        }
+        try reserve(bytes.count)
+        (buffer + used).copyMemory(from: source, byteCount: bytes.count)
+        used += bytes.count
+    }
+
+    public func putBytes(_ bytes: [UInt8]) throws(MigrationError) {
+        var failure: MigrationError?
+        bytes.withUnsafeBytes { raw in
+            do throws(MigrationError) { try putBytes(raw) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// `count` copies of `byte` (padding).
+    public func putRepeated(_ byte: UInt8, count: Int) throws(MigrationError) {
+        var left = count
+        while left > 0 {
+            try reserve(1)
+            let n = min(left, capacity - used)
+            (buffer + used).initializeMemory(as: UInt8.self, repeating: byte, count: n)
+            used += n
+            left -= n
+        }
+    }
+
+    /// One length byte and the UTF-8 bytes; names longer than 255 bytes cannot be sent, as in QEMU.
+    public func putLengthPrefixedString(_ s: String) throws(MigrationError) {
+        let utf8 = Array(s.utf8)
+        guard utf8.count <= 255 else { throw MigrationError("name too long for the migration stream: \(s)") }
+        try put8(UInt8(utf8.count))
+        try putBytes(utf8)
+    }
+
+    public func flush() throws(MigrationError) {
+        if let error { throw error }
+        guard used > 0 else { return }
+        let n = used
+        used = 0
+        try writeAll(buffer, n)
+    }
+
+    private func writeAll(_ start: UnsafeRawPointer, _ count: Int) throws(MigrationError) {
+        var done = 0
+        while done < count {
+            // MSG_NOSIGNAL: a peer that went away is an error here, not SIGPIPE (pipes rely on the process
+            // ignoring SIGPIPE, as QEMU and the monitor do).
+            let n = isSocket
+                ? send(fileDescriptor, start + done, count - done, Int32(MSG_NOSIGNAL))
+                : Glibc.write(fileDescriptor, start + done, count - done)
+            if n < 0 {
+                let code = errno
+                if code == EINTR { continue }
+                let failure = MigrationError("Unable to write to \(isSocket ? "socket" : "file"): \(errnoText(code))")
+                error = failure
+                throw failure
+            }
+            if n == 0 {
+                let failure = MigrationError("Unable to write to \(isSocket ? "socket" : "file"): \(errnoText(EPIPE))")
+                error = failure
+                throw failure
+            }
+            done += n
+            flushed += UInt64(n)
+        }
+    }
+}
+
+/// strerror's text, as QEMU's error_setg_errno appends it.
+func errnoText(_ code: Int32) -> String {
+    guard let text = strerror(code) else { return "Unknown error \(code)" }
+    return String(cString: text)
+}

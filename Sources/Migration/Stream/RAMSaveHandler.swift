@@ -1,0 +1,259 @@
+public import Machine
+
+/// The `ram` section, version 4, for the one RAMBlock `ram` (as `-M none -m N`). The seed's ram_save_* and
+/// ram_load_precopy: a to-send bitmap filled by `syncDirty` (migration_bitmap_sync), pages scanned round-robin,
+/// ZERO for all-zero pages and PAGE otherwise, CONTINUE once the block has been named.
+public final class RAMSaveHandler: SaveVMHandler {
+    public static let blockName = "ram"
+
+    enum Flag {
+        static let full: UInt64 = 0x01
+        static let zero: UInt64 = 0x02
+        static let memSize: UInt64 = 0x04
+        static let page: UInt64 = 0x08
+        static let eos: UInt64 = 0x10
+        static let `continue`: UInt64 = 0x20
+        static let xbzrle: UInt64 = 0x40
+        static let hook: UInt64 = 0x80
+        static let compressPage: UInt64 = 0x100
+    }
+
+    public let idstr = "ram"
+    public let versionID: UInt32 = 4
+    public var isIterative: Bool { true }
+
+    private let ram: GuestRAM
+    private let statistics: MigrationStreamStatistics
+    /// Pages still to send; bits come from `ram.dirty` at each sync.
+    private var toSend: [UInt64]
+    private var remaining = 0
+    /// Where the round-robin scan goes on (the seed's last_page).
+    private var cursor = 0
+    /// The block has been named once: later records use CONTINUE, also in later sections.
+    private var blockNamed = false
+    /// Incoming: the last block named in the stream (CONTINUE state, kept across sections).
+    private var loadBlockKnown = false
+
+    public init(ram: GuestRAM, statistics: MigrationStreamStatistics) {
+        self.ram = ram
+        self.statistics = statistics
+        toSend = Array(repeating: 0, count: ram.dirty.wordCount)
+    }
+
+    public var pendingBytes: UInt64 { UInt64(remaining) << UInt64(GuestRAM.pageShift) }
+
+    /// migration_bitmap_sync: takes the guest's dirty bits into the to-send bitmap.
+    public func syncDirty() {
+        remaining += ram.dirty.drain(into: &toSend)
+        statistics.dirtySyncs.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    /// MEM_SIZE with the block list, then EOS. The first pass treats every page as dirty; writes from before the
+    /// migration are forgotten.
+    public func setup(_ f: QEMUFileWriter) throws(MigrationError) {
+        ram.dirty.clearAll()
+        for w in toSend.indices { toSend[w] = ~0 }
+        let tail = ram.pageCount & 63
+        if tail != 0, !toSend.isEmpty { toSend[toSend.count - 1] = (1 << UInt64(tail)) - 1 }
+        remaining = ram.pageCount
+        cursor = 0
+        blockNamed = false
+        let before = f.bytesWritten
+        try f.put64(ram.size | Flag.memSize)
+        try f.putLengthPrefixedString(RAMSaveHandler.blockName)
+        try f.put64(ram.size)
+        try f.put64(Flag.eos)
+        statistics.ramTransferred.wrappingAdd(f.bytesWritten - before, ordering: .relaxed)
+    }
+
+    public func iterate(_ f: QEMUFileWriter, budget: Int) throws(MigrationError) -> Bool {
+        try send(f, limit: UInt64(max(budget, 0)))
+        return remaining == 0
+    }
+
+    public func complete(_ f: QEMUFileWriter) throws(MigrationError) {
+        syncDirty()
+        try send(f, limit: .max)
+    }
+
+    /// Sends pages until about `limit` bytes went out or none is left, then EOS.
+    private func send(_ f: QEMUFileWriter, limit: UInt64) throws(MigrationError) {
+        let before = f.bytesWritten
+        let pageCount = ram.pageCount
+        try ram.withUnsafeBytes { (all) throws(MigrationError) in
+            guard let base = all.baseAddress else { return }
+            var scanned = 0
+            while remaining > 0, f.bytesWritten - before < limit, scanned <= pageCount {
+                guard let page = nextPage() else { break }
+                scanned += 1
+                let pointer = base + page << GuestRAM.pageShift
+                try sendPage(f, pointer, offset: UInt64(page) << UInt64(GuestRAM.pageShift))
+            }
+        }
+        try f.put64(Flag.eos)
+        statistics.ramTransferred.wrappingAdd(f.bytesWritten - before, ordering: .relaxed)
+    }
+
+    /// Finds and clears the next bit at or after the cursor, wrapping once.
+    private func nextPage() -> Int? {
+        let words = toSend.count
+        guard words > 0 else { return nil }
+        var w = cursor >> 6
+        var bits = toSend[w] & (~0 << UInt64(cursor & 63))
+        for _ in 0...words {
+            if bits != 0 {
+                let page = w << 6 | bits.trailingZeroBitCount
+                toSend[w] &= ~(1 << UInt64(page & 63))
+                remaining -= 1
+                cursor = page + 1 == ram.pageCount ? 0 : page + 1
+                return page
+            }
+            w = w + 1 == words ? 0 : w + 1
+            bits = toSend[w]
+        }
+        return nil
+    }
+
+    private func sendPage(_ f: QEMUFileWriter, _ pointer: UnsafeRawPointer, offset: UInt64) throws(MigrationError) {
+        let zero = isZeroPage(pointer)
+        var header = offset | (zero ? Flag.zero : Flag.page)
+        if blockNamed { header |= Flag.continue }
+        try f.put64(header)
+        if !blockNamed {
+            try f.putLengthPrefixedString(RAMSaveHandler.blockName)
+            blockNamed = true
+        }
+        if zero {
+            try f.put8(0)
+            statistics.duplicate.wrappingAdd(1, ordering: .relaxed)
+        } else {
+            try f.putBytes(UnsafeRawBufferPointer(start: pointer, count: GuestRAM.pageSize))
+            statistics.normal.wrappingAdd(1, ordering: .relaxed)
+            statistics.normalByteCount.wrappingAdd(UInt64(GuestRAM.pageSize), ordering: .relaxed)
+        }
+    }
+
+    private func isZeroPage(_ pointer: UnsafeRawPointer) -> Bool {
+        var acc: UInt64 = 0
+        var i = 0
+        while i < GuestRAM.pageSize {
+            acc |= pointer.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                | pointer.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)
+                | pointer.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self)
+                | pointer.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self)
+            if acc != 0 { return false }
+            i += 32
+        }
+        return true
+    }
+
+    // MARK: - Loading (ram_load_precopy)
+
+    public func load(_ r: QEMUFileReader, version: UInt32, progress: (String) -> Void) throws(MigrationError) {
+        guard version == 4 else { throw MigrationError("Invalid argument") }
+        try ram.withUnsafeMutableBytes { (all) throws(MigrationError) in
+            while true {
+                let word = try r.get64()
+                let flags = word & 0xFFF
+                let address = word & ~0xFFF
+                if flags & Flag.compressPage != 0 {
+                    throw MigrationError("Received an unexpected compressed page")
+                }
+                var host: UnsafeMutableRawPointer?
+                if flags & (Flag.zero | Flag.page | Flag.xbzrle) != 0 {
+                    host = try blockFromStream(r, flags: flags, address: address, all)
+                }
+                switch flags & ~Flag.continue {
+                case Flag.memSize:
+                    try loadMemSize(r, total: address)
+                case Flag.zero:
+                    let fill = try r.get8()
+                    host?.initializeMemory(as: UInt8.self, repeating: fill, count: GuestRAM.pageSize)
+                case Flag.page:
+                    if let host { try r.read(into: UnsafeMutableRawBufferPointer(start: host, count: GuestRAM.pageSize)) }
+                case Flag.xbzrle:
+                    if let host { try loadXBZRLE(r, host, address: address) }
+                case Flag.eos:
+                    return
+                default:
+                    if flags & Flag.hook != 0 { throw MigrationError("Invalid argument") }
+                    throw MigrationError("Unknown combination of migration flags: 0x\(hex(flags))")
+                }
+            }
+        }
+    }
+
+    /// ram_block_from_stream + host_from_ram_block_offset: the page's address in guest RAM.
+    private func blockFromStream(
+        _ r: QEMUFileReader, flags: UInt64, address: UInt64, _ all: UnsafeMutableRawBufferPointer
+    ) throws(MigrationError) -> UnsafeMutableRawPointer {
+        let illegal = "Illegal RAM offset \(hex(address))"
+        if flags & Flag.continue != 0 {
+            guard loadBlockKnown else { throw MigrationError("Ack, bad migration stream!", context: [illegal]) }
+        } else {
+            let name = try r.getLengthPrefixedString()
+            guard name == RAMSaveHandler.blockName else {
+                throw MigrationError("Can't find block \(name)", context: [illegal])
+            }
+            loadBlockKnown = true
+        }
+        guard address < ram.size, let base = all.baseAddress else { throw MigrationError(illegal) }
+        return base + Int(address)
+    }
+
+    /// The MEM_SIZE block list: each named block must exist with the same (page-aligned) length.
+    private func loadMemSize(_ r: QEMUFileReader, total: UInt64) throws(MigrationError) {
+        var left = total
+        while left != 0 {
+            let name = try r.getLengthPrefixedString()
+            let length = try r.get64()
+            guard name == RAMSaveHandler.blockName else {
+                throw MigrationError("Unknown ramblock \"\(name)\", cannot accept migration")
+            }
+            // qemu_ram_resize: the length is host-page aligned first; the block cannot be resized.
+            let aligned = length &+ 4095 & ~4095
+            if length != ram.size, aligned != ram.size {
+                throw MigrationError("Size mismatch: ram: 0x\(hex(aligned)) != 0x\(hex(ram.size)): Invalid argument")
+            }
+            left = left &- length
+        }
+    }
+
+    /// load_xbzrle + xbzrle_decode_buffer: zero-run/data-run pairs applied over the current page.
+    private func loadXBZRLE(_ r: QEMUFileReader, _ host: UnsafeMutableRawPointer, address: UInt64) throws(MigrationError) {
+        let context = ["Failed to decompress XBZRLE page at \(hex(address))"]
+        let encoding = try r.get8()
+        let length = Int(try r.get16())
+        guard encoding == 1 else { throw MigrationError("Failed to load XBZRLE page - wrong compression!", context: context) }
+        guard length <= GuestRAM.pageSize else { throw MigrationError("Failed to load XBZRLE page - len overflow!", context: context) }
+        let src = try r.getBytes(length)
+        let decodeError = MigrationError("Failed to load XBZRLE page - decode error!", context: context)
+        var i = 0
+        var d = 0
+        func uleb() -> Int? {
+            guard src.count - i >= 2 else { return nil }
+            if src[i] & 0x80 == 0 {
+                i += 1
+                return Int(src[i - 1])
+            }
+            guard src[i + 1] & 0x80 == 0 else { return nil }
+            let n = Int(src[i] & 0x7F) | Int(src[i + 1]) << 7
+            i += 2
+            return n
+        }
+        while i < src.count {
+            let first = i == 0
+            guard let zrun = uleb(), first || zrun != 0 else { throw decodeError }
+            d += zrun
+            guard d <= GuestRAM.pageSize, let run = uleb(), run != 0 else { throw decodeError }
+            guard d + run <= GuestRAM.pageSize, i + run <= src.count else { throw decodeError }
+            src.withUnsafeBytes { raw in
+                if let from = raw.baseAddress { (host + d).copyMemory(from: from + i, byteCount: run) }
+            }
+            d += run
+            i += run
+        }
+    }
+}
+
+func hex<T: BinaryInteger>(_ v: T) -> String { String(v, radix: 16) }
