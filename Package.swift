@@ -45,6 +45,7 @@ let package = Package(
 
         .testTarget(name: "QObjectTests", dependencies: ["QObject"], swiftSettings: strict),
         .testTarget(name: "HMPTests", dependencies: ["HMP", "QObject"], swiftSettings: strict),
+        .testTarget(name: "MigrationTests", dependencies: ["Migration", "Machine", "QObject"], swiftSettings: strict),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "Migration", "QObject"], swiftSettings: strict),
         .testTarget(name: "TransportTests", dependencies: ["Migration"], swiftSettings: strict),
         // Runs the built binary: piped stdin, the unix-socket monitor, and a real terminal under tmux.
