@@ -11,7 +11,8 @@ enum Clock {
     static func milliseconds() -> UInt64 { nanoseconds() / 1_000_000 }
 
     static func sleep(milliseconds: UInt64) {
-        var ts = timespec(tv_sec: Int(milliseconds / 1000), tv_nsec: Int(milliseconds % 1000) * 1_000_000)
-        while nanosleep(&ts, &ts) != 0 && errno == EINTR {}
+        var request = timespec(tv_sec: Int(milliseconds / 1000), tv_nsec: Int(milliseconds % 1000) * 1_000_000)
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
     }
 }

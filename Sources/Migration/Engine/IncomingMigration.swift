@@ -42,7 +42,7 @@ public final class IncomingMigration: @unchecked Sendable {
             let channel = try listening.accept(isCancelled: { false })
             listener.withLock { $0?.close(); $0 = nil }
             defer { channel.close() }
-            let file = QEMUFileReader(fd: channel.readDescriptor)
+            let file = QEMUFileReader(fileDescriptor: channel.readDescriptor)
             let loader = SaveVMLoader(machine: machine)
             let sourceState = try loader.load(file, progress: report)
             finishLoad(sourceState: sourceState)

@@ -83,7 +83,7 @@ public final class OutgoingMigration: @unchecked Sendable {
             })
             channel.withLock { $0 = connected }
             if isCancelled { throw MigrationError("cancelled") }
-            let file = QEMUFileWriter(fd: connected.writeDescriptor)
+            let file = QEMUFileWriter(fileDescriptor: connected.writeDescriptor)
             let saver = SaveVMWriter(machine: machine, blockMode: blockMode)
             try saver.writeSetup(file)
             let setupTime = Clock.milliseconds() - startTime
@@ -182,15 +182,15 @@ public final class OutgoingMigration: @unchecked Sendable {
         let pendingRAM = saver.pendingRAMBytes
         let pendingDisk = saver.pendingDiskBytes
         progress.withLock { info in
-            info.ram.transferred = statistics.ramTransferred
+            info.ram.transferred = statistics.ramTransferredBytes
             info.ram.remaining = pendingRAM
             info.ram.duplicate = statistics.duplicatePages
             info.ram.normal = statistics.normalPages
-            info.ram.normalBytes = statistics.normalPages * 4096
+            info.ram.normalBytes = statistics.normalBytes
             info.ram.dirtySyncCount = statistics.dirtySyncCount
             if info.disk != nil {
                 info.disk = MigrationInfo.DiskStatistics(
-                    transferred: statistics.diskTransferred, remaining: pendingDisk, total: statistics.diskTotal)
+                    transferred: statistics.diskTransferredBytes, remaining: pendingDisk, total: statistics.diskTotalBytes)
             }
         }
     }

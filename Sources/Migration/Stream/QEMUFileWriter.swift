@@ -139,9 +139,3 @@ public final class QEMUFileWriter {
         }
     }
 }
-
-/// strerror's text, as QEMU's error_setg_errno appends it.
-func errnoText(_ code: Int32) -> String {
-    guard let text = strerror(code) else { return "Unknown error \(code)" }
-    return String(cString: text)
-}

@@ -2,7 +2,8 @@ internal import Glibc
 
 /// strerror's text for `code`, as QEMU's error_setg_errno appends it after `: `.
 func errnoText(_ code: Int32) -> String {
-    String(cString: strerror(code))
+    guard let text = strerror(code) else { return "Unknown error \(code)" }
+    return String(cString: text)
 }
 
 /// `prefix: strerror(code)`, QEMU's error_setg_errno shape.

@@ -17,7 +17,8 @@ struct SynchronousMigration {
             if info.status.isFinished { break }
             if session.takeInterrupt() { migration.cancel() }
             let now = Self.milliseconds()
-            if isBlock, first || now - lastReport >= 1000, let disk = info.disk,
+            // Until setup has sized the disks there is nothing to report (QEMU would say 100 %).
+            if isBlock, first || now - lastReport >= 1000, let disk = info.disk, disk.total > 0,
                 info.status == .active || info.status == .setup
             {
                 session.write("Completed \(disk.percent) %\r")

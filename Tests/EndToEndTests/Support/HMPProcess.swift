@@ -118,7 +118,9 @@ final class HMPProcess: @unchecked Sendable {
         return Array(answers.prefix(commands.count))
     }
 
-    func run(_ command: String) -> String { run([command]).first ?? "" }
+    func run(_ command: String, timeout: TimeInterval = 10) -> String {
+        run([command], timeout: timeout).first ?? ""
+    }
 
     func waitForExit(timeout: TimeInterval = 10) -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)
