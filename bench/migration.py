@@ -109,14 +109,18 @@ def run_migration(kind, ram_file, disk_file, work):
         src_args = common + ["-mem-path", ram_file, "-drive", f"file={disk_file},id=drive0"]
         dst_args = common + ["-S", "-incoming", f"tcp:127.0.0.1:{port}", "-drive", f"file={dst_disk},id=drive0"]
     else:
+        # QEMU 7.2 aborts block migration of a drive with no device (-M none has no bus), so its reference is a
+        # pc machine with the disk on virtio-blk and nothing else; its guest sits in the BIOS.
         binary = shutil.which("qemu-system-x86_64")
-        common = ["-M", "none", "-m", "256", "-display", "none", "-nodefaults"]
+        common = ["-M", "pc", "-m", "256", "-display", "none", "-nodefaults"]
         backend = "-object", f"memory-backend-file,id=ram0,size=256M,mem-path={ram_file},share=off"
         src_args = common + list(backend) + ["-machine", "memory-backend=ram0",
-                                             "-drive", f"file={disk_file},format=raw,id=drive0,if=none"]
+                                             "-drive", f"file={disk_file},format=raw,id=drive0,if=none",
+                                             "-device", "virtio-blk-pci,drive=drive0"]
         dst_args = common + ["-object", "memory-backend-ram,id=ram0,size=256M", "-machine", "memory-backend=ram0",
                              "-S", "-incoming", f"tcp:127.0.0.1:{port}",
-                             "-drive", f"file={dst_disk},format=raw,id=drive0,if=none"]
+                             "-drive", f"file={dst_disk},format=raw,id=drive0,if=none",
+                             "-device", "virtio-blk-pci,drive=drive0"]
     dst = subprocess.Popen([binary] + dst_args + ["-monitor", f"unix:{dst_mon},server=on,wait=off"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     src = subprocess.Popen([binary] + src_args + ["-monitor", f"unix:{src_mon},server=on,wait=off"],
