@@ -111,6 +111,10 @@ public final class OutgoingMigration: @unchecked Sendable {
         var windowStartBytes = file.bytesWritten
         var threshold: UInt64 = 0
         var lastSync = (time: Clock.milliseconds(), count: saver.statistics.dirtySyncCount)
+        // QEMU stops the guest as soon as what is pending fits in the downtime, even in the first pass; waiting for
+        // the first whole pass to be sent live leaves only what the guest dirtied since, so an idle guest stops
+        // for milliseconds instead of for most of its RAM.
+        var firstPassSent = false
         while true {
             if isCancelled { throw MigrationError("cancelled") }
             let limit = settings.maxBandwidth
@@ -143,8 +147,9 @@ public final class OutgoingMigration: @unchecked Sendable {
                 windowStart = now
                 windowStartBytes = file.bytesWritten
             }
+            if passDone { firstPassSent = true }
             var pending = saver.pendingRAMBytes + saver.pendingDiskBytes
-            if passDone || (threshold > 0 && pending <= threshold) {
+            if passDone || (firstPassSent && threshold > 0 && pending <= threshold) {
                 let before = saver.pendingRAMBytes
                 saver.syncDirty()
                 let statistics = saver.statistics
