@@ -2,13 +2,15 @@ import Glibc
 import Synchronization
 
 /// Stands in for the guest's vCPUs: a thread that, while the machine runs, overwrites random whole RAM pages and
-/// random 4 KiB disk blocks of the writable drives at the configured rates, which marks them dirty. It works in
+/// random 256 KiB disk extents of the writable drives at the configured rates, which marks them dirty. It works in
 /// 10 ms slices and holds its control lock for a whole slice, so `pause()` returns only once no more guest writes
 /// can happen — as `vm_stop` returns with the vCPUs stopped.
 public final class Workload: Sendable {
     public enum Mode: Sendable { case running, paused, stopped }
 
-    public static let blockSize = 4096
+    /// Disk writes come in 256 KiB extents, as a guest writing files does: random 4 KiB writes would dirty a
+    /// whole 1 MiB migration chunk each, and no disk could converge under even a modest write rate.
+    public static let blockSize = 256 << 10
     static let sliceMicroseconds: UInt32 = 10_000
 
     public let rates: WorkloadRates
@@ -86,9 +88,10 @@ public final class Workload: Sendable {
                 diskCredit += Double(rates.diskBytesPerSecond) * elapsed
                 while ramCredit >= Double(GuestRAM.pageSize) {
                     ramCredit -= Double(GuestRAM.pageSize)
-                    rng.fill(block)
+                    let pageBytes = UnsafeMutableRawBufferPointer(rebasing: block[0..<GuestRAM.pageSize])
+                    rng.fill(pageBytes)
                     let page = UInt64(rng.next() % UInt64(ram.pageCount))
-                    if (try? ram.write(at: page << UInt64(GuestRAM.pageShift), from: UnsafeRawBufferPointer(block))) != nil {
+                    if (try? ram.write(at: page << UInt64(GuestRAM.pageShift), from: UnsafeRawBufferPointer(pageBytes))) != nil {
                         ramWritten.add(UInt64(GuestRAM.pageSize), ordering: .relaxed)
                     }
                 }
