@@ -126,6 +126,39 @@ import Testing
         #expect(src.run("info status") == "VM status: running\n")
     }
 
+    @Test func bandwidthAndDowntimeChangesTakeEffectWhileRunning() throws {
+        let port = freePort()
+        let dst = try destination("tcp:127.0.0.1:\(port)")
+        _ = dst.run("info status")
+        let src = try source()
+        _ = src.run("migrate_set_parameter max-bandwidth 1M")
+        #expect(src.run("migrate -d -b tcp:127.0.0.1:\(port)") == "")
+        // Over two seconds the stream moves about 1 MiB a second (a disk chunk is 1 MiB, so allow some slack).
+        func sent() -> Int {
+            let info = src.run("info migrate")
+            return ["transferred ram: ", "transferred disk: "].map { label in
+                info.split(separator: "\n").first { $0.hasPrefix(label) }
+                    .flatMap { Int($0.dropFirst(label.count).split(separator: " ")[0]) } ?? 0
+            }.reduce(0, +)
+        }
+        usleep(500_000)
+        let before = sent()
+        usleep(2_000_000)
+        let rate = Double(sent() - before) / 2 / 1024
+        #expect(src.run("info migrate").contains("Migration status: active"))
+        #expect(rate > 0.3 && rate < 2.5, "max-bandwidth 1M holds the stream to about 1 MiB/s: \(rate) MiB/s")
+        _ = src.run("migrate_set_parameter downtime-limit 100")
+        _ = src.run("migrate_set_parameter max-bandwidth 1G")
+        src.waitFor(timeout: 30) { _ in src.run("info migrate").contains("Migration status: completed") }
+        let done = src.run("info migrate")
+        #expect(done.contains("Migration status: completed"), "\(done)")
+        let downtime = done.split(separator: "\n").first { $0.hasPrefix("downtime: ") }
+            .flatMap { Int($0.dropFirst("downtime: ".count).split(separator: " ")[0]) } ?? -1
+        #expect(downtime >= 0 && downtime <= 100, "downtime stays within downtime-limit: \(downtime) ms")
+        dst.waitFor { _ in answer(dst.run("info status")) == "VM status: paused\n" }
+        expectSameMachine(src, dst)
+    }
+
     @Test func destinationDyingFailsTheSourceAndARetrySucceeds() throws {
         let port = freePort()
         let dst = try destination("tcp:127.0.0.1:\(port)")

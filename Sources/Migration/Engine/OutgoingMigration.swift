@@ -115,21 +115,27 @@ public final class OutgoingMigration: @unchecked Sendable {
         // the first whole pass to be sent live leaves only what the guest dirtied since, so an idle guest stops
         // for milliseconds instead of for most of its RAM.
         var firstPassSent = false
+        // The rate limit is a token bucket holding at most one window's worth: a 1 MiB disk chunk may overdraw
+        // it, and the debt is paid by waiting, so the average holds even when records are larger than a window.
+        var credit = 0.0
+        var lastCredit = Clock.nanoseconds()
         while true {
             if isCancelled { throw MigrationError("cancelled") }
-            let limit = settings.maxBandwidth
-            let allowed = limit / (1000 / OutgoingMigration.windowMilliseconds)
-            let sent = UInt64(file.bytesWritten - windowStartBytes)
+            let limit = Double(settings.maxBandwidth)
+            let tick = Clock.nanoseconds()
+            credit = min(credit + limit * Double(tick - lastCredit) / 1e9,
+                         limit * Double(OutgoingMigration.windowMilliseconds) / 1000)
+            lastCredit = tick
             var passDone = false
-            if sent < allowed {
-                let budget = Int(min(allowed - sent, UInt64(OutgoingMigration.iterateChunk)))
+            if credit >= 1 {
+                let budget = Int(min(credit, Double(OutgoingMigration.iterateChunk)))
+                let before = file.bytesWritten
                 passDone = try saver.iterate(file, budget: budget)
+                credit -= Double(file.bytesWritten - before)
             } else {
-                let elapsed = Clock.milliseconds() - windowStart
-                if elapsed < OutgoingMigration.windowMilliseconds {
-                    try file.flush()
-                    Clock.sleep(milliseconds: OutgoingMigration.windowMilliseconds - elapsed)
-                }
+                try file.flush()
+                let wait = limit > 0 ? (1 - credit) / limit * 1000 : Double(OutgoingMigration.windowMilliseconds)
+                Clock.sleep(milliseconds: UInt64(min(max(wait, 1), Double(OutgoingMigration.windowMilliseconds))))
             }
             let now = Clock.milliseconds()
             if now - windowStart >= OutgoingMigration.windowMilliseconds {
