@@ -44,9 +44,16 @@ final class Backend: @unchecked Sendable {
         sessions.withLock { $0.removeAll { $0 === session } }
     }
 
-    /// Prints `line` on every monitor, above the line being edited at the terminal.
-    func broadcast(_ line: String) {
-        for session in sessions.withLock({ $0 }) { session.notify(line) }
+    /// Prints a line no command asked for on every monitor: `terminal` above the line being edited at a terminal,
+    /// `plain` (if any) on pipes and sockets, where scripts read the output and QEMU reports only failures.
+    func broadcast(terminal: String, plain: String?) {
+        for session in sessions.withLock({ $0 }) {
+            if session.isTerminal {
+                session.notify(terminal)
+            } else if let plain {
+                session.notify(plain)
+            }
+        }
     }
 
     /// The status hmp exits with: 0, or 1 after a failed incoming migration, as QEMU's.

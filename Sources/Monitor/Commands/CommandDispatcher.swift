@@ -29,9 +29,13 @@ final class CommandDispatcher: Sendable {
                 session.print("Error: \(error.message)")
             }
         }
-        if let migration = session.suspension {
+        if let (migration, watch) = session.suspension {
             session.suspension = nil
-            SynchronousMigration(migration: migration, session: session).wait()
+            if let waiter = session.migrationWaiter {
+                waiter(migration, watch)
+            } else {
+                SynchronousMigration(migration: migration, session: session).wait()
+            }
         }
     }
 }

@@ -8,16 +8,18 @@ enum MigrationCommands {
         let detach = arguments.bool("detach") ?? false
         let backend = invocation.backend
         let session = invocation.session
+        let watch = MigrationWatch(detached: detach)
         do throws(MigrationError) {
             let migration = try backend.migration.migrate(
                 uri: arguments.string("uri") ?? "", blk: arguments.bool("blk") ?? false,
                 inc: arguments.bool("inc") ?? false, machine: backend.machine,
                 onFinish: { [weak backend] info in
                     // A migration someone waits for reports through that wait; a detached one reports here.
-                    guard detach, info.status == .failed, let backend else { return }
-                    backend.broadcast("Error: \(info.errorDescription ?? "migration failed")")
+                    guard watch.finish(), let backend else { return }
+                    let failure = info.status == .failed ? "Error: \(info.errorDescription ?? "migration failed")" : nil
+                    backend.broadcast(terminal: MigrationStatusText.summary(info), plain: failure)
                 })
-            if !detach { session.suspension = migration }
+            if !detach { session.suspension = (migration, watch) }
         } catch {
             throw CommandError(error.message)
         }

@@ -15,7 +15,9 @@ final class MonitorSession: @unchecked Sendable {
     private let pending = Mutex<[String]>([])
     private let wakeup: Wakeup?
     /// A synchronous `migrate` asks the session to wait for it once the command lock is released.
-    var suspension: OutgoingMigration?
+    var suspension: (migration: OutgoingMigration, watch: MigrationWatch)?
+    /// How this session waits for a synchronous migration; nil waits as QEMU's monitor does on a pipe.
+    var migrationWaiter: ((OutgoingMigration, MigrationWatch) -> Void)?
 
     /// `wakeup` is the terminal editor's: set it for a session whose notifications must not garble a line being
     /// edited.

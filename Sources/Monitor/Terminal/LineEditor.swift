@@ -173,6 +173,14 @@ final class LineEditor {
         }
     }
 
+    /// Keys typed while the monitor was suspended: the editor reads them before the terminal, so they are edited
+    /// and run in order as if typed at the prompt.
+    func pushInput(_ bytes: [UInt8]) {
+        for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
+            pendingInput.append(wchar_t(bitPattern: scalar.value))
+        }
+    }
+
     /// Reads one UTF-8 sequence from the terminal into `pendingInput`; false at end of input.
     private func readUTF8() -> Bool {
         var first: UInt8 = 0

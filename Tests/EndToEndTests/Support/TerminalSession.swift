@@ -9,8 +9,9 @@ final class TerminalSession {
     init(_ command: String, width: Int = 100, height: Int = 30, environment: [String: String] = [:]) throws {
         socket = "hmp-test-" + UUID().uuidString.prefix(8)
         let exports = environment.map { "export \($0.key)='\($0.value)';" }.joined(separator: " ")
+        let term = environment["TERM"] ?? "xterm-256color"
         try tmux(["new-session", "-d", "-s", name, "-x", String(width), "-y", String(height),
-                  "TERM=xterm-256color; \(exports) exec \(command)"], capture: false)
+                  "TERM=\(term); \(exports) exec \(command)"], capture: false)
     }
 
     deinit { _ = try? tmux(["kill-server"], capture: false) }

@@ -1,0 +1,106 @@
+import Glibc
+import Migration
+
+/// A synchronous `migrate` at a terminal: the monitor is suspended, a status line pinned to the bottom row is
+/// redrawn once a second (the seed's hmp_migrate_status_cb, with more to say), ^C cancels, ^Z detaches, and what
+/// the person types meanwhile is kept for the prompt that comes back.
+struct MigrationStatusView {
+    let migration: OutgoingMigration
+    let watch: MigrationWatch
+    let session: MonitorSession
+    let signals: SignalEvents
+    let terminal = Terminfo()
+    /// Receives the keys typed while waiting, to be edited and run after.
+    let typeAhead: ([UInt8]) -> Void
+
+    func run() {
+        var saved = termios()
+        let haveTermios = tcgetattr(0, &saved) == 0
+        if haveTermios {
+            // Keys one at a time, unechoed, and ^C as a key rather than a signal.
+            var raw = saved
+            raw.c_lflag &= ~tcflag_t(ICANON | ECHO | ISIG)
+            tcsetattr(0, TCSANOW, &raw)
+        }
+        defer { if haveTermios { tcsetattr(0, TCSANOW, &saved) } }
+
+        let pinned = terminal.canPinStatusLine
+        var size = Terminfo.size()
+        if pinned { session.write(terminal.reserveBottomRow(rows: size.rows)) }
+        var typed: [UInt8] = []
+        var lastDraw: UInt64 = 0
+        var drawNow = true
+        var lastSent: UInt64 = 0
+        var lastProgress = SynchronousMigration.milliseconds()
+        var cancelled = false
+        var detachedByKey = false
+        var drawnWidth = 0
+
+        while true {
+            let info = migration.info
+            if info.status.isFinished { break }
+            let now = SynchronousMigration.milliseconds()
+            let sent = info.ram.transferred + (info.disk?.transferred ?? 0)
+            if sent != lastSent {
+                lastSent = sent
+                lastProgress = now
+            }
+            if signals.take().contains(.resize), pinned {
+                session.write(terminal.releaseBottomRow(rows: size.rows))
+                size = Terminfo.size()
+                session.write(terminal.reserveBottomRow(rows: size.rows))
+                drawNow = true
+            }
+            if drawNow || now - lastDraw >= 1000 {
+                let stalled = Int((now - lastProgress) / 1000)
+                let text = MigrationStatusText.line(info, width: size.columns - 1, stalledSeconds: stalled)
+                if pinned {
+                    session.write(terminal.drawBottomRow(text, rows: size.rows))
+                } else {
+                    // A dumb terminal: one line redrawn in place with a carriage return.
+                    let padding = String(repeating: " ", count: max(0, drawnWidth - text.count))
+                    session.write("\r" + text + padding)
+                    drawnWidth = text.count
+                }
+                lastDraw = now
+                drawNow = false
+            }
+            for byte in readKeys(timeout: 100) {
+                switch byte {
+                case 0x03 where !cancelled:
+                    migration.cancel()
+                    cancelled = true
+                    drawNow = true
+                case 0x03:
+                    break
+                case 0x1A:
+                    detachedByKey = true
+                default:
+                    typed.append(byte)
+                }
+            }
+            if detachedByKey { break }
+        }
+
+        if pinned {
+            session.write(terminal.releaseBottomRow(rows: size.rows))
+        } else if drawnWidth > 0 {
+            session.write("\r" + String(repeating: " ", count: drawnWidth) + "\r")
+        }
+        if detachedByKey && watch.detach() {
+            session.print("Migration continues in the background: info migrate shows it, migrate_cancel stops it")
+        } else {
+            session.print(MigrationStatusText.summary(migration.info))
+        }
+        typeAhead(typed)
+    }
+
+    /// Whatever keys arrive within `timeout` milliseconds.
+    private func readKeys(timeout: Int32) -> [UInt8] {
+        var fd = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+        guard poll(&fd, 1, timeout) > 0 else { return [] }
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let n = read(0, &buffer, buffer.count)
+        return n > 0 ? Array(buffer[0..<n]) : []
+    }
+}
