@@ -28,17 +28,9 @@ public final class Workload: Sendable {
         self.drives = drives.filter { !$0.readOnly && $0.size >= UInt64(Workload.blockSize) }
         self.control = Mutex(mode)
         guard mode != .stopped else { return }
-        var tid = pthread_t()
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let rc = pthread_create(&tid, nil, { context in
-            Unmanaged<Workload>.fromOpaque(context!).takeRetainedValue().run()
-            return nil
-        }, context)
-        if rc == 0 {
-            thread.withLock { $0 = tid }
-        } else {
-            Unmanaged<Workload>.fromOpaque(context).release()
-            control.withLock { $0 = .stopped }
+        switch PlatformThread.start({ [self] in run() }) {
+        case .success(let tid): thread.withLock { $0 = tid }
+        case .failure: control.withLock { $0 = .stopped }
         }
     }
 
@@ -67,15 +59,15 @@ public final class Workload: Sendable {
     }
 
     private func run() {
-        var rng = SplitMix64(seed: UInt64(UInt(bitPattern: ObjectIdentifier(self).hashValue)) ^ monotonicNanoseconds())
+        var rng = SplitMix64(seed: UInt64(UInt(bitPattern: ObjectIdentifier(self).hashValue)) ^ Clock.nanoseconds())
         let block = UnsafeMutableRawBufferPointer.allocate(byteCount: Workload.blockSize, alignment: 8)
         defer { block.deallocate() }
-        var last = monotonicNanoseconds()
+        var last = Clock.nanoseconds()
         var ramCredit = 0.0
         var diskCredit = 0.0
         while true {
             let mode = control.withLock { mode -> Mode in
-                let now = monotonicNanoseconds()
+                let now = Clock.nanoseconds()
                 // Seconds since the last slice, capped so a late wake-up does not turn into a burst.
                 let elapsed = min(Double(now &- last) / 1e9, 0.1)
                 last = now
@@ -134,11 +126,6 @@ struct SplitMix64 {
     }
 }
 
-func monotonicNanoseconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-}
 
 extension Int32 {
     fileprivate var isTrue: Bool { self != 0 }

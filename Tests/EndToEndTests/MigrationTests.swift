@@ -24,6 +24,16 @@ import Testing
         return try HMPProcess(arguments)
     }
 
+    /// A destination listening on a free port and a source whose max-bandwidth is `bandwidth`.
+    func pair(bandwidth: String) throws -> (source: HMPProcess, destination: HMPProcess, port: Int) {
+        let port = freePort()
+        let dst = try destination("tcp:127.0.0.1:\(port)")
+        _ = dst.run("info status")
+        let src = try source()
+        _ = src.run("migrate_set_parameter max-bandwidth \(bandwidth)")
+        return (src, dst, port)
+    }
+
     /// What a command printed, without the destination's progress lines that stdout interleaves with it.
     func answer(_ text: String) -> String {
         text.split(separator: "\n", omittingEmptySubsequences: false)
@@ -110,11 +120,8 @@ import Testing
     }
 
     @Test func secondMigrateIsRefusedAndCancelLeavesTheGuestRunning() throws {
-        let port = freePort()
-        let dst = try destination("tcp:127.0.0.1:\(port)")
-        _ = dst.run("info status")
-        let src = try source()
-        _ = src.run("migrate_set_parameter max-bandwidth 1M")
+        let (src, dst, port) = try pair(bandwidth: "1M")
+        defer { withExtendedLifetime(dst) {} }
         #expect(src.run("migrate -d -b tcp:127.0.0.1:\(port)") == "")
         #expect(src.run("migrate -d tcp:127.0.0.1:\(port)") == "Error: There's a migration process in progress\n")
         usleep(300_000)
@@ -127,11 +134,7 @@ import Testing
     }
 
     @Test func bandwidthAndDowntimeChangesTakeEffectWhileRunning() throws {
-        let port = freePort()
-        let dst = try destination("tcp:127.0.0.1:\(port)")
-        _ = dst.run("info status")
-        let src = try source()
-        _ = src.run("migrate_set_parameter max-bandwidth 1M")
+        let (src, dst, port) = try pair(bandwidth: "1M")
         #expect(src.run("migrate -d -b tcp:127.0.0.1:\(port)") == "")
         // Over two seconds the stream moves about 1 MiB a second (a disk chunk is 1 MiB, so allow some slack).
         func sent() -> Int {
@@ -160,11 +163,7 @@ import Testing
     }
 
     @Test func destinationDyingFailsTheSourceAndARetrySucceeds() throws {
-        let port = freePort()
-        let dst = try destination("tcp:127.0.0.1:\(port)")
-        _ = dst.run("info status")
-        let src = try source()
-        _ = src.run("migrate_set_parameter max-bandwidth 2M")
+        let (src, dst, port) = try pair(bandwidth: "2M")
         #expect(src.run("migrate -d -b tcp:127.0.0.1:\(port)") == "")
         usleep(500_000)
         dst.process.interrupt()

@@ -27,13 +27,9 @@ public final class IncomingMigration: @unchecked Sendable {
     }
 
     public func start() {
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let result = pthread_create(&thread, nil, { context in
-            Unmanaged<IncomingMigration>.fromOpaque(context!).takeRetainedValue().run()
-            return nil
-        }, context)
-        if result == 0 { pthread_detach(thread) } else { Unmanaged<IncomingMigration>.fromOpaque(context).release() }
+        if case .failure(let error) = PlatformThread.detach({ [self] in run() }) {
+            onFinish(MigrationError("\(error)"))
+        }
     }
 
     private func run() {

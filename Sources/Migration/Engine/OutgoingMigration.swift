@@ -50,19 +50,9 @@ public final class OutgoingMigration: @unchecked Sendable {
     }
 
     public func start() {
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let result = pthread_create(&thread, nil, { context in
-            let migration = Unmanaged<OutgoingMigration>.fromOpaque(context!).takeRetainedValue()
-            migration.run()
-            return nil
-        }, context)
-        if result != 0 {
-            Unmanaged<OutgoingMigration>.fromOpaque(context).release()
-            finish(.failed, error: MigrationError("cannot start the migration thread (error \(result))"))
-            return
+        if case .failure(let error) = PlatformThread.detach({ [self] in run() }) {
+            finish(.failed, error: MigrationError("\(error)"))
         }
-        pthread_detach(thread)
     }
 
     /// migrate_cancel: the thread sees the flag between writes, and a write blocked on a slow peer is woken by

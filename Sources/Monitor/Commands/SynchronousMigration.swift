@@ -1,4 +1,5 @@
 import Glibc
+import Machine
 import Migration
 
 /// `migrate` without -d: the monitor that typed it waits, outside the command lock so that other monitors can
@@ -16,7 +17,7 @@ struct SynchronousMigration {
             let info = migration.info
             if info.status.isFinished { break }
             if session.takeInterrupt() { migration.cancel() }
-            let now = Self.milliseconds()
+            let now = Clock.milliseconds()
             // Until setup has sized the disks there is nothing to report (QEMU would say 100 %).
             if isBlock, first || now - lastReport >= 1000, let disk = info.disk, disk.total > 0,
                 info.status == .active || info.status == .setup
@@ -30,11 +31,5 @@ struct SynchronousMigration {
         let info = migration.info
         if isBlock { session.write("\n") }
         if info.status == .failed { session.print("Error: \(info.errorDescription ?? "migration failed")") }
-    }
-
-    static func milliseconds() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import Machine
 
 /// `-monitor unix:PATH,server=on`: the same HMP over a unix socket, one client at a time, each with its own
 /// history, so that scripts and tests can drive a machine whose stdin is not theirs.
@@ -47,10 +48,11 @@ final class SocketMonitorServer: @unchecked Sendable {
 
     /// Serves clients one after another on a thread of its own, until quit.
     func start() {
-        let thread = Thread { [self] in
+        if case .failure(let error) = PlatformThread.detach({ [self] in
             while !dispatcher.backend.isQuitting { serveOne() }
+        }) {
+            FileIO.reportError("monitor socket '\(path)': \(error)")
         }
-        thread.start()
     }
 
     func remove() {

@@ -1,4 +1,5 @@
 import Glibc
+import Machine
 import Migration
 
 /// A synchronous `migrate` at a terminal: the monitor is suspended, a status line pinned to the bottom row is
@@ -31,7 +32,7 @@ struct MigrationStatusView {
         var lastDraw: UInt64 = 0
         var drawNow = true
         var lastSent: UInt64 = 0
-        var lastProgress = SynchronousMigration.milliseconds()
+        var lastProgress = Clock.milliseconds()
         var cancelled = false
         var detachedByKey = false
         var drawnWidth = 0
@@ -39,7 +40,7 @@ struct MigrationStatusView {
         while true {
             let info = migration.info
             if info.status.isFinished { break }
-            let now = SynchronousMigration.milliseconds()
+            let now = Clock.milliseconds()
             let sent = info.ram.transferred + (info.disk?.transferred ?? 0)
             if sent != lastSent {
                 lastSent = sent
