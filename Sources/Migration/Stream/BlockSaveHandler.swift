@@ -156,21 +156,29 @@ public final class BlockSaveHandler: SaveVMHandler {
     }
 
     /// One DEVICE_BLOCK record: the chunk's sector, the drive id and 1 MiB, zero-padded past the end of the disk.
+    /// The chunk is read straight into the stream buffer when it fits there, saving a 1 MiB copy per chunk.
     private func sendChunk(_ f: QEMUFileWriter, _ drive: Drive, _ index: Int) throws(MigrationError) {
         let offset = UInt64(index) << UInt64(Drive.chunkShift)
         let count = Int(min(UInt64(Drive.chunkSize), drive.size - offset))
-        let buffer = chunkBuffer
-        do {
-            try drive.read(at: offset, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]))
-        } catch {
-            throw MigrationError("Error reading sector \(offset >> 9) of block device \(drive.id): \(error)")
-        }
-        if count < Drive.chunkSize {
-            UnsafeMutableRawBufferPointer(rebasing: buffer[count...]).initializeMemory(as: UInt8.self, repeating: 0)
-        }
         try f.put64((offset >> 9) << 9 | Flag.deviceBlock)
         try f.putLengthPrefixedString(drive.id)
-        try f.putBytes(UnsafeRawBufferPointer(buffer))
+        let fill = { (buffer: UnsafeMutableRawBufferPointer) throws(MigrationError) in
+            do {
+                try drive.read(at: offset, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]))
+            } catch {
+                throw MigrationError("Error reading sector \(offset >> 9) of block device \(drive.id): \(error)")
+            }
+            if count < Drive.chunkSize {
+                UnsafeMutableRawBufferPointer(rebasing: buffer[count...]).initializeMemory(as: UInt8.self, repeating: 0)
+            }
+        }
+        if Drive.chunkSize <= f.capacity {
+            try f.putBytes(count: Drive.chunkSize, fill)
+        } else {
+            let buffer = chunkBuffer
+            try fill(buffer)
+            try f.putBytes(UnsafeRawBufferPointer(buffer))
+        }
     }
 
     /// `-i`: a chunk with no allocated byte in the sparse image (SEEK_DATA finds no data inside it).
@@ -194,21 +202,21 @@ public final class BlockSaveHandler: SaveVMHandler {
                 }
                 let offset = sector << 9
                 let buffer = chunkBuffer
-                if flags & Flag.zeroBlock != 0 {
-                    buffer.initializeMemory(as: UInt8.self, repeating: 0)
-                } else {
-                    try r.read(into: buffer)
-                }
                 // Past the end of the destination disk the write fails (blk_pwrite's range check); the padding of a
                 // last partial chunk is dropped.
                 guard offset < drive.size else { throw MigrationError("Input/output error") }
                 let count = Int(min(UInt64(Drive.chunkSize), drive.size - offset))
-                do {
-                    try drive.write(at: offset, from: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-                } catch .driveReadOnly {
-                    throw MigrationError("Permission denied")
-                } catch {
-                    throw MigrationError("Input/output error")
+                if flags & Flag.zeroBlock != 0 {
+                    buffer.initializeMemory(as: UInt8.self, repeating: 0)
+                    try write(drive, offset, UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                } else {
+                    // Written piece by piece from the reader's buffer: no staging copy of the chunk.
+                    try r.read(Drive.chunkSize, scratch: buffer) { (piece, at) throws(MigrationError) in
+                        let kept = min(piece.count, count - at)
+                        if kept > 0 {
+                            try write(drive, offset + UInt64(at), UnsafeRawBufferPointer(rebasing: piece[0..<kept]))
+                        }
+                    }
                 }
             } else if flags & Flag.progress != 0 {
                 if !bannerPrinted {
@@ -220,6 +228,16 @@ public final class BlockSaveHandler: SaveVMHandler {
                 throw MigrationError("Unknown block migration flags: 0x\(hex(flags))")
             }
             if flags & Flag.eos != 0 { return }
+        }
+    }
+
+    private func write(_ drive: Drive, _ offset: UInt64, _ bytes: UnsafeRawBufferPointer) throws(MigrationError) {
+        do {
+            try drive.write(at: offset, from: bytes)
+        } catch .driveReadOnly {
+            throw MigrationError("Permission denied")
+        } catch {
+            throw MigrationError("Input/output error")
         }
     }
 }

@@ -56,7 +56,8 @@ public final class QEMUFileReader {
                 consumed += UInt64(n)
                 continue
             }
-            if count - done >= capacity {
+            // An empty buffer and a large rest: the kernel copies straight into the destination.
+            if count - done >= min(capacity, QEMUFileReader.directReadMinimum) {
                 let n = Glibc.read(fileDescriptor, base + done, count - done)
                 if n < 0 {
                     if errno == EINTR { continue }
@@ -70,6 +71,32 @@ public final class QEMUFileReader {
             guard try refill() else { throw QEMUFileReader.ioError }
         }
     }
+
+    /// Reads `count` bytes and hands them to `body` as (bytes, offset) pieces instead of copying them all: the
+    /// buffered prefix in place, cut to whole 4 KiB pages so that a file write of a piece never splits a page, and
+    /// the rest read into `scratch` at its offset. `scratch` must hold `count` bytes.
+    public func read(
+        _ count: Int, scratch: UnsafeMutableRawBufferPointer,
+        _ body: (UnsafeRawBufferPointer, Int) throws(MigrationError) -> Void
+    ) throws(MigrationError) {
+        guard count > 0 else { return }
+        guard scratch.count >= count else { throw MigrationError("read of \(count) bytes into a smaller buffer") }
+        let inPlace = min(end - start, count) & ~4095
+        if inPlace > 0 {
+            let piece = UnsafeRawBufferPointer(start: buffer + start, count: inPlace)
+            start += inPlace
+            consumed += UInt64(inPlace)
+            try body(piece, 0)
+        }
+        if inPlace < count {
+            let rest = UnsafeMutableRawBufferPointer(rebasing: scratch[inPlace..<count])
+            try read(into: rest)
+            try body(UnsafeRawBufferPointer(rest), inPlace)
+        }
+    }
+
+    /// Below this a read goes through the buffer: one syscall per small record would cost more than the copy.
+    static let directReadMinimum = 64 << 10
 
     /// Reads and drops `count` bytes.
     public func skip(_ count: UInt64) throws(MigrationError) {

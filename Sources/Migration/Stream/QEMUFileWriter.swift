@@ -9,7 +9,7 @@ import Glibc
 public final class QEMUFileWriter {
     public let fileDescriptor: Int32
     private let buffer: UnsafeMutableRawPointer
-    private let capacity: Int
+    public let capacity: Int
     private var used = 0
     private var flushed: UInt64 = 0
     private let isSocket: Bool
@@ -76,6 +76,18 @@ public final class QEMUFileWriter {
         try reserve(bytes.count)
         (buffer + used).copyMemory(from: source, byteCount: bytes.count)
         used += bytes.count
+    }
+
+    /// Lets `fill` produce `count` bytes in place (a pread straight into the stream, no staging copy); `count` may
+    /// not exceed `capacity`. Nothing is put when `fill` throws.
+    public func putBytes(
+        count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws(MigrationError) -> Void
+    ) throws(MigrationError) {
+        guard count > 0 else { return }
+        guard count <= capacity else { throw MigrationError("a \(count)-byte put exceeds the stream buffer") }
+        try reserve(count)
+        try fill(UnsafeMutableRawBufferPointer(start: buffer + used, count: count))
+        used += count
     }
 
     public func putBytes(_ bytes: [UInt8]) throws(MigrationError) {
