@@ -90,6 +90,27 @@ public final class QEMUFileWriter {
         used += count
     }
 
+    /// Puts up to `count` bytes of file `fd` from `offset` with sendfile(2), after a flush: the kernel hands
+    /// page-cache pages to the socket instead of copying them into user space and back. Returns how many went; the
+    /// caller puts the rest itself (not a socket, or the file ended or failed there: the caller's own read of the
+    /// rest then reports a file error, and a socket error reappears at the next flush).
+    public func putFile(_ fd: Int32, offset: UInt64, count: Int) throws(MigrationError) -> Int {
+        guard isSocket, count > 0 else { return 0 }
+        try flush()
+        // sendfile has no MSG_NOSIGNAL.
+        ignoreSIGPIPE()
+        var position = off_t(offset)
+        var done = 0
+        while done < count {
+            let n = sendfile(fileDescriptor, fd, &position, count - done)
+            if n < 0, errno == EINTR { continue }
+            if n <= 0 { break }
+            done += n
+            flushed += UInt64(n)
+        }
+        return done
+    }
+
     public func putBytes(_ bytes: [UInt8]) throws(MigrationError) {
         var failure: MigrationError?
         bytes.withUnsafeBytes { raw in
