@@ -33,7 +33,7 @@ let package = Package(
             swiftSettings: strict
         ),
         // Live migration: parameters, capabilities and (later) the engine and transports.
-        .target(name: "Migration", dependencies: ["Machine", "QObject"], swiftSettings: strict),
+        .target(name: "Migration", dependencies: ["Machine", "QObject", "CLinux"], swiftSettings: strict),
         // The built-in machine: guest RAM, drives, the workload, run state.
         .target(name: "Machine", dependencies: ["QObject"], swiftSettings: strict),
         // QEMU's args_type grammar, the command table type, the line parser, completion and help. Pure.
@@ -42,6 +42,8 @@ let package = Package(
         .target(name: "QObject", swiftSettings: strict),
         .systemLibrary(name: "CEditLine", providers: [.apt(["libedit-dev"])]),
         .systemLibrary(name: "CCurses", providers: [.apt(["libncurses-dev"])]),
+        // Linux calls Glibc's Swift module leaves out (splice, pipe2): header-only wrappers, nothing to link.
+        .systemLibrary(name: "CLinux"),
 
         .testTarget(name: "QObjectTests", dependencies: ["QObject"], swiftSettings: strict),
         .testTarget(name: "HMPTests", dependencies: ["HMP", "QObject"], swiftSettings: strict),

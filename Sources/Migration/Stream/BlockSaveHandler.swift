@@ -196,6 +196,11 @@ public final class BlockSaveHandler: SaveVMHandler {
     // MARK: - Loading (block_load)
 
     public func load(_ r: QEMUFileReader, version: UInt32, progress: (String) -> Void) throws(MigrationError) {
+        // Records here are small headers before 1 MiB of data: reading far ahead would pull the data into the
+        // buffer and cost a copy that `transfer` avoids.
+        let readAhead = r.readAhead
+        r.readAhead = 512
+        defer { r.readAhead = readAhead }
         while true {
             let word = try r.get64()
             let flags = word & 0x1FF
@@ -215,13 +220,11 @@ public final class BlockSaveHandler: SaveVMHandler {
                     buffer.initializeMemory(as: UInt8.self, repeating: 0)
                     try write(drive, offset, UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
                 } else {
-                    // Written piece by piece from the reader's buffer: no staging copy of the chunk.
-                    try r.read(Drive.chunkSize, scratch: buffer) { (piece, at) throws(MigrationError) in
-                        let kept = min(piece.count, count - at)
-                        if kept > 0 {
-                            try write(drive, offset + UInt64(at), UnsafeRawBufferPointer(rebasing: piece[0..<kept]))
-                        }
-                    }
+                    // Straight from the stream into the file (splice over a socket): no staging copy.
+                    guard !drive.readOnly else { throw MigrationError("Permission denied") }
+                    try r.transfer(count, toFile: drive.fileDescriptor, at: offset)
+                    drive.dirty.mark(Int(offset >> UInt64(Drive.chunkShift)))
+                    try r.skip(UInt64(Drive.chunkSize - count))
                 }
             } else if flags & Flag.progress != 0 {
                 if !bannerPrinted {
