@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")/.."
 out=fuzz/.build
 mkdir -p "$out" fuzz/corpus
-flags="-swift-version 6 -O -sanitize=fuzzer,address -parse-as-library -I $out"
+flags="-swift-version 6 -O -sanitize=fuzzer,address -parse-as-library -I $out -I Sources/CLinux"
 flags="$flags -enable-upcoming-feature ExistentialAny -enable-upcoming-feature InternalImportsByDefault"
 for module in QObject Machine Migration; do
     swiftc $flags -emit-module -emit-module-path "$out/$module.swiftmodule" -module-name "$module" \
