@@ -13,6 +13,13 @@ public final class QEMUFileWriter {
     private var used = 0
     private var flushed: UInt64 = 0
     private let isSocket: Bool
+    /// Pending iovecs for `flush`, set up only once `putExternal` is used: buffered runs and caller-owned memory in
+    /// stream order. `segmentStart` is where the buffered bytes not yet in an iovec begin.
+    private var iov: UnsafeMutablePointer<iovec>?
+    private var iovCount = 0
+    private var segmentStart = 0
+    private var external = 0
+    private static let iovLimit = 1024
     /// The first write error; every later put is dropped and every flush rethrows it, as qemu_file_set_error.
     public private(set) var error: MigrationError?
 
@@ -26,11 +33,12 @@ public final class QEMUFileWriter {
     }
 
     deinit {
+        iov?.deallocate()
         buffer.deallocate()
     }
 
     /// Total bytes put so far, sent or still buffered: what the seed's qemu_file_transferred counts.
-    public var bytesWritten: UInt64 { flushed + UInt64(used) }
+    public var bytesWritten: UInt64 { flushed + UInt64(used + external) }
 
     /// Bytes the kernel has taken.
     public var bytesFlushed: UInt64 { flushed }
@@ -111,6 +119,33 @@ public final class QEMUFileWriter {
         return done
     }
 
+    /// Puts `count` bytes at `pointer` by reference: the next flush writes them with writev/sendmsg instead of this
+    /// call copying them. The memory must stay mapped until then; a guest page that changes meanwhile goes out with
+    /// its newer bytes, which is fine for migration since the write also marked it dirty.
+    public func putExternal(_ pointer: UnsafeRawPointer, count: Int) throws(MigrationError) {
+        if let error { throw error }
+        guard count > 0 else { return }
+        // Room for a buffered run, this page and the closing run at flush.
+        if iovCount + 3 > QEMUFileWriter.iovLimit { try flush() }
+        let vectors = iov ?? {
+            let made = UnsafeMutablePointer<iovec>.allocate(capacity: QEMUFileWriter.iovLimit)
+            iov = made
+            return made
+        }()
+        closeSegment(vectors)
+        vectors[iovCount] = iovec(iov_base: UnsafeMutableRawPointer(mutating: pointer), iov_len: count)
+        iovCount += 1
+        external += count
+    }
+
+    /// Ends the current run of buffered bytes as an iovec.
+    private func closeSegment(_ vectors: UnsafeMutablePointer<iovec>) {
+        guard used > segmentStart else { return }
+        vectors[iovCount] = iovec(iov_base: buffer + segmentStart, iov_len: used - segmentStart)
+        iovCount += 1
+        segmentStart = used
+    }
+
     public func putBytes(_ bytes: [UInt8]) throws(MigrationError) {
         var failure: MigrationError?
         bytes.withUnsafeBytes { raw in
@@ -141,10 +176,54 @@ public final class QEMUFileWriter {
 
     public func flush() throws(MigrationError) {
         if let error { throw error }
+        if let vectors = iov, iovCount > 0 {
+            closeSegment(vectors)
+            let count = iovCount
+            iovCount = 0
+            used = 0
+            segmentStart = 0
+            external = 0
+            try writeVectors(vectors, count)
+            return
+        }
         guard used > 0 else { return }
         let n = used
         used = 0
+        segmentStart = 0
         try writeAll(buffer, n)
+    }
+
+    /// writev/sendmsg until every iovec went; partial writes advance through the array.
+    private func writeVectors(_ vectors: UnsafeMutablePointer<iovec>, _ count: Int) throws(MigrationError) {
+        var first = 0
+        while first < count {
+            let n: Int
+            if isSocket {
+                var message = msghdr()
+                message.msg_iov = vectors + first
+                message.msg_iovlen = count - first
+                n = sendmsg(fileDescriptor, &message, Int32(MSG_NOSIGNAL))
+            } else {
+                n = writev(fileDescriptor, vectors + first, Int32(count - first))
+            }
+            if n < 0, errno == EINTR { continue }
+            if n <= 0 {
+                let failure = MigrationError(
+                    "Unable to write to \(isSocket ? "socket" : "file"): \(errnoText(n < 0 ? errno : EPIPE))")
+                error = failure
+                throw failure
+            }
+            flushed += UInt64(n)
+            var left = n
+            while left > 0, left >= vectors[first].iov_len {
+                left -= vectors[first].iov_len
+                first += 1
+            }
+            if left > 0 {
+                vectors[first].iov_base += left
+                vectors[first].iov_len -= left
+            }
+        }
     }
 
     private func writeAll(_ start: UnsafeRawPointer, _ count: Int) throws(MigrationError) {
