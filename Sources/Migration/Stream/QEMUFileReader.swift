@@ -35,12 +35,12 @@ public final class QEMUFileReader {
     /// Bytes handed to the caller so far.
     public var bytesRead: UInt64 { consumed }
 
-    /// Refills the empty buffer; false at end of stream.
-    private func refill() throws(MigrationError) -> Bool {
+    /// Refills the empty buffer with up to `limit` bytes (`readAhead` by default); false at end of stream.
+    private func refill(limit: Int? = nil) throws(MigrationError) -> Bool {
         start = 0
         end = 0
         while true {
-            let n = Glibc.read(fileDescriptor, buffer, min(capacity, max(readAhead, 1)))
+            let n = Glibc.read(fileDescriptor, buffer, min(capacity, max(limit ?? readAhead, 1)))
             if n < 0 {
                 if errno == EINTR { continue }
                 throw QEMUFileReader.ioError
@@ -88,15 +88,14 @@ public final class QEMUFileReader {
     public func transfer(_ count: Int, toFile fd: Int32, at offset: UInt64) throws(MigrationError) {
         var done = 0
         while done < count {
-            if start == end, let spliced = try splice(
-                count - done, fd, offset + UInt64(done))
-            {
+            if start == end, let spliced = try splice(count - done, fd, offset + UInt64(done)) {
                 if spliced == 0 { throw QEMUFileReader.ioError }
                 done += spliced
                 consumed += UInt64(spliced)
                 continue
             }
-            if start == end { guard try refill() else { throw QEMUFileReader.ioError } }
+            // No splice: through the buffer, up to the rest of the data per read whatever `readAhead` says.
+            if start == end { guard try refill(limit: count - done) else { throw QEMUFileReader.ioError } }
             let n = min(end - start, count - done)
             try writeFile(fd, buffer + start, n, offset + UInt64(done))
             start += n
