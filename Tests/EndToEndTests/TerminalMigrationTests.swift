@@ -36,7 +36,7 @@ import Testing
 
     @Test func statusLineShowsProgressAndTypeAheadRunsAfter() throws {
         let (term, destination, port) = try start()
-        defer { withExtendedLifetime(destination) {} }
+        defer { term.close(); destination.close() }
         try term.type("migrate -b tcp:127.0.0.1:\(port)")
         try term.press("Enter")
         #expect(term.waitFor { _ in bottomRow(term).hasPrefix("Completed ") }, "\(term.screenText)")
@@ -56,7 +56,7 @@ import Testing
 
     @Test func ctrlCCancelsAndTheGuestRunsOn() throws {
         let (term, destination, port) = try start(bandwidth: "4M")
-        defer { withExtendedLifetime(destination) {} }
+        defer { term.close(); destination.close() }
         try term.type("migrate -b tcp:127.0.0.1:\(port)")
         try term.press("Enter")
         #expect(term.waitFor { _ in bottomRow(term).hasPrefix("Completed ") })
@@ -70,7 +70,7 @@ import Testing
 
     @Test func ctrlZDetachesAndTheEndDoesNotGarbleTheLineBeingTyped() throws {
         let (term, destination, port) = try start(bandwidth: "32M")
-        defer { withExtendedLifetime(destination) {} }
+        defer { term.close(); destination.close() }
         try term.type("migrate -b tcp:127.0.0.1:\(port)")
         try term.press("Enter")
         #expect(term.waitFor { _ in bottomRow(term).hasPrefix("Completed ") })
@@ -87,7 +87,7 @@ import Testing
 
     @Test func detachFlagReturnsThePromptAtOnce() throws {
         let (term, destination, port) = try start(bandwidth: "32M")
-        defer { withExtendedLifetime(destination) {} }
+        defer { term.close(); destination.close() }
         try term.type("migrate -d -b tcp:127.0.0.1:\(port)")
         try term.press("Enter")
         #expect(term.waitForCursorLine("(qemu) "), "\(term.screenText)")
@@ -98,7 +98,7 @@ import Testing
 
     @Test func resizeRedrawsTheStatusLineToTheNewWidth() throws {
         let (term, destination, port) = try start(bandwidth: "8M")
-        defer { withExtendedLifetime(destination) {} }
+        defer { term.close(); destination.close() }
         try term.type("migrate -b tcp:127.0.0.1:\(port)")
         try term.press("Enter")
         #expect(term.waitFor { _ in bottomRow(term).count > 70 }, "\(term.screenText)")
@@ -113,7 +113,7 @@ import Testing
 
     @Test func dumbTerminalGetsAPlainLine() throws {
         let (term, destination, port) = try start(term: "dumb", bandwidth: "32M")
-        defer { withExtendedLifetime(destination) {} }
+        defer { term.close(); destination.close() }
         try term.type("migrate -b tcp:127.0.0.1:\(port)")
         try term.press("Enter")
         #expect(term.waitFor { $0.contains("Completed ") && $0.contains("RAM ") }, "\(term.screenText)")

@@ -16,6 +16,7 @@ import Testing
 
     @Test func promptRunsCommands() throws {
         let term = try start()
+        defer { term.close() }
         try term.type("info status")
         try term.press("Enter")
         #expect(term.waitFor { $0.contains("VM status: running") })
@@ -24,6 +25,7 @@ import Testing
 
     @Test func tabCompletesCommandsSubcommandsAndValues() throws {
         let term = try start("-m 16 -drive file=\(scratch.patternFile("disk.img", size: 65536))")
+        defer { term.close() }
         try term.type("info sta")
         try term.press("Tab")
         #expect(term.waitForCursorLine("(qemu) info status "), "\(term.screenText)")
@@ -47,11 +49,13 @@ import Testing
 
     @Test func historySurvivesARestartAndCtrlRFindsIt() throws {
         var term = try start()
+        defer { term.close() }
         try term.type("info name")
         try term.press("Enter")
         try term.type("quit")
         try term.press("Enter")
         #expect(term.waitFor { _ in term.hasExited })
+        term.close()
         term = try start()
         // Ctrl-R searches back through what the last run typed; Enter runs what it found.
         try term.press("C-r")
@@ -69,6 +73,7 @@ import Testing
 
     @Test func ctrlCClearsTheLineAndCtrlDQuits() throws {
         let term = try start()
+        defer { term.close() }
         try term.type("info sta")
         try term.press("C-c")
         #expect(term.waitFor { $0.contains("info sta^C") }, "\(term.screenText)")
@@ -85,6 +90,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         try "bind -v\n".write(toFile: home + "/.editrc", atomically: true, encoding: .utf8)
         let term = try start()
+        defer { term.close() }
         // In vi mode, Escape enters command mode, where 0 goes to the start and x deletes a character.
         try term.type("xinfo status")
         try term.press("Escape")

@@ -71,12 +71,22 @@ final class HMPProcess: @unchecked Sendable {
             self.lock.unlock()
         }
         try process.run()
+        Leftovers.add(pid: process.processIdentifier)
     }
 
     deinit {
         output.fileHandleForReading.readabilityHandler = nil
         errors.fileHandleForReading.readabilityHandler = nil
-        if process.isRunning { process.terminate() }
+        close()
+    }
+
+    /// Stops hmp if it still runs.
+    func close() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        Leftovers.remove(pid: process.processIdentifier)
     }
 
     /// Everything hmp has written to stdout so far.

@@ -9,51 +9,48 @@ final class TerminalSession {
     init(_ command: String, width: Int = 100, height: Int = 30, environment: [String: String] = [:]) throws {
         socket = "hmp-test-" + UUID().uuidString.prefix(8)
         let exports = environment.map { "export \($0.key)='\($0.value)';" }.joined(separator: " ")
+        Leftovers.add(tmuxSocket: socket)
         let term = environment["TERM"] ?? "xterm-256color"
         try tmux(["new-session", "-d", "-s", name, "-x", String(width), "-y", String(height),
                   "TERM=\(term); \(exports) exec \(command)"], capture: false)
     }
 
-    deinit { _ = try? tmux(["kill-server"], capture: false) }
+    deinit { close() }
+
+    /// Ends hmp and the tmux server. kill-server alone is not enough here: the server can outlive it while the
+    /// program in its pane runs, so both are killed by their pids.
+    func close() {
+        let pids = ((try? tmux(["display-message", "-p", "-t", name, "#{pane_pid} #{pid}"])) ?? "")
+            .split(whereSeparator: \.isWhitespace).compactMap { pid_t($0) }
+        _ = try? tmux(["kill-server"], capture: false)
+        for pid in pids { kill(pid, SIGKILL) }
+        Leftovers.remove(tmuxSocket: socket)
+    }
 
     /// Runs a tmux command and returns what it printed. posix_spawn and waitpid rather than Foundation's
-    /// Process, which can miss the exit of a child as short-lived as a tmux client. The command that starts the
-    /// server must not capture: the server would inherit the pipe and hold it open for as long as it lives.
+    /// Process, which can miss the exit of a child as short-lived as a tmux client; the output goes through a
+    /// file, not a pipe, since a process spawned meanwhile by another test (a tmux server that lives on) could
+    /// inherit a pipe's write end and keep it open.
     @discardableResult
     func tmux(_ arguments: [String], capture: Bool = true) throws -> String {
         let argv = ["tmux", "-L", socket] + arguments
-        var pipeFDs: [Int32] = [-1, -1]
-        if capture { guard pipe(&pipeFDs) == 0 else { throw POSIXError(.EMFILE) } }
+        let outputPath = capture ? NSTemporaryDirectory() + "tmux-out-" + UUID().uuidString : "/dev/null"
+        defer { if capture { unlink(outputPath) } }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        if capture {
-            posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
-            posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 2)
-            posix_spawn_file_actions_addclose(&actions, pipeFDs[0])
-        } else {
-            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
         var pid: pid_t = 0
         let cArguments = argv.map { strdup($0) } + [nil]
         defer { cArguments.forEach { free($0) } }
         let result = posix_spawnp(&pid, "tmux", &actions, nil, cArguments, environ)
-        if capture { close(pipeFDs[1]) }
         guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: result) ?? .ENOENT) }
-        var output = [UInt8]()
-        if capture {
-            var buffer = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let n = read(pipeFDs[0], &buffer, buffer.count)
-                if n <= 0 { break }
-                output.append(contentsOf: buffer[0..<n])
-            }
-            close(pipeFDs[0])
-        }
         var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        return String(decoding: output, as: UTF8.self)
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        guard capture, let data = FileManager.default.contents(atPath: outputPath) else { return "" }
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// Types text literally.
