@@ -138,6 +138,9 @@ def run_migration(kind, ram_file, disk_file, work, workload=None):
             if status and status.group(1) in ("completed", "failed", "cancelled"):
                 break
             time.sleep(0.05)
+        # QEMU can report completed a moment before it fills in the times: read them once more.
+        time.sleep(0.1)
+        info = src_monitor.command("info migrate")
         if status.group(1) != "completed":
             raise RuntimeError(f"{kind} migration ended {status.group(1)}: {info}")
         total = int(re.search(r"total time: (\d+) ms", info).group(1))
@@ -190,7 +193,7 @@ def main():
         print(f"{'raw TCP':10} {raw / MIB:>9.0f} MiB/s {1:>8.2f}")
         for kind, r in results.items():
             throughput = payload / (r["total_ms"] / 1000)
-            vs_qemu = r["total_ms"] / results["qemu"]["total_ms"] if "qemu" in results else float("nan")
+            vs_qemu = r["total_ms"] / max(1, results["qemu"]["total_ms"]) if "qemu" in results else float("nan")
             if kind == "hmp busy":
                 kind = "hmp+64M/s"
             print(f"{kind:10} {throughput / MIB:>9.0f} MiB/s {throughput / raw:>8.2f} {r['total_ms']:>6} ms"

@@ -22,7 +22,8 @@ public final class Machine: Sendable {
         }
         var drives: [Drive] = []
         for drive in configuration.drives { drives.append(try Drive(configuration: drive)) }
-        let ram = try GuestRAM(size: configuration.ramSize, memPath: configuration.memPath)
+        let ram = try GuestRAM(
+            size: configuration.ramSize, memPath: configuration.memPath, prefault: configuration.incoming != nil)
 
         let initial: RunState
         if configuration.incoming != nil {
