@@ -90,6 +90,33 @@ import Testing
         expectSameMachine(src6, dst6, disks: false)
     }
 
+    @Test func incrementalCopiesOnlyWhatTheSparseDiskHolds() throws {
+        // The base both sides share is all zeros; the source wrote two extents over it.
+        let sparse = scratch.file("source.img")
+        try Data().write(to: URL(fileURLWithPath: sparse))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: sparse))
+        try handle.truncate(atOffset: 8 << 20)
+        try handle.seek(toOffset: 3 << 20)
+        try handle.write(contentsOf: Data(repeating: 0xAB, count: 4096))
+        try handle.seek(toOffset: 7 << 20)
+        try handle.write(contentsOf: Data(repeating: 0xCD, count: 65536))
+        try handle.close()
+        let port = freePort()
+        let dst = try destination("tcp:127.0.0.1:\(port)")
+        _ = dst.run("info status")
+        let ram = scratch.patternFile("source-ram.bin", size: 32 << 20, seed: 7)
+        let src = try HMPProcess(["-m", "32", "-mem-path", ram, "-drive", "file=\(sparse),id=drive0"])
+        _ = src.run("migrate -i tcp:127.0.0.1:\(port)", timeout: 60)
+        let info = src.run("info migrate")
+        #expect(info.contains("Migration status: completed"), "\(info)")
+        let ramSent = info.split(separator: "\n").first { $0.hasPrefix("transferred ram: ") }
+            .flatMap { Int($0.dropFirst("transferred ram: ".count).split(separator: " ")[0]) } ?? -1
+        #expect(ramSent > 0)
+        dst.waitFor { _ in answer(dst.run("info status")) == "VM status: paused\n" }
+        #expect(dst.text.contains("Completed 37 %\r"), "only the allocated chunks were sent: \(dst.text)")
+        expectSameMachine(src, dst)
+    }
+
     @Test func execCarriesTheStreamThroughAFile() throws {
         let stream = scratch.file("vm.state")
         let src = try source([], workload: "ram=4M")
