@@ -1,5 +1,6 @@
 import Machine
 import Migration
+import Glibc
 import Synchronization
 
 /// The machine a monitor drives, with the migration settings that belong to it. Commands from every monitor run
@@ -23,7 +24,7 @@ final class Backend: @unchecked Sendable {
     /// reported on stderr and ends hmp with status 1, as QEMU exits, and the guest never runs.
     func startIncoming(uri: String) throws(MigrationError) {
         try migration.startIncoming(
-            uri: uri, machine: machine,
+            uri: uri, machine: machine, descriptors: { [weak self] in self?.takeDescriptor(named: $0) },
             report: { line in
                 let ending = line.hasPrefix("Completed") && !line.hasPrefix("Completed 100 %") ? "\r" : "\n"
                 try? FileIO.writeAll(1, line + ending)
@@ -34,6 +35,18 @@ final class Backend: @unchecked Sendable {
                 FileIO.reportError("load of migration failed: \(error.message)")
                 self.requestQuit(status: 1)
             })
+    }
+
+    /// Descriptors that `getfd` named, for `migrate fd:NAME` (which takes and owns the one it uses).
+    private let namedDescriptors = Mutex<[String: Int32]>([:])
+
+    func name(descriptor: Int32, as name: String) {
+        let previous = namedDescriptors.withLock { $0.updateValue(descriptor, forKey: name) }
+        if let previous { close(previous) }
+    }
+
+    func takeDescriptor(named name: String) -> Int32? {
+        namedDescriptors.withLock { $0.removeValue(forKey: name) }
     }
 
     func attach(_ session: MonitorSession) {

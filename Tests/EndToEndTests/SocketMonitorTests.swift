@@ -54,6 +54,31 @@ final class SocketClient {
         _ = (line + "\n").withCString { write(fd, $0, strlen($0)) }
     }
 
+    /// Sends `line` with `descriptor` attached (SCM_RIGHTS), as QMP and HMP clients pass fds for getfd.
+    func send(_ line: String, passing descriptor: Int32) {
+        var bytes = Array((line + "\n").utf8)
+        var control = [UInt8](repeating: 0, count: 24)
+        control.withUnsafeMutableBytes { raw in
+            raw.storeBytes(of: 20, toByteOffset: 0, as: Int.self)
+            raw.storeBytes(of: SOL_SOCKET, toByteOffset: 8, as: Int32.self)
+            raw.storeBytes(of: Int32(SCM_RIGHTS), toByteOffset: 12, as: Int32.self)
+            raw.storeBytes(of: descriptor, toByteOffset: 16, as: Int32.self)
+        }
+        bytes.withUnsafeMutableBytes { data in
+            control.withUnsafeMutableBytes { controlBytes in
+                var vector = iovec(iov_base: data.baseAddress, iov_len: data.count)
+                withUnsafeMutablePointer(to: &vector) { vectorPointer in
+                    var message = msghdr()
+                    message.msg_iov = vectorPointer
+                    message.msg_iovlen = 1
+                    message.msg_control = controlBytes.baseAddress
+                    message.msg_controllen = controlBytes.count
+                    _ = sendmsg(fd, &message, 0)
+                }
+            }
+        }
+    }
+
     func command(_ line: String) -> String? {
         send(line)
         return readUntilPrompt()
@@ -81,6 +106,45 @@ final class SocketClient {
         second.send("quit")
         #expect(hmp.waitForExit() == 0)
         #expect(!FileManager.default.fileExists(atPath: path), "the socket is removed on quit")
+    }
+
+    @Test func getfdNamesADescriptorThatMigrateFdUses() throws {
+        let scratch = Scratch()
+        let path = scratch.file("mon.sock")
+        let port = freePort()
+        let destination = try HMPProcess(["-m", "16", "-S", "-incoming", "tcp:127.0.0.1:\(port)"])
+        defer { destination.close() }
+        _ = destination.run("info status")
+        let ram = scratch.patternFile("ram.bin", size: 16 << 20, seed: 5)
+        let source = try HMPProcess(["-m", "16", "-mem-path", ram, "-monitor", "unix:\(path),server=on,wait=off"])
+        defer { source.close() }
+        let client = try SocketClient(path: path)
+        _ = client.readUntilPrompt()
+        #expect(client.command("getfd mig") == "Error: No file descriptor supplied via SCM_RIGHTS\n")
+        #expect(client.command("migrate fd:mig") == "Error: File descriptor named 'mig' has not been found\n")
+        // A connection made by the client, handed over with the line that names it.
+        let connection = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(connection, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        #expect(connected == 0)
+        client.send("getfd mig", passing: connection)
+        close(connection)
+        #expect(client.readUntilPrompt() == "")
+        #expect(client.command("migrate fd:mig") == "")
+        #expect(client.command("info migrate")?.contains("Migration status: completed") == true)
+        let a = scratch.file("a.ram"), b = scratch.file("b.ram")
+        #expect(client.command("pmemsave 0 0x1000000 \"\(a)\"") == "")
+        destination.waitFor { _ in destination.run("info status") == "VM status: paused\n" }
+        #expect(destination.run("pmemsave 0 0x1000000 \"\(b)\"") == "")
+        #expect(sameBytes(a, b), "RAM moved through the passed descriptor byte for byte")
+        #expect(client.command("closefd nosuch") == "Error: File descriptor named 'nosuch' not found\n")
     }
 
     @Test func stdinIsNotAMonitorWhenTheSocketIs() throws {

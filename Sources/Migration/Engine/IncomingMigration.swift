@@ -16,14 +16,15 @@ public final class IncomingMigration: @unchecked Sendable {
 
     /// Starts listening at once, so that a bad URI or a port in use fails the command that asked.
     public init(
-        uri: MigrationURI, machine: Machine, report: @escaping @Sendable (String) -> Void,
+        uri: MigrationURI, machine: Machine, descriptors: (String) -> Int32? = { _ in nil },
+        report: @escaping @Sendable (String) -> Void,
         onFinish: @escaping @Sendable (MigrationError?) -> Void
     ) throws(MigrationError) {
         self.uri = uri
         self.machine = machine
         self.report = report
         self.onFinish = onFinish
-        listener = Mutex(try Transport.listen(uri))
+        listener = Mutex(try Transport.listen(uri, fds: descriptors))
     }
 
     public func start() {

@@ -28,6 +28,7 @@ public final class MigrationState: @unchecked Sendable {
     /// qmp_migrate: refuses while one runs or while a device blocks migration, then starts the thread.
     public func migrate(
         uri text: String, blk: Bool, inc: Bool, machine: Machine,
+        descriptors: @escaping @Sendable (String) -> Int32? = { _ in nil },
         onFinish: @escaping @Sendable (MigrationInfo) -> Void
     ) throws(MigrationError) -> OutgoingMigration {
         if outgoing.withLock({ $0?.info.status.isRunning ?? false }) {
@@ -47,7 +48,8 @@ public final class MigrationState: @unchecked Sendable {
             blockMode = .none
         }
         let migration = OutgoingMigration(
-            uri: uri, blockMode: blockMode, machine: machine, settings: live, onFinish: onFinish)
+            uri: uri, blockMode: blockMode, machine: machine, settings: live, descriptors: descriptors,
+            onFinish: onFinish)
         outgoing.withLock { $0 = migration }
         migration.start()
         return migration
@@ -66,7 +68,8 @@ public final class MigrationState: @unchecked Sendable {
     /// Starts listening for the incoming migration: at start-up for `-incoming URI`, or for migrate_incoming after
     /// `-incoming defer`.
     public func startIncoming(
-        uri text: String, machine: Machine, report: @escaping @Sendable (String) -> Void,
+        uri text: String, machine: Machine, descriptors: (String) -> Int32? = { _ in nil },
+        report: @escaping @Sendable (String) -> Void,
         onFinish: @escaping @Sendable (MigrationError?) -> Void
     ) throws(MigrationError) {
         guard incomingURI != nil else { throw MigrationError("'-incoming' was not specified on the command line") }
@@ -74,7 +77,8 @@ public final class MigrationState: @unchecked Sendable {
             throw MigrationError("The incoming migration has already been started")
         }
         let uri = try MigrationURI(parsing: text, incoming: true)
-        let migration = try IncomingMigration(uri: uri, machine: machine, report: report, onFinish: onFinish)
+        let migration = try IncomingMigration(
+            uri: uri, machine: machine, descriptors: descriptors, report: report, onFinish: onFinish)
         incoming.withLock { $0 = migration }
         migration.start()
     }

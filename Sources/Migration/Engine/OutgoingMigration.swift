@@ -17,6 +17,8 @@ public final class OutgoingMigration: @unchecked Sendable {
     private let startTime = Clock.milliseconds()
     /// Called once, on the migration thread, when the migration has ended (completed, failed or cancelled).
     private let onFinish: @Sendable (MigrationInfo) -> Void
+    /// The monitor's named descriptors, for `fd:NAME`.
+    private let descriptors: @Sendable (String) -> Int32?
 
     /// The window over which bandwidth is measured and the rate limit applies, as QEMU's BUFFER_DELAY.
     static let windowMilliseconds: UInt64 = 100
@@ -25,8 +27,10 @@ public final class OutgoingMigration: @unchecked Sendable {
 
     public init(
         uri: MigrationURI, blockMode: BlockMigrationMode, machine: Machine, settings: LiveSettings,
+        descriptors: @escaping @Sendable (String) -> Int32? = { _ in nil },
         onFinish: @escaping @Sendable (MigrationInfo) -> Void
     ) {
+        self.descriptors = descriptors
         self.uri = uri
         self.blockMode = blockMode
         self.machine = machine
@@ -68,7 +72,7 @@ public final class OutgoingMigration: @unchecked Sendable {
     private func run() {
         var stoppedGuestFrom: RunState?
         do throws(MigrationError) {
-            let connected = try Transport.connect(uri, fds: { _ in nil }, isCancelled: { [weak self] in
+            let connected = try Transport.connect(uri, fds: descriptors, isCancelled: { [weak self] in
                 self?.isCancelled ?? true
             })
             channel.withLock { $0 = connected }

@@ -30,6 +30,13 @@ let hmpCommands = CommandTable<CommandHandler>([
         ],
         completer: MigrationCommands.completeMigrate,
         handler: MigrationCommands.migrate),
+    Command(
+        "getfd", args: "fdname:s", params: "getfd name",
+        help: "name the descriptor passed with this line over the socket (SCM_RIGHTS), for migrate fd:name",
+        handler: MonitorCommands.getfd),
+    Command(
+        "closefd", args: "fdname:s", params: "closefd name",
+        help: "close a descriptor that getfd named", handler: MonitorCommands.closefd),
     Command("migrate_cancel", help: "stop the running migration; the guest keeps running here",
             handler: MigrationCommands.cancel),
     Command(

@@ -13,6 +13,7 @@ enum MigrationCommands {
             let migration = try backend.migration.migrate(
                 uri: arguments.string("uri") ?? "", blk: arguments.bool("blk") ?? false,
                 inc: arguments.bool("inc") ?? false, machine: backend.machine,
+                descriptors: { [weak backend] in backend?.takeDescriptor(named: $0) },
                 onFinish: { [weak backend] info in
                     // A migration someone waits for reports through that wait; a detached one reports here.
                     guard watch.finish(), let backend else { return }

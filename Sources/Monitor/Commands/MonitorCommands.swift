@@ -1,3 +1,4 @@
+import Glibc
 import HMP
 
 /// Commands about the monitor itself.
@@ -14,6 +15,22 @@ enum MonitorCommands {
     /// `info` alone lists what it can show, as `help info` does.
     static let infoList: CommandHandler = { invocation throws(CommandError) in
         for line in (try? hmpCommands.help("info")) ?? [] { invocation.session.print(line) }
+    }
+
+    /// QEMU's getfd: the newest descriptor this client passed gets the name.
+    static let getfd: CommandHandler = { invocation throws(CommandError) in
+        guard let descriptor = invocation.session.receivedDescriptors.popLast() else {
+            throw CommandError("No file descriptor supplied via SCM_RIGHTS")
+        }
+        invocation.backend.name(descriptor: descriptor, as: invocation.arguments.string("fdname") ?? "")
+    }
+
+    static let closefd: CommandHandler = { invocation throws(CommandError) in
+        let name = invocation.arguments.string("fdname") ?? ""
+        guard let descriptor = invocation.backend.takeDescriptor(named: name) else {
+            throw CommandError("File descriptor named '\(name)' not found")
+        }
+        close(descriptor)
     }
 
     static let quit: CommandHandler = { invocation throws(CommandError) in

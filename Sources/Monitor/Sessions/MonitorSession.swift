@@ -38,6 +38,9 @@ final class MonitorSession: @unchecked Sendable {
         wakeup.wake()
     }
 
+    /// Descriptors a socket client passed with SCM_RIGHTS, waiting for `getfd` to name them; newest last.
+    var receivedDescriptors: [Int32] = []
+
     /// Whether Ctrl-C was pressed since the last call; only a terminal session has a way to know.
     var interruptCheck: () -> Bool = { false }
 

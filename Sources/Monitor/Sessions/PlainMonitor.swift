@@ -6,6 +6,8 @@ struct PlainMonitor {
     let input: Int32
     let session: MonitorSession
     let dispatcher: CommandDispatcher
+    /// A unix-socket client may pass descriptors (SCM_RIGHTS) along with its lines, for `getfd`.
+    var acceptsDescriptors = false
     /// When set, the monitor also wakes for it and calls `onWake` (signals, quit from another monitor).
     var wakeup: Wakeup?
     var onWake: () -> Void = {}
@@ -19,7 +21,9 @@ struct PlainMonitor {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while !dispatcher.backend.isQuitting {
             guard waitForInput() else { continue }
-            let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            let n = acceptsDescriptors
+                ? receive(into: &buffer)
+                : buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
             pending.append(contentsOf: buffer[0..<n])
@@ -32,6 +36,46 @@ struct PlainMonitor {
                 if dispatcher.backend.isQuitting { return }
                 session.write(MonitorApplication.prompt)
             }
+        }
+    }
+
+    /// recvmsg: the bytes into `buffer`, and any descriptors that came with them into the session.
+    private func receive(into buffer: inout [UInt8]) -> Int {
+        var control = [UInt8](repeating: 0, count: 256)
+        let n = buffer.withUnsafeMutableBytes { bytes in
+            control.withUnsafeMutableBytes { controlBytes in
+                var vector = iovec(iov_base: bytes.baseAddress, iov_len: bytes.count)
+                return withUnsafeMutablePointer(to: &vector) { vectorPointer in
+                    var message = msghdr()
+                    message.msg_iov = vectorPointer
+                    message.msg_iovlen = 1
+                    message.msg_control = controlBytes.baseAddress
+                    message.msg_controllen = controlBytes.count
+                    let n = recvmsg(input, &message, Int32(MSG_CMSG_CLOEXEC))
+                    if n >= 0 { collectDescriptors(UnsafeRawBufferPointer(rebasing: controlBytes[0..<message.msg_controllen])) }
+                    return n
+                }
+            }
+        }
+        return n
+    }
+
+    /// Walks the control messages as CMSG_FIRSTHDR/CMSG_NXTHDR do (a 16-byte header, data aligned to 8 bytes).
+    private func collectDescriptors(_ control: UnsafeRawBufferPointer) {
+        let header = MemoryLayout<cmsghdr>.size
+        var offset = 0
+        while offset + header <= control.count {
+            let length = control.loadUnaligned(fromByteOffset: offset, as: Int.self)
+            let level = control.loadUnaligned(fromByteOffset: offset + 8, as: Int32.self)
+            let type = control.loadUnaligned(fromByteOffset: offset + 12, as: Int32.self)
+            guard length >= header, offset + length <= control.count else { return }
+            if level == SOL_SOCKET && type == Int32(SCM_RIGHTS) {
+                for i in 0..<(length - header) / 4 {
+                    session.receivedDescriptors.append(
+                        control.loadUnaligned(fromByteOffset: offset + header + i * 4, as: Int32.self))
+                }
+            }
+            offset += (length + 7) & ~7
         }
     }
 

@@ -43,7 +43,10 @@ final class SocketMonitorServer: @unchecked Sendable {
         guard client >= 0 else { return }
         defer { close(client) }
         let session = MonitorSession(output: client, history: CommandHistory(), isTerminal: false)
-        PlainMonitor(input: client, session: session, dispatcher: dispatcher).run()
+        var monitor = PlainMonitor(input: client, session: session, dispatcher: dispatcher)
+        monitor.acceptsDescriptors = true
+        monitor.run()
+        for descriptor in session.receivedDescriptors { close(descriptor) }
     }
 
     /// Serves clients one after another on a thread of its own, until quit.
