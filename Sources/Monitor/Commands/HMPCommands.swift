@@ -32,7 +32,7 @@ let hmpCommands = CommandTable<CommandHandler>([
         handler: MigrationCommands.migrate),
     Command(
         "getfd", args: "fdname:s", params: "getfd name",
-        help: "name the descriptor passed with this line over the socket (SCM_RIGHTS), for migrate fd:name",
+        help: "name the descriptor sent with this line (SCM_RIGHTS), for migrate fd:name",
         handler: MonitorCommands.getfd),
     Command(
         "closefd", args: "fdname:s", params: "closefd name",
