@@ -117,6 +117,19 @@ import Testing
         expectSameMachine(src, dst)
     }
 
+    @Test func deferredIncomingListensWhenAsked() throws {
+        let port = freePort()
+        let dst = try destination("defer", disk: false)
+        #expect(dst.run("info status") == "VM status: paused (inmigrate)\n")
+        #expect(dst.run("migrate_incoming tcp:127.0.0.1:\(port)") == "")
+        #expect(dst.run("migrate_incoming tcp:127.0.0.1:\(port)")
+            == "Error: The incoming migration has already been started\n")
+        let src = try source()
+        #expect(src.run("migrate tcp:127.0.0.1:\(port)", timeout: 60) == "")
+        dst.waitFor { _ in dst.run("info status") == "VM status: paused\n" }
+        expectSameMachine(src, dst, disks: false)
+    }
+
     @Test func execCarriesTheStreamThroughAFile() throws {
         let stream = scratch.file("vm.state")
         let src = try source([], workload: "ram=4M")
