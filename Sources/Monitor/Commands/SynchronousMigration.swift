@@ -16,7 +16,6 @@ struct SynchronousMigration {
         while true {
             let info = migration.info
             if info.status.isFinished { break }
-            if session.takeInterrupt() { migration.cancel() }
             let now = Clock.milliseconds()
             // Until setup has sized the disks there is nothing to report (QEMU would say 100 %).
             if isBlock, first || now - lastReport >= 1000, let disk = info.disk, disk.total > 0,

@@ -41,11 +41,6 @@ final class MonitorSession: @unchecked Sendable {
     /// Descriptors a socket client passed with SCM_RIGHTS, waiting for `getfd` to name them; newest last.
     var receivedDescriptors: [Int32] = []
 
-    /// Whether Ctrl-C was pressed since the last call; only a terminal session has a way to know.
-    var interruptCheck: () -> Bool = { false }
-
-    func takeInterrupt() -> Bool { interruptCheck() }
-
     func takeNotifications() -> [String] {
         pending.withLock { lines in
             defer { lines.removeAll() }

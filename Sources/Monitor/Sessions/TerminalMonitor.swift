@@ -17,7 +17,6 @@ final class TerminalMonitor {
         let source = MachineCompletionSource(backend: dispatcher.backend)
         editor.complete = { [table = dispatcher.table] line in table.complete(line, source: source) }
         editor.onWake = { [unowned self] in self.handleWake() }
-        session.interruptCheck = { [signals] in signals.take().contains(.interrupt) }
         session.migrationWaiter = { [unowned self] migration, watch in
             MigrationStatusView(
                 migration: migration, watch: watch, session: session, signals: signals,

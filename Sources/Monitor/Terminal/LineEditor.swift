@@ -128,10 +128,6 @@ final class LineEditor {
         redraw()
     }
 
-    func resize() {
-        el_resize(editLine)
-    }
-
     // MARK: - C callbacks
 
     /// libedit's read function: one character, or 0 for end of input.
@@ -222,7 +218,7 @@ final class LineEditor {
             _ = el_insertstr(editLine, String(common.dropFirst(completion.word.count)))
         }
         var listing = "\n"
-        for row in CompletionList.columns(candidates, width: terminalWidth()) { listing += row + "\n" }
+        for row in CompletionList.columns(candidates, width: Terminfo.size(of: output).columns) { listing += row + "\n" }
         try? FileIO.writeAll(output, listing)
         return UInt8(CC_REDISPLAY)
     }
@@ -236,11 +232,5 @@ final class LineEditor {
         lineWasInterrupted = true
         interruptPending = true
         return UInt8(CC_REFRESH)
-    }
-
-    private func terminalWidth() -> Int {
-        var size = winsize()
-        if ioctl(output, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
-        return 80
     }
 }
