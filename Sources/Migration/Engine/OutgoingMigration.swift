@@ -70,6 +70,7 @@ public final class OutgoingMigration: @unchecked Sendable {
     private var isCancelled: Bool { cancelRequested.load(ordering: .sequentiallyConsistent) }
 
     private func run() {
+        // The state the guest was in when stop-and-copy stopped it, so that a failure puts it back exactly.
         var stoppedGuestFrom: RunState?
         do throws(MigrationError) {
             let connected = try Transport.connect(uri, fds: descriptors, isCancelled: { [weak self] in
@@ -86,16 +87,15 @@ public final class OutgoingMigration: @unchecked Sendable {
                 if info.status == .setup { info.status = .active }
             }
             try iterateUntilConverged(saver, file)
-            stoppedGuestFrom = try stopAndCopy(saver, file)
+            stoppedGuestFrom = machine.runState
+            try stopAndCopy(saver, file, runState: stoppedGuestFrom ?? .running)
             connected.close()
             machine.setRunState(.postmigrate)
             finish(.completed, error: nil)
         } catch {
             channel.withLock { $0?.close() }
             // The guest goes on where it was, as QEMU's migrate_fd_cleanup restarts a guest it had stopped.
-            if let previous = stoppedGuestFrom ?? (machine.runState == .finishMigrate ? .running : nil) {
-                machine.setRunState(previous)
-            }
+            if let previous = stoppedGuestFrom { machine.setRunState(previous) }
             finish(isCancelled ? .cancelled : .failed, error: isCancelled ? nil : error)
         }
     }
@@ -165,20 +165,19 @@ public final class OutgoingMigration: @unchecked Sendable {
         }
     }
 
-    /// Stops the guest, sends what is left and the device state; returns the state the guest was in.
-    private func stopAndCopy(_ saver: SaveVMWriter, _ file: QEMUFileWriter) throws(MigrationError) -> RunState {
+    /// Stops the guest, then sends what is left and the device state; `runState` is what the guest was doing,
+    /// which the destination's globalstate receives.
+    private func stopAndCopy(_ saver: SaveVMWriter, _ file: QEMUFileWriter, runState: RunState) throws(MigrationError) {
         let stopStart = Clock.milliseconds()
-        let previous = machine.runState
         machine.setRunState(.finishMigrate)
         let before = file.bytesWritten
-        try saver.complete(file, runState: previous == .finishMigrate ? "running" : previous.rawValue)
+        try saver.complete(file, runState: runState.rawValue)
         let downtime = Clock.milliseconds() - stopStart
         publish(saver)
         progress.withLock { info in
             info.downtime = downtime
             info.ram.downtimeBytes = UInt64(file.bytesWritten - before)
         }
-        return previous
     }
 
     /// Copies the writer's counters into the snapshot that `info` returns.
