@@ -41,7 +41,12 @@ public struct MigrationInfo: Sendable, Equatable {
         public var transferred: UInt64 = 0
         public var remaining: UInt64 = 0
         public var total: UInt64 = 0
-        public init() {}
+
+        public init(transferred: UInt64 = 0, remaining: UInt64 = 0, total: UInt64 = 0) {
+            self.transferred = transferred
+            self.remaining = remaining
+            self.total = total
+        }
 
         /// QEMU's `Completed N %`: transferred × 100 / total in integers, 100 once nothing remains.
         public var percent: Int {
@@ -101,7 +106,7 @@ public struct MigrationInfo: Sendable, Equatable {
     ]
 
     /// `%0.2f` without Foundation.
-    static func twoDecimals(_ value: Double) -> String {
+    public static func twoDecimals(_ value: Double) -> String {
         let hundredths = Int64((max(0, value) * 100).rounded())
         let fraction = hundredths % 100
         return "\(hundredths / 100)." + (fraction < 10 ? "0" : "") + "\(fraction)"

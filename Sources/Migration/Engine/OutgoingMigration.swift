@@ -104,7 +104,7 @@ public final class OutgoingMigration: @unchecked Sendable {
         var windowStart = Clock.milliseconds()
         var windowStartBytes = file.bytesWritten
         var threshold: UInt64 = 0
-        var lastSync = (time: Clock.milliseconds(), count: saver.statistics.dirtySyncCount)
+        var lastSyncTime = Clock.milliseconds()
         // QEMU stops the guest as soon as what is pending fits in the downtime, even in the first pass; waiting for
         // the first whole pass to be sent live leaves only what the guest dirtied since, so an idle guest stops
         // for milliseconds instead of for most of its RAM.
@@ -152,12 +152,11 @@ public final class OutgoingMigration: @unchecked Sendable {
             if passDone || (firstPassSent && threshold > 0 && pending <= threshold) {
                 let before = saver.pendingRAMBytes
                 saver.syncDirty()
-                let statistics = saver.statistics
                 let syncTime = Clock.milliseconds()
                 let newlyDirty = (saver.pendingRAMBytes &- before) / 4096
-                let seconds = Double(max(1, syncTime - lastSync.time)) / 1000
+                let seconds = Double(max(1, syncTime - lastSyncTime)) / 1000
                 progress.withLock { $0.ram.dirtyPagesRate = UInt64(Double(newlyDirty) / seconds) }
-                lastSync = (syncTime, statistics.dirtySyncCount)
+                lastSyncTime = syncTime
                 pending = saver.pendingRAMBytes + saver.pendingDiskBytes
                 if pending <= threshold || pending == 0 { return }
             }
@@ -209,14 +208,5 @@ public final class OutgoingMigration: @unchecked Sendable {
             return info
         }
         onFinish(final)
-    }
-}
-
-extension MigrationInfo.DiskStatistics {
-    init(transferred: UInt64, remaining: UInt64, total: UInt64) {
-        self.init()
-        self.transferred = transferred
-        self.remaining = remaining
-        self.total = total
     }
 }

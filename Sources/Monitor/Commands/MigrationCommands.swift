@@ -17,7 +17,7 @@ enum MigrationCommands {
                 onFinish: { [weak backend] info in
                     // A migration someone waits for reports through that wait; a detached one reports here.
                     guard watch.finish(), let backend else { return }
-                    let failure = info.status == .failed ? "Error: \(info.errorDescription ?? "migration failed")" : nil
+                    let failure = info.status == .failed ? MigrationStatusText.errorLine(info) : nil
                     backend.broadcast(terminal: MigrationStatusText.summary(info), plain: failure)
                 })
             if !detach { session.suspension = (migration, watch) }

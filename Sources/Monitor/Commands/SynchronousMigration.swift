@@ -11,24 +11,22 @@ struct SynchronousMigration {
 
     func wait() {
         let isBlock = migration.blockMode != .none
-        var lastReport: UInt64 = 0
-        var first = true
+        var lastReport: UInt64?
         while true {
             let info = migration.info
             if info.status.isFinished { break }
             let now = Clock.milliseconds()
             // Until setup has sized the disks there is nothing to report (QEMU would say 100 %).
-            if isBlock, first || now - lastReport >= 1000, let disk = info.disk, disk.total > 0,
+            if isBlock, lastReport.map({ now - $0 >= 1000 }) ?? true, let disk = info.disk, disk.total > 0,
                 info.status == .active || info.status == .setup
             {
                 session.write("Completed \(disk.percent) %\r")
                 lastReport = now
-                first = false
             }
             usleep(20_000)
         }
         let info = migration.info
         if isBlock { session.write("\n") }
-        if info.status == .failed { session.print("Error: \(info.errorDescription ?? "migration failed")") }
+        if info.status == .failed { session.print(MigrationStatusText.errorLine(info)) }
     }
 }

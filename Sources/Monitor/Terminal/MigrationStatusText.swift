@@ -43,7 +43,7 @@ enum MigrationStatusText {
         case .completed:
             let sent = info.ram.transferred + (info.disk?.transferred ?? 0)
             let seconds = Double(max(1, info.totalTime)) / 1000
-            return "Migration completed in \(String(seconds: seconds)) s: downtime \(info.downtime ?? 0) ms, "
+            return "Migration completed in \(MigrationInfo.twoDecimals(seconds)) s: downtime \(info.downtime ?? 0) ms, "
                 + "\(mebibytes(sent)) MiB sent at \(mebibytes(UInt64(Double(sent) / seconds))) MiB/s"
         case .failed:
             return "Migration failed: \(info.errorDescription ?? "unknown error"); the guest keeps running here"
@@ -52,6 +52,11 @@ enum MigrationStatusText {
         default:
             return "Migration \(info.status.rawValue)"
         }
+    }
+
+    /// What a pipe or socket monitor prints for a failed migration, as QEMU's hmp_handle_error would.
+    static func errorLine(_ info: MigrationInfo) -> String {
+        "Error: \(info.errorDescription ?? "migration failed")"
     }
 
     static func bytesPerSecond(_ info: MigrationInfo) -> Double {
@@ -68,13 +73,4 @@ enum MigrationStatusText {
     }
 
     private static func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-}
-
-extension String {
-    /// Seconds with two decimals, without Foundation.
-    init(seconds: Double) {
-        let hundredths = Int((seconds * 100).rounded())
-        let fraction = hundredths % 100
-        self = "\(hundredths / 100)." + (fraction < 10 ? "0" : "") + "\(fraction)"
-    }
 }
