@@ -25,7 +25,7 @@ final class LineEditor {
     private let input: Int32
     private let output: Int32
     private let wakeup: Wakeup
-    private let terminal = Terminfo()
+    private let terminal = Terminfo.current
 
     /// Completes the text before the cursor.
     var complete: ((String) -> Completion)?

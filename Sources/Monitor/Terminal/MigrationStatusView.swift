@@ -10,7 +10,7 @@ struct MigrationStatusView {
     let watch: MigrationWatch
     let session: MonitorSession
     let signals: SignalEvents
-    let terminal = Terminfo()
+    let terminal = Terminfo.current
     /// Receives the keys typed while waiting, to be edited and run after.
     let typeAhead: ([UInt8]) -> Void
 

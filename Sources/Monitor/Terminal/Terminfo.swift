@@ -3,7 +3,10 @@ import Glibc
 
 /// The terminal's own control sequences, from its terminfo entry (through ncurses), rather than hard-coded
 /// escapes; a terminal without an entry, or TERM=dumb, gets none and `canPinStatusLine` is false.
-struct Terminfo {
+struct Terminfo: Sendable {
+    /// The controlling terminal's entry, read once: setupterm allocates a new terminal each time it is called.
+    static let current = Terminfo()
+
     /// Clears from the cursor to the end of the line (`el`).
     let clearLine: String
     private let saveCursor: String
