@@ -15,13 +15,14 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // Top: the executable turns QEMU-style options into a Configuration and runs the monitor.
         .executableTarget(
             name: "hmp",
             dependencies: [
-                "Monitor", "Machine", "Migration", "HMP", "QObject",
+                "Monitor", "Machine", "Migration", "HMP", "QObject", "Platform",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -29,27 +30,35 @@ let package = Package(
         // The REPL, its event loop, line editing and the handlers behind the command table.
         .target(
             name: "Monitor",
-            dependencies: ["HMP", "Machine", "Migration", "QObject", "CEditLine", "CCurses"],
+            dependencies: ["HMP", "Machine", "Migration", "QObject", "Platform", "CEditLine", "CCurses"],
             swiftSettings: strict
         ),
         // Live migration: parameters, capabilities and (later) the engine and transports.
-        .target(name: "Migration", dependencies: ["Machine", "QObject", "CLinux"], swiftSettings: strict),
+        .target(name: "Migration", dependencies: ["Machine", "QObject", "Platform", "CLinux"], swiftSettings: strict),
         // The built-in machine: guest RAM, drives, the workload, run state.
-        .target(name: "Machine", dependencies: ["QObject"], swiftSettings: strict),
+        .target(name: "Machine", dependencies: ["QObject", "Platform"], swiftSettings: strict),
         // QEMU's args_type grammar, the command table type, the line parser, completion and help. Pure.
         .target(name: "HMP", dependencies: ["QObject"], swiftSettings: strict),
         // QDict and friends: typed values shared by HMP and QMP. Pure.
         .target(name: "QObject", swiftSettings: strict),
+        // The bottom layer: system calls (interruptions retried, errno typed, descriptors close-on-exec), the clock,
+        // threads, signals and the wake-up pipe. Every module above uses it rather than calling the C library itself.
+        .target(
+            name: "Platform",
+            dependencies: ["CLinux", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strict
+        ),
         .systemLibrary(name: "CEditLine", providers: [.apt(["libedit-dev"])]),
         .systemLibrary(name: "CCurses", providers: [.apt(["libncurses-dev"])]),
-        // Linux calls Glibc's Swift module leaves out (splice, pipe2): header-only wrappers, nothing to link.
+        // Linux calls Glibc's Swift module leaves out (splice, pipe2, accept4): header-only wrappers, nothing to link.
         .systemLibrary(name: "CLinux"),
 
         .testTarget(name: "QObjectTests", dependencies: ["QObject"], swiftSettings: strict),
         .testTarget(name: "HMPTests", dependencies: ["HMP", "QObject"], swiftSettings: strict),
         .testTarget(name: "MigrationTests", dependencies: ["Migration", "Machine", "QObject"], swiftSettings: strict),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "Migration", "QObject"], swiftSettings: strict),
-        .testTarget(name: "TransportTests", dependencies: ["Migration"], swiftSettings: strict),
+        .testTarget(name: "TransportTests", dependencies: ["Migration", "Platform"], swiftSettings: strict),
+        .testTarget(name: "PlatformTests", dependencies: ["Platform"], swiftSettings: strict),
         // Runs the built binary: piped stdin, the unix-socket monitor, and a real terminal under tmux.
         .testTarget(name: "EndToEndTests", dependencies: ["hmp"], swiftSettings: strict),
     ]

@@ -1,4 +1,5 @@
 import Glibc
+import Platform
 
 /// Everything that can go wrong while building or driving the machine. Each message says what went wrong and what
 /// to do about it, and is printed as is (the monitor adds its own prefix where QEMU has one).
@@ -68,8 +69,4 @@ public enum MachineError: Error, Sendable, Equatable, CustomStringConvertible {
             return reason
         }
     }
-}
-
-func errnoText(_ code: Int32) -> String {
-    String(cString: strerror(code))
 }

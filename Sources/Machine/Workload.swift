@@ -1,4 +1,5 @@
 import Glibc
+import Platform
 import Synchronization
 
 /// Stands in for the guest's vCPUs: a thread that, while the machine runs, overwrites random whole RAM pages and

@@ -1,6 +1,7 @@
 import Machine
 import Migration
 import Glibc
+import Platform
 import Synchronization
 
 /// The machine a monitor drives, with the migration settings that belong to it. Commands from every monitor run

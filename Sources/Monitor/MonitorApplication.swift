@@ -1,4 +1,5 @@
 import Glibc
+import Platform
 import HMP
 import Migration
 public import Machine

@@ -1,4 +1,5 @@
 import Glibc
+import Platform
 public import Machine
 import Synchronization
 

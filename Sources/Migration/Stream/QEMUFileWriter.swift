@@ -1,4 +1,5 @@
 import Glibc
+import Platform
 
 /// The outgoing stream: big-endian puts into one preallocated buffer, flushed with large blocking writes, as the
 /// seed's QEMUFile. Pages are copied into the buffer (a 4 KiB memcpy costs less than a syscall or an iovec per page),

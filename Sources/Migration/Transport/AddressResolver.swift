@@ -1,4 +1,5 @@
 internal import Glibc
+import Platform
 
 /// getaddrinfo for stream sockets, with QEMU's error text.
 enum AddressResolver {

@@ -1,10 +1,5 @@
 internal import Glibc
-
-/// strerror's text for `code`, as QEMU's error_setg_errno appends it after `: `.
-func errnoText(_ code: Int32) -> String {
-    guard let text = strerror(code) else { return "Unknown error \(code)" }
-    return String(cString: text)
-}
+internal import Platform
 
 /// `prefix: strerror(code)`, QEMU's error_setg_errno shape.
 func systemError(_ prefix: String, _ code: Int32 = errno) -> MigrationError {

@@ -1,4 +1,5 @@
 internal import Glibc
+import Platform
 import Synchronization
 
 /// The incoming side before the stream starts: a listening tcp or unix socket, or, for exec: and fd:, a channel

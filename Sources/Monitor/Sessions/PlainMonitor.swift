@@ -1,4 +1,5 @@
 import Glibc
+import Platform
 
 /// A monitor without line editing, for a pipe or a socket: it reads plain lines and writes plain text, with
 /// neither echo nor escape sequences, but with QEMU's banner and `(qemu) ` prompts, which scripts wait for.

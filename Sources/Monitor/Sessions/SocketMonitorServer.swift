@@ -1,4 +1,6 @@
 import Glibc
+import SystemPackage
+import Platform
 import Machine
 
 /// `-monitor unix:PATH,server=on`: the same HMP over a unix socket, one client at a time, each with its own
@@ -16,7 +18,7 @@ final class SocketMonitorServer: @unchecked Sendable {
         address.sun_family = sa_family_t(AF_UNIX)
         let capacity = MemoryLayout.size(ofValue: address.sun_path)
         guard path.utf8.count < capacity else {
-            throw SystemError("monitor socket '\(path)' (the path is longer than \(capacity - 1) bytes)", errno: ENAMETOOLONG)
+            throw SystemError("monitor socket '\(path)' (the path is longer than \(capacity - 1) bytes)", errno: .fileNameTooLong)
         }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             raw.copyBytes(from: path.utf8)

@@ -1,4 +1,5 @@
 import Glibc
+import Platform
 import HMP
 
 /// The monitor a person types at: libedit line editing, completion, history kept across runs.

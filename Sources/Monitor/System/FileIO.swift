@@ -1,33 +1,19 @@
 import Glibc
+import Platform
 
-/// A failed system call: which call, on what, and the system's reason.
-struct SystemError: Error, CustomStringConvertible {
-    let operation: String
-    let errno: Int32
-
-    init(_ operation: String, errno: Int32 = Glibc.errno) {
-        self.operation = operation
-        self.errno = errno
-    }
-
-    var reason: String { String(cString: strerror(errno)) }
-    var description: String { "\(operation): \(reason)" }
-}
-
-/// Small whole-file and descriptor helpers for the monitor's own files (history, sockets); not for guest data.
+/// Small whole-file helpers for the monitor's own files (history); not for guest data.
 enum FileIO {
     static func readWholeFile(_ path: String) throws(SystemError) -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw SystemError("open '\(path)'") }
-        defer { close(fd) }
+        let fd = try Descriptor.open(path, O_RDONLY)
+        defer { Descriptor.close(fd) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw SystemError("read '\(path)'")
+            var failure: SystemError?
+            let n = chunk.withUnsafeMutableBytes { raw in
+                do throws(SystemError) { return try Descriptor.read(fd, into: raw) } catch { failure = error; return 0 }
             }
+            if let failure { throw failure }
             if n == 0 { break }
             bytes.append(contentsOf: chunk[0..<n])
         }
@@ -35,28 +21,13 @@ enum FileIO {
     }
 
     static func writeWholeFile(_ path: String, _ text: String) throws(SystemError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw SystemError("open '\(path)'") }
-        defer { close(fd) }
-        try writeAll(fd, text)
+        let fd = try Descriptor.open(path, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
+        defer { Descriptor.close(fd) }
+        try Descriptor.writeAll(fd, text)
     }
 
-    /// Writes every byte, retrying short writes and EINTR.
     static func writeAll(_ fd: Int32, _ text: String) throws(SystemError) {
-        var text = text
-        let result: SystemError? = text.withUTF8 { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return SystemError("write")
-                }
-                offset += n
-            }
-            return nil
-        }
-        if let result { throw result }
+        try Descriptor.writeAll(fd, text)
     }
 
     static func makeDirectories(_ path: String) {

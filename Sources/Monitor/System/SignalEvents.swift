@@ -1,4 +1,5 @@
 import Glibc
+import Platform
 import Synchronization
 
 /// The signals hmp acts on, recorded by async-signal-safe handlers and acted on by the thread that wakes.

@@ -1,5 +1,6 @@
 import CEditLine
 import Glibc
+import Platform
 import HMP
 
 /// The terminal monitor's line editing, through libedit: emacs keys by default, the user's ~/.editrc (vi mode

@@ -33,5 +33,5 @@ public enum PlatformThread {
 /// pthread_create's failure, with its error number.
 public struct PlatformThreadError: Error, CustomStringConvertible {
     public let code: Int32
-    public var description: String { "cannot start a thread: \(String(cString: strerror(code)))" }
+    public var description: String { "cannot start a thread: \(errnoText(code))" }
 }
