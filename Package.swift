@@ -37,6 +37,8 @@ let package = Package(
         .target(name: "Migration", dependencies: ["Machine", "QObject", "Platform", "CLinux"], swiftSettings: strict),
         // The built-in machine: guest RAM, drives, the workload, run state.
         .target(name: "Machine", dependencies: ["QObject", "Platform"], swiftSettings: strict),
+        // QEMU Machine Protocol: JSON framing, messages, and the client's connection. Imports no terminal code.
+        .target(name: "QMP", dependencies: ["QObject", "Platform"], swiftSettings: strict),
         // QEMU's args_type grammar, the command table type, the line parser, completion and help. Pure.
         .target(name: "HMP", dependencies: ["QObject"], swiftSettings: strict),
         // QDict and friends: typed values shared by HMP and QMP. Pure.
@@ -58,6 +60,7 @@ let package = Package(
         .testTarget(name: "MigrationTests", dependencies: ["Migration", "Machine", "QObject"], swiftSettings: strict),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "Migration", "QObject"], swiftSettings: strict),
         .testTarget(name: "TransportTests", dependencies: ["Migration", "Platform"], swiftSettings: strict),
+        .testTarget(name: "QMPTests", dependencies: ["QMP", "QObject", "Platform"], swiftSettings: strict),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], swiftSettings: strict),
         // Runs the built binary: piped stdin, the unix-socket monitor, and a real terminal under tmux.
         .testTarget(name: "EndToEndTests", dependencies: ["hmp"], swiftSettings: strict),

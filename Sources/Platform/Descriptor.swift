@@ -71,4 +71,9 @@ public enum Descriptor {
     public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int {
         try systemCall("read") { Glibc.read(fd, buffer.baseAddress, buffer.count) }
     }
+
+    /// One read into the start of `buffer`, up to its count.
+    public static func read(_ fd: Int32, into buffer: inout [UInt8]) throws(SystemError) -> Int {
+        try systemCall("read") { buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
+    }
 }

@@ -21,7 +21,7 @@ struct PlatformTests {
         defer { Descriptor.close(r); Descriptor.close(w) }
         try Descriptor.writeAll(w, "hello")
         var buffer = [UInt8](repeating: 0, count: 16)
-        let n = try buffer.withUnsafeMutableBytes { raw throws(SystemError) in try Descriptor.read(r, into: raw) }
+        let n = try Descriptor.read(r, into: &buffer)
         #expect(String(decoding: buffer[0..<n], as: UTF8.self) == "hello")
     }
 

@@ -9,11 +9,7 @@ enum FileIO {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            var failure: SystemError?
-            let n = chunk.withUnsafeMutableBytes { raw in
-                do throws(SystemError) { return try Descriptor.read(fd, into: raw) } catch { failure = error; return 0 }
-            }
-            if let failure { throw failure }
+            let n = try Descriptor.read(fd, into: &chunk)
             if n == 0 { break }
             bytes.append(contentsOf: chunk[0..<n])
         }

@@ -1,0 +1,25 @@
+public import Platform
+
+/// Why talking to a QMP server failed, worded for the person at the prompt.
+public enum QMPError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The server answered the command with an error.
+    case command(QMPCommandError)
+    /// The socket closed: QEMU quit, was killed, or dropped us.
+    case connectionClosed
+    /// A read or write failed.
+    case system(SystemError)
+    /// The server sent something that is not QMP (not JSON, or JSON of the wrong shape).
+    case protocolViolation(String)
+    /// No answer within the time allowed.
+    case timedOut(String)
+
+    public var description: String {
+        switch self {
+        case .command(let error): error.description
+        case .connectionClosed: "the QMP connection was closed (QEMU quit or was killed)"
+        case .system(let error): "\(error)"
+        case .protocolViolation(let what): "the peer does not speak QMP: \(what)"
+        case .timedOut(let what): "no answer from QEMU within the time allowed: \(what)"
+        }
+    }
+}
