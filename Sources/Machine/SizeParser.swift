@@ -15,6 +15,8 @@ public func parseSize(_ text: String, defaultUnit: UInt64 = 1) throws(SizeParseF
     while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x09 { i += 1 }
     guard i < bytes.count else { throw .invalid }
     if bytes[i] == UInt8(ascii: "+") { i += 1 }
+    // A lone `+` (or `+` then blanks) has no number: every read below needs a byte at `i`.
+    guard i < bytes.count else { throw .invalid }
     func digit(_ b: UInt8, radix: UInt64) -> UInt64? {
         let v: UInt64
         switch b {
