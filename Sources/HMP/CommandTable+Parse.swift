@@ -8,6 +8,10 @@ extension CommandTable {
 
     /// Parses one line, reading and updating the remembered `/fmt` format as QEMU does for `x`, `xp` and `print`.
     public func parse(_ line: String, formats: inout MemoryFormat) throws(HMPError) -> ParsedCommand<Handler>? {
+        let length = line.utf8.count
+        guard length <= LineLength.limit else {
+            throw HMPError("line too long (\(length) bytes; the limit is \(LineLength.limit))", command: nil)
+        }
         var cursor = LineCursor(line)
         var table = commands
         var words: [String] = []

@@ -2,7 +2,12 @@
 /// level between sum and product, all left to right; numbers as strtoull base 0, `'c'` character constants.
 /// Arithmetic wraps at 64 bits as QEMU's int64_t does. `$reg` always fails: there is no CPU to read registers from.
 struct Expression {
+    /// How many `(` and unary operators may be open at once. The evaluator recurses once per level, so without a
+    /// bound a line of `((((…` or `----…` would overflow the stack; QEMU's own recursion has no such guard.
+    static let nestingLimit = 1000
+
     private var cursor: LineCursor
+    private var depth = 0
 
     /// Reads one expression at the cursor and leaves the cursor after it (and after any white space).
     static func evaluate(_ cursor: inout LineCursor) throws(ArgumentFailure) -> Int64 {
@@ -66,18 +71,30 @@ struct Expression {
         return value
     }
 
+    /// Opens one level of nesting; the caller closes it with `depth -= 1` when the level is read.
+    private mutating func enter() throws(ArgumentFailure) {
+        guard depth < Self.nestingLimit else {
+            throw ArgumentFailure(message: "expression nested too deeply (the limit is \(Self.nestingLimit) levels)")
+        }
+        depth += 1
+    }
+
     private mutating func unary() throws(ArgumentFailure) -> Int64 {
         switch cursor.current {
-        case UInt8(ascii: "+"):
+        case UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "~"):
+            let op = cursor.current
+            try enter()
+            defer { depth -= 1 }
             next()
-            return try unary()
-        case UInt8(ascii: "-"):
-            next()
-            return 0 &- (try unary())
-        case UInt8(ascii: "~"):
-            next()
-            return ~(try unary())
+            let operand = try unary()
+            switch op {
+            case UInt8(ascii: "-"): return 0 &- operand
+            case UInt8(ascii: "~"): return ~operand
+            default: return operand
+            }
         case UInt8(ascii: "("):
+            try enter()
+            defer { depth -= 1 }
             next()
             let value = try sum()
             guard cursor.current == UInt8(ascii: ")") else { throw ArgumentFailure(message: "')' expected") }
