@@ -166,8 +166,10 @@ struct ArgumentsReader {
 
     /// The args_type text after flag `index`'s letter, as QEMU's typestr points there.
     private func remainingTypeText(after index: Int) -> String {
+        // A flag's entry is `name:-x` or `name:-xs` (ArgsTypeParser checks), so the letter ends 2 past the colon;
+        // searching from the colon keeps a `-` inside the name from being taken for the flag's.
         let entry = entries[index]
-        let afterLetter = entry.index(entry.firstIndex(of: "-")!, offsetBy: 2)
-        return ([String(entry[afterLetter...])] + entries[(index + 1)...].map(String.init)).joined(separator: ",")
+        let type = entry.firstIndex(of: ":").map { entry[entry.index(after: $0)...] } ?? entry[...]
+        return ([String(type.dropFirst(2))] + entries[(index + 1)...].map(String.init)).joined(separator: ",")
     }
 }

@@ -8,28 +8,37 @@ extension CommandTable {
     /// argument, flags not counted, and the complete words typed after the command name; if it gives nil, `B`
     /// offers block devices, `F` files and `b` on/off.
     public func complete(_ line: String, source: any CompletionSource) -> Completion {
-        let isBlank = { (c: Character) in c == " " || c == "\t" || c == "\n" || c == "\r" }
-        let word = String(line.reversed().prefix(while: { !isBlank($0) }).reversed())
-        let before = line.dropLast(word.count).split(whereSeparator: isBlank).map(String.init)
-        let candidates = Self.candidates(in: commands, top: commands, before: before[...], word: word, source: source)
+        // Split on the UTF-8 bytes: the blanks are ASCII, and bytes (unlike Characters, where "\r\n" is one) cut
+        // the line exactly where the parser does, in one pass however hostile the line.
+        let bytes = Array(line.utf8)
+        let isBlank = { (b: UInt8) in b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
+        let wordStart = bytes.lastIndex(where: isBlank).map { $0 + 1 } ?? 0
+        let word = String(decoding: bytes[wordStart...], as: UTF8.self)
+        let before = bytes[..<wordStart].split(whereSeparator: isBlank).map { String(decoding: $0, as: UTF8.self) }
+        let candidates = candidates(in: commands, before: before[...], word: word, source: source)
         return Completion(word: word, candidates: Array(Set(candidates.filter { $0.hasPrefix(word) })).sorted())
     }
 
-    private static func candidates(
-        in table: [CommandDefinition<Handler>], top: [CommandDefinition<Handler>], before: ArraySlice<String>,
-        word: String, source: any CompletionSource
+    /// Walks the typed words down the table: into subcommands, and back to the top after each `help`. A loop, not
+    /// recursion, since `help help help …` may be as long as the line.
+    private func candidates(
+        in start: [CommandDefinition<Handler>], before: ArraySlice<String>, word: String, source: any CompletionSource
     ) -> [String] {
-        guard let first = before.first else { return table.flatMap(\.names) }
-        guard let row = table.first(where: { $0.matches(first) }) else { return [] }
-        let rest = before.dropFirst()
-        if !row.subcommands.isEmpty {
-            return candidates(in: row.subcommands, top: top, before: rest, word: word, source: source)
+        var table = start
+        var before = before
+        while let first = before.first {
+            guard let row = table.first(where: { $0.matches(first) }) else { return [] }
+            before = before.dropFirst()
+            if !row.subcommands.isEmpty {
+                table = row.subcommands
+            } else if row.name == "help" {
+                // As in QEMU, `help` completes its words as if they were a command line.
+                table = commands
+            } else {
+                return Self.argumentCandidates(row, typed: Array(before), word: word, source: source)
+            }
         }
-        // As in QEMU, `help` completes its words as if they were a command line.
-        if row.name == "help" {
-            return candidates(in: top, top: top, before: rest, word: word, source: source)
-        }
-        return argumentCandidates(row, typed: Array(rest), word: word, source: source)
+        return table.flatMap(\.names)
     }
 
     private static func argumentCandidates(
