@@ -23,7 +23,9 @@ module() {
     object="$out/$name.o"
     stale=no
     if [ ! -f "$object" ] || [ -n "$(find "Sources/$name" -newer "$object" -name '*.swift')" ]; then stale=yes; fi
-    for dep in $deps; do [ "$out/$dep.o" -nt "$object" ] && stale=yes; done
+    for dep in $deps; do
+        if [ "$out/$dep.o" -nt "$object" ]; then stale=yes; fi
+    done
     [ $stale = yes ] || return 0
     echo "fuzz/build.sh: compiling $name" >&2
     # shellcheck disable=SC2046

@@ -25,7 +25,7 @@ for target in stream-loader-fuzz line-parser-fuzz number-parser-fuzz; do
         tail -40 "$log" >&2
         echo "$target: FAILED (full log: $log)" >&2
         for input in "$artifacts"/*; do
-            [ -e "$input" ] && echo "$target: finding $input; replay with fuzz/$target $input" >&2
+            if [ -e "$input" ]; then echo "$target: finding $input; replay with fuzz/$target $input" >&2; fi
         done
     fi
 done
