@@ -195,6 +195,12 @@ import Testing
             == "unsupported escape code: '\\\u{FFFD}'\nmigrate: string expected")
     }
 
+    @Test func aDashInAFlagsNameIsNotItsLetter() {
+        // QEMU searches the args_type after the flag's letter; `-c` inside the name `a-b-c` must not count.
+        let table = CommandTable<String>([CommandDefinition("cmd", args: "a-b-c:-n,x:s", help: "", handler: "cmd")])
+        #expect(throws: HMPError("cmd: unsupported option -c", command: "cmd")) { try table.parse("cmd -c y") }
+    }
+
     // MARK: Completion
 
     func complete(_ line: String) -> Completion { TestTable.table.complete(line, source: FakeSource()) }
