@@ -4,13 +4,20 @@
 #   fuzz/stream-loader-fuzz   SaveVMLoader over QObject, Machine, Migration
 #   fuzz/line-parser-fuzz     the monitor's line parser and completion over the table hmp ships (module Monitor)
 #   fuzz/number-parser-fuzz   sizes, strtoull/strtod, expressions, migration parameter values
-# Usage: fuzz/build.sh [target...]   (default: all three); see fuzz/README.md.
+#   fuzz/qmp-framing-fuzz     QMP's JSON stream splitter, the JSON parser and the QMP message decoder
+# Usage: fuzz/build.sh [target...]   (default: all four); see fuzz/README.md.
 set -eu
 cd "$(dirname "$0")/.."
 out=fuzz/.build
 mkdir -p "$out"
-targets=${*:-"stream-loader-fuzz line-parser-fuzz number-parser-fuzz"}
-flags="-swift-version 6 -O -sanitize=fuzzer,address -parse-as-library -I $out -I Sources/CLinux"
+targets=${*:-"stream-loader-fuzz line-parser-fuzz number-parser-fuzz qmp-framing-fuzz"}
+# swift-system (Platform's dependency) comes from SwiftPM's own release build, uninstrumented: it is not what is
+# fuzzed, and its availability macros make it awkward to compile by hand.
+swift build -c release --target SystemPackage >&2
+release=$(swift build -c release --show-bin-path)
+system="-I $release/Modules -I .build/checkouts/swift-system/Sources/CSystem/include"
+system_objects=$(find "$release/SystemPackage.build" "$release/CSystem.build" -name '*.o' | sort)
+flags="-swift-version 6 -O -sanitize=fuzzer,address -parse-as-library -I $out -I Sources/CLinux $system"
 flags="$flags -I Sources/CEditLine -I Sources/CCurses"
 flags="$flags -enable-upcoming-feature ExistentialAny -enable-upcoming-feature InternalImportsByDefault"
 
@@ -34,22 +41,28 @@ module() {
 }
 
 module QObject ""
+module Platform ""
 module HMP "QObject" -enable-testing
-module Machine "QObject"
-module Migration "QObject Machine"
+module Machine "QObject Platform"
+module Migration "QObject Platform Machine"
+base="$out/Platform.o $system_objects"
 for target in $targets; do
     case $target in
     stream-loader-fuzz)
         swiftc $flags -module-name StreamLoaderFuzz fuzz/StreamLoaderFuzz.swift \
-            "$out/QObject.o" "$out/Machine.o" "$out/Migration.o" -o fuzz/stream-loader-fuzz ;;
+            "$out/QObject.o" "$out/Machine.o" "$out/Migration.o" $base -o fuzz/stream-loader-fuzz ;;
     line-parser-fuzz)
-        module Monitor "QObject HMP Machine Migration"
+        module Monitor "QObject Platform HMP Machine Migration"
         swiftc $flags -module-name LineParserFuzz fuzz/LineParserFuzz.swift \
-            "$out/QObject.o" "$out/HMP.o" "$out/Machine.o" "$out/Migration.o" "$out/Monitor.o" \
+            "$out/QObject.o" "$out/HMP.o" "$out/Machine.o" "$out/Migration.o" "$out/Monitor.o" $base \
             -ledit -lncursesw -ltinfo -o fuzz/line-parser-fuzz ;;
     number-parser-fuzz)
         swiftc $flags -module-name NumberParserFuzz fuzz/NumberParserFuzz.swift \
-            "$out/QObject.o" "$out/HMP.o" "$out/Machine.o" "$out/Migration.o" -o fuzz/number-parser-fuzz ;;
+            "$out/QObject.o" "$out/HMP.o" "$out/Machine.o" "$out/Migration.o" $base -o fuzz/number-parser-fuzz ;;
+    qmp-framing-fuzz)
+        module QMP "QObject Platform"
+        swiftc $flags -module-name QMPFramingFuzz fuzz/QMPFramingFuzz.swift \
+            "$out/QObject.o" "$out/QMP.o" $base -o fuzz/qmp-framing-fuzz ;;
     *)
         echo "fuzz/build.sh: unknown target $target" >&2
         exit 2 ;;

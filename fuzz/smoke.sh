@@ -1,5 +1,5 @@
 #!/bin/sh
-# CI's fuzz check: builds the three targets, then runs each for SECONDS (default 30) from the seeds in
+# CI's fuzz check: builds the four targets, then runs each for SECONDS (default 30) from the seeds in
 # fuzz/seeds/<target>/, copied into a scratch corpus so that nothing lands in the repository. Any finding (a
 # trap, an ASan report, a timeout, running out of memory) fails the script, which names the input that did it.
 # Usage: fuzz/smoke.sh [SECONDS]
@@ -9,7 +9,7 @@ seconds=${1:-30}
 fuzz/build.sh 2>&1 | grep -v 'ld.gold: warning: Cannot export local symbol' >&2 || true
 scratch=$(mktemp -d /tmp/hmp-fuzz-smoke.XXXXXX)
 status=0
-for target in stream-loader-fuzz line-parser-fuzz number-parser-fuzz; do
+for target in stream-loader-fuzz line-parser-fuzz number-parser-fuzz qmp-framing-fuzz; do
     [ -x "fuzz/$target" ] || { echo "$target: not built" >&2; status=1; continue; }
     case $target in stream-loader-fuzz) max_len=8192 ;; *) max_len=4096 ;; esac
     corpus=$scratch/$target/corpus
