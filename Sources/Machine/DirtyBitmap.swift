@@ -48,6 +48,12 @@ public final class DirtyBitmap: @unchecked Sendable {
         return words[index >> 6].load(ordering: .relaxed) & (1 << UInt64(index & 63)) != 0
     }
 
+    /// Word `word` (bits 64*word ..< 64*word+64), left as it is.
+    public func word(_ word: Int) -> UInt64 {
+        precondition(word >= 0 && word < wordCount)
+        return words[word].load(ordering: .acquiring)
+    }
+
     /// Clears one bit and says whether it was set.
     public func testAndClear(_ index: Int) -> Bool {
         precondition(index >= 0 && index < bitCount)

@@ -1,11 +1,15 @@
 import Glibc
 
-/// The guest's physical memory: one mapping of `size` bytes at guest-physical address 0, anonymous or a private
-/// copy-on-write mapping of a `-mem-path` file (so the file is never modified), and a dirty bit per 4 KiB page.
+/// The guest's physical memory: one anonymous mapping of `size` bytes at guest-physical address 0, a dirty bit per
+/// 4 KiB page, and a populated bit per page: pages never written are known to be zero, so a migration sends them
+/// without reading them and a destination leaves them untouched, and RAM costs only what was written.
 ///
-/// `@unchecked Sendable`: the mapping's address and size never change between init and deinit, and the dirty
-/// bitmap is atomic. Guest bytes themselves are shared without a lock on purpose — the workload (the "vCPU") writes
-/// while the migration thread reads, as in QEMU; a page read mid-write is still dirty and is sent again.
+/// A `-mem-path` file is read into the mapping at start-up (its non-zero pages only) and never used again, so
+/// truncating or changing the file under a running guest cannot fault hmp and the file is never modified.
+///
+/// `@unchecked Sendable`: the mapping's address and size never change between init and deinit, and the bitmaps are
+/// atomic. Guest bytes themselves are shared without a lock on purpose — the workload (the "vCPU") writes while the
+/// migration thread reads, as in QEMU; a page read mid-write is still dirty and is sent again.
 public final class GuestRAM: @unchecked Sendable {
     public static let pageSize = 4096
     public static let pageShift = 12
@@ -13,50 +17,92 @@ public final class GuestRAM: @unchecked Sendable {
     public let size: UInt64
     public let pageCount: Int
     public let dirty: DirtyBitmap
+    /// Pages that may hold non-zero bytes; a clear bit is a page of the untouched anonymous mapping, all zeros.
+    public let populated: DirtyBitmap
     private let base: UnsafeMutableRawPointer
 
-    /// `size` is rounded up to whole pages. `prefault` backs every page now: a migration destination waits for
-    /// its stream anyway, and faulting RAM in while the pages arrive was most of its cost.
-    public init(size requestedSize: UInt64, memPath: String? = nil, prefault: Bool = false) throws(MachineError) {
+    /// `size` is rounded up to whole pages. Nothing is backed here: pages are faulted in as they are written, so a
+    /// destination of any size listens at once.
+    public init(size requestedSize: UInt64, memPath: String? = nil) throws(MachineError) {
         let pageMask = UInt64(GuestRAM.pageSize - 1)
         guard requestedSize > 0, requestedSize <= UInt64(Int.max) - pageMask else {
             throw .ramSizeOutOfRange(text: String(requestedSize))
         }
         let size = (requestedSize + pageMask) & ~pageMask
-        let pointer: UnsafeMutableRawPointer?
-        if let memPath {
-            let fd = open(memPath, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw .cannotOpenMemPath(path: memPath, errno: errno) }
-            defer { close(fd) }
-            var st = stat()
-            guard fstat(fd, &st) == 0 else { throw .cannotOpenMemPath(path: memPath, errno: errno) }
-            guard UInt64(st.st_size) >= requestedSize else {
-                throw .memPathTooSmall(path: memPath, fileSize: UInt64(st.st_size), ramSize: requestedSize)
-            }
-            // MAP_PRIVATE: guest writes go to private copies of the pages, never back to the file.
-            pointer = mmap(nil, Int(size), PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0)
-        } else {
-            pointer = mmap(nil, Int(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
-        }
+        let pointer = mmap(nil, Int(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
         guard let pointer, pointer != MAP_FAILED else { throw .cannotMapRAM(size: size, errno: errno) }
-        if memPath == nil {
-            // As QEMU's ram_block_add: transparent huge pages where the host offers them only on request. An
-            // incoming migration then faults RAM in 2 MiB at a time instead of 4 KiB. Advisory: failure is harmless.
-            _ = madvise(pointer, Int(size), MADV_HUGEPAGE)
-        }
-        if prefault {
-            // MADV_POPULATE_WRITE (Linux 5.14); on older kernels, a write to each page does the same.
-            let populateWrite: Int32 = 23
-            if madvise(pointer, Int(size), populateWrite) != 0 {
-                for offset in stride(from: 0, to: Int(size), by: GuestRAM.pageSize) {
-                    pointer.storeBytes(of: 0, toByteOffset: offset, as: UInt8.self)
-                }
-            }
-        }
+        // As QEMU's ram_block_add: transparent huge pages where the host offers them only on request. An incoming
+        // migration then faults RAM in 2 MiB at a time instead of 4 KiB. Advisory: failure is harmless.
+        _ = madvise(pointer, Int(size), MADV_HUGEPAGE)
         self.base = pointer
         self.size = size
         self.pageCount = Int(size >> UInt64(GuestRAM.pageShift))
         self.dirty = DirtyBitmap(bitCount: pageCount)
+        self.populated = DirtyBitmap(bitCount: pageCount)
+        if let memPath {
+            do throws(MachineError) {
+                try load(memPath: memPath, requestedSize: requestedSize)
+            } catch {
+                munmap(pointer, Int(size))
+                throw error
+            }
+        }
+    }
+
+    /// Copies the file's non-zero pages into RAM through a 1 MiB buffer; its zero pages stay unbacked.
+    private func load(memPath: String, requestedSize: UInt64) throws(MachineError) {
+        let fd = open(memPath, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .cannotOpenMemPath(path: memPath, errno: errno) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .cannotOpenMemPath(path: memPath, errno: errno) }
+        guard UInt64(st.st_size) >= requestedSize else {
+            throw .memPathTooSmall(path: memPath, fileSize: UInt64(st.st_size), ramSize: requestedSize)
+        }
+        let chunk = 1 << 20
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: GuestRAM.pageSize)
+        defer { buffer.deallocate() }
+        var offset = 0
+        let total = Int(requestedSize)
+        while offset < total {
+            let want = min(chunk, total - offset)
+            let n = pread(fd, buffer, want, off_t(offset))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .cannotOpenMemPath(path: memPath, errno: errno)
+            }
+            // The file shrank since fstat: the rest of RAM stays zero, as a hole reads.
+            if n == 0 { return }
+            var page = 0
+            while page < n {
+                let count = min(GuestRAM.pageSize, n - page)
+                if !GuestRAM.isZero(UnsafeRawPointer(buffer + page), count: count) {
+                    (base + offset + page).copyMemory(from: buffer + page, byteCount: count)
+                    populated.mark((offset + page) >> GuestRAM.pageShift)
+                }
+                page += GuestRAM.pageSize
+            }
+            offset += n
+        }
+    }
+
+    /// Whether `count` bytes at `pointer` are all zero (QEMU's buffer_is_zero); `count` a multiple of 8 is fastest.
+    public static func isZero(_ pointer: UnsafeRawPointer, count: Int) -> Bool {
+        var i = 0
+        var acc: UInt64 = 0
+        while i + 32 <= count {
+            acc |= pointer.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                | pointer.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)
+                | pointer.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self)
+                | pointer.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self)
+            if acc != 0 { return false }
+            i += 32
+        }
+        while i < count {
+            if pointer.load(fromByteOffset: i, as: UInt8.self) != 0 { return false }
+            i += 1
+        }
+        return true
     }
 
     deinit {
@@ -91,8 +137,10 @@ public final class GuestRAM: @unchecked Sendable {
     public func write(at address: UInt64, from bytes: UnsafeRawBufferPointer) throws(MachineError) {
         try check(address, bytes.count)
         guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        let touched = pages(address, bytes.count)
+        populated.mark(touched)
         (base + Int(address)).copyMemory(from: source, byteCount: bytes.count)
-        dirty.mark(pages(address, bytes.count))
+        dirty.mark(touched)
     }
 
     public func read(at address: UInt64, count: Int) throws(MachineError) -> [UInt8] {
@@ -116,9 +164,16 @@ public final class GuestRAM: @unchecked Sendable {
         try body(UnsafeRawBufferPointer(start: base, count: Int(size)))
     }
 
-    /// All of guest RAM, writable without marking pages dirty: for the incoming loader, which fills a guest that
-    /// does not run yet.
+    /// All of guest RAM, writable without marking pages dirty. Every page counts as populated afterwards, since the
+    /// caller may have written anywhere; the incoming loader uses `withLoadingBytes` instead.
     public func withUnsafeMutableBytes<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        defer { populated.setAll() }
+        return try body(UnsafeMutableRawBufferPointer(start: base, count: Int(size)))
+    }
+
+    /// All of guest RAM, writable without marking pages dirty, for the incoming loader, which fills a guest that
+    /// does not run yet. The caller marks each page it writes in `populated` before writing it.
+    public func withLoadingBytes<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E) -> R {
         try body(UnsafeMutableRawBufferPointer(start: base, count: Int(size)))
     }
 

@@ -12,7 +12,7 @@ public final class Machine: Sendable {
     private let state: Mutex<MachineState>
 
     /// Checks the whole configuration before opening anything, then opens the drives and maps RAM. Nothing outside
-    /// this process changes: drives are opened, not created, and a -mem-path file is mapped privately.
+    /// this process changes: drives are opened, not created, and a -mem-path file is only read.
     public init(configuration: MachineConfiguration) throws(MachineError) {
         guard configuration.ramSize > 0 else { throw .invalidRAMSize(text: "0") }
         var ids: Set<String> = []
@@ -22,8 +22,7 @@ public final class Machine: Sendable {
         }
         var drives: [Drive] = []
         for drive in configuration.drives { drives.append(try Drive(configuration: drive)) }
-        let ram = try GuestRAM(
-            size: configuration.ramSize, memPath: configuration.memPath, prefault: configuration.incoming != nil)
+        let ram = try GuestRAM(size: configuration.ramSize, memPath: configuration.memPath)
 
         let initial: RunState
         if configuration.incoming != nil {
@@ -145,8 +144,7 @@ public final class Machine: Sendable {
         guard !overflow, end <= ram.size else {
             throw .ramAccessOutOfRange(address: address, size: size, ramSize: ram.size)
         }
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
-        guard fd >= 0 else { throw .cannotWriteFile(path: path, errno: errno) }
+        let fd = try Machine.createPrivate(path)
         var failure: Int32 = 0
         ram.withUnsafeBytes { all in
             var done = 0
@@ -163,6 +161,26 @@ public final class Machine: Sendable {
         }
         if close(fd) != 0, failure == 0 { failure = errno }
         if failure != 0 { throw .cannotWriteFile(path: path, errno: failure) }
+    }
+
+    /// Opens `path` for writing, truncated. A file it creates is 0600 whatever the umask, since it holds guest
+    /// memory; an existing file (or a device such as /dev/null) keeps its owner and mode, as with QEMU's fopen.
+    private static func createPrivate(_ path: String) throws(MachineError) -> Int32 {
+        while true {
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            if fd >= 0 {
+                // The umask can only take bits away; fchmod also puts back any it took from 0600.
+                _ = fchmod(fd, 0o600)
+                return fd
+            }
+            if errno == EINTR { continue }
+            guard errno == EEXIST else { throw .cannotWriteFile(path: path, errno: errno) }
+            let existing = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
+            if existing >= 0 { return existing }
+            if errno == EINTR { continue }
+            // Removed between the two opens: create it after all.
+            guard errno == ENOENT else { throw .cannotWriteFile(path: path, errno: errno) }
+        }
     }
 
     /// `info block`'s lines for the built-in drives (no removable devices, so no tray line), a blank line between

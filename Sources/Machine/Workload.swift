@@ -60,6 +60,8 @@ public final class Workload: Sendable {
     }
 
     private func run() {
+        let regionPages = rates.ramRegion.map { Int(min($0 >> UInt64(GuestRAM.pageShift), UInt64(Int.max))) }
+        let ramPages = max(1, min(regionPages ?? ram.pageCount, ram.pageCount))
         var rng = SplitMix64(seed: UInt64(UInt(bitPattern: ObjectIdentifier(self).hashValue)) ^ Clock.nanoseconds())
         let block = UnsafeMutableRawBufferPointer.allocate(byteCount: Workload.blockSize, alignment: 8)
         defer { block.deallocate() }
@@ -83,7 +85,7 @@ public final class Workload: Sendable {
                     ramCredit -= Double(GuestRAM.pageSize)
                     let pageBytes = UnsafeMutableRawBufferPointer(rebasing: block[0..<GuestRAM.pageSize])
                     rng.fill(pageBytes)
-                    let page = UInt64(rng.next() % UInt64(ram.pageCount))
+                    let page = UInt64(rng.next() % UInt64(ramPages))
                     if (try? ram.write(at: page << UInt64(GuestRAM.pageShift), from: UnsafeRawBufferPointer(pageBytes))) != nil {
                         ramWritten.add(UInt64(GuestRAM.pageSize), ordering: .relaxed)
                     }

@@ -2,13 +2,17 @@
 public struct WorkloadRates: Sendable, Equatable {
     public var ramBytesPerSecond: UInt64
     public var diskBytesPerSecond: UInt64
+    /// `region=SIZE`: RAM writes land in the first SIZE bytes of RAM only (all of RAM when nil), so a huge guest
+    /// can have a small working set.
+    public var ramRegion: UInt64?
 
-    public init(ramBytesPerSecond: UInt64, diskBytesPerSecond: UInt64) {
+    public init(ramBytesPerSecond: UInt64, diskBytesPerSecond: UInt64, ramRegion: UInt64? = nil) {
         self.ramBytesPerSecond = ramBytesPerSecond
         self.diskBytesPerSecond = diskBytesPerSecond
+        self.ramRegion = ramRegion
     }
 
-    /// Parses `ram=64M,disk=4M`. Sizes take K, M, G or T suffixes (binary multiples); a number without a suffix
+    /// Parses `ram=64M,disk=4M[,region=16M]`. Sizes take K, M, G or T suffixes (binary multiples); a number without a suffix
     /// counts bytes. A key left out means 0: that part of the guest stays clean.
     public static func parse(_ text: String) throws(MachineError) -> WorkloadRates {
         var rates = WorkloadRates(ramBytesPerSecond: 0, diskBytesPerSecond: 0)
@@ -26,6 +30,11 @@ public struct WorkloadRates: Sendable, Equatable {
             switch parts[0] {
             case "ram": rates.ramBytesPerSecond = value
             case "disk": rates.diskBytesPerSecond = value
+            case "region":
+                guard value >= UInt64(GuestRAM.pageSize) else {
+                    throw .invalidWorkload(text: text, reason: "region '\(parts[1])' is smaller than one 4 KiB page")
+                }
+                rates.ramRegion = value
             default: throw .invalidWorkload(text: text, reason: "unknown key '\(parts[0])'")
             }
         }

@@ -118,8 +118,13 @@ public final class OutgoingMigration: @unchecked Sendable {
             if isCancelled { throw MigrationError("cancelled") }
             let limit = Double(settings.maxBandwidth)
             let tick = Clock.nanoseconds()
-            credit = min(credit + limit * Double(tick - lastCredit) / 1e9,
-                         limit * Double(OutgoingMigration.windowMilliseconds) / 1000)
+            if limit == 0 {
+                // max-bandwidth 0 is no limit, as QEMU 7.2's qemu_file_rate_limit (rate_limit_max > 0 && ...).
+                credit = Double(OutgoingMigration.iterateChunk)
+            } else {
+                credit = min(credit + limit * Double(tick - lastCredit) / 1e9,
+                             limit * Double(OutgoingMigration.windowMilliseconds) / 1000)
+            }
             lastCredit = tick
             var passDone = false
             if credit >= 1 {

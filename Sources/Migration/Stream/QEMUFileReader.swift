@@ -165,6 +165,15 @@ public final class QEMUFileReader {
     /// Below this a read goes through the buffer: one syscall per small record would cost more than the copy.
     static let directReadMinimum = 64 << 10
 
+    /// Lets `body` parse the bytes already buffered, without a copy; it returns how many it consumed (at most
+    /// all). For runs of small records that would otherwise cost a call per field.
+    public func consumeBuffered(_ body: (UnsafeRawBufferPointer) -> Int) {
+        let n = body(UnsafeRawBufferPointer(start: buffer + start, count: end - start))
+        precondition(n >= 0 && n <= end - start, "consumed \(n) of \(end - start) buffered bytes")
+        start += n
+        consumed += UInt64(n)
+    }
+
     /// Reads and drops `count` bytes.
     public func skip(_ count: UInt64) throws(MigrationError) {
         var left = count

@@ -86,12 +86,47 @@ public final class RAMSaveHandler: SaveVMHandler {
             while remaining > 0, f.bytesWritten - before < limit, scanned <= pageCount {
                 guard let page = nextPage() else { break }
                 scanned += 1
+                if blockNamed, !ram.populated.isDirty(page) {
+                    scanned += try sendZeroRun(f, from: page)
+                    continue
+                }
                 let pointer = base + page << GuestRAM.pageShift
                 try sendPage(f, pointer, offset: UInt64(page) << UInt64(GuestRAM.pageShift))
             }
         }
         try f.put64(Flag.eos)
         statistics.ramTransferred.wrappingAdd(f.bytesWritten - before, ordering: .relaxed)
+    }
+
+    /// `page` (already taken) and the rest of its bitmap word's pages that are to be sent and were never written:
+    /// ZERO records written in one go, so a huge idle guest goes out at memory speed. Returns how many pages beyond
+    /// `page` it sent.
+    private func sendZeroRun(_ f: QEMUFileWriter, from page: Int) throws(MigrationError) -> Int {
+        let w = page >> 6
+        let bit = page & 63
+        let above: UInt64 = bit == 63 ? 0 : ~0 << UInt64(bit + 1)
+        let more = toSend[w] & ~ram.populated.word(w) & above
+        toSend[w] &= ~more
+        let extra = more.nonzeroBitCount
+        remaining -= extra
+        let bits = more | 1 << UInt64(bit)
+        let last = w << 6 | (63 - bits.leadingZeroBitCount)
+        cursor = last + 1 == ram.pageCount ? 0 : last + 1
+        let record = 9
+        try f.putBytes(count: bits.nonzeroBitCount * record) { buffer in
+            guard let out = buffer.baseAddress else { return }
+            var left = bits
+            var at = 0
+            while left != 0 {
+                let offset = UInt64(w << 6 | left.trailingZeroBitCount) << UInt64(GuestRAM.pageShift)
+                out.storeBytes(of: (offset | Flag.zero | Flag.continue).bigEndian, toByteOffset: at, as: UInt64.self)
+                out.storeBytes(of: 0, toByteOffset: at + 8, as: UInt8.self)
+                at += record
+                left &= left - 1
+            }
+        }
+        statistics.duplicate.wrappingAdd(UInt64(extra + 1), ordering: .relaxed)
+        return extra
     }
 
     /// Finds and clears the next bit at or after the cursor, wrapping once.
@@ -114,8 +149,11 @@ public final class RAMSaveHandler: SaveVMHandler {
         return nil
     }
 
+    /// A page never written is known zero (`ram.populated`) and goes as ZERO without being read, so a large idle
+    /// guest costs a record per page and no page faults.
     private func sendPage(_ f: QEMUFileWriter, _ pointer: UnsafeRawPointer, offset: UInt64) throws(MigrationError) {
-        let zero = isZeroPage(pointer)
+        let page = Int(offset >> UInt64(GuestRAM.pageShift))
+        let zero = !ram.populated.isDirty(page) || GuestRAM.isZero(pointer, count: GuestRAM.pageSize)
         var header = offset | (zero ? Flag.zero : Flag.page)
         if blockNamed { header |= Flag.continue }
         try f.put64(header)
@@ -134,25 +172,11 @@ public final class RAMSaveHandler: SaveVMHandler {
         }
     }
 
-    private func isZeroPage(_ pointer: UnsafeRawPointer) -> Bool {
-        var acc: UInt64 = 0
-        var i = 0
-        while i < GuestRAM.pageSize {
-            acc |= pointer.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                | pointer.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)
-                | pointer.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self)
-                | pointer.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self)
-            if acc != 0 { return false }
-            i += 32
-        }
-        return true
-    }
-
     // MARK: - Loading (ram_load_precopy)
 
     public func load(_ r: QEMUFileReader, version: UInt32, progress: (String) -> Void) throws(MigrationError) {
         guard version == 4 else { throw MigrationError("Invalid argument") }
-        try ram.withUnsafeMutableBytes { (all) throws(MigrationError) in
+        try ram.withLoadingBytes { (all) throws(MigrationError) in
             while true {
                 let word = try r.get64()
                 let flags = word & 0xFFF
@@ -169,11 +193,18 @@ public final class RAMSaveHandler: SaveVMHandler {
                     try loadMemSize(r, total: address)
                 case Flag.zero:
                     let fill = try r.get8()
-                    host?.initializeMemory(as: UInt8.self, repeating: fill, count: GuestRAM.pageSize)
+                    if let host { fillPage(host, address: address, with: fill) }
+                    if flags & Flag.continue != 0 { skipZeroRun(r) }
                 case Flag.page:
-                    if let host { try r.read(into: UnsafeMutableRawBufferPointer(start: host, count: GuestRAM.pageSize)) }
+                    if let host {
+                        populate(address)
+                        try r.read(into: UnsafeMutableRawBufferPointer(start: host, count: GuestRAM.pageSize))
+                    }
                 case Flag.xbzrle:
-                    if let host { try loadXBZRLE(r, host, address: address) }
+                    if let host {
+                        populate(address)
+                        try loadXBZRLE(r, host, address: address)
+                    }
                 case Flag.eos:
                     return
                 default:
@@ -182,6 +213,43 @@ public final class RAMSaveHandler: SaveVMHandler {
                 }
             }
         }
+    }
+
+    /// A ZERO record, as QEMU's ram_handle_compressed: RAM already zero is not written, so zero pages onto a fresh
+    /// destination cost no memory (a page never written is not even read).
+    private func fillPage(_ host: UnsafeMutableRawPointer, address: UInt64, with fill: UInt8) {
+        let page = Int(address >> UInt64(GuestRAM.pageShift))
+        if fill == 0 {
+            guard ram.populated.isDirty(page), !GuestRAM.isZero(host, count: GuestRAM.pageSize) else { return }
+        } else {
+            ram.populated.mark(page)
+        }
+        host.initializeMemory(as: UInt8.self, repeating: fill, count: GuestRAM.pageSize)
+    }
+
+    /// The ZERO|CONTINUE records with fill 0 that follow in the buffer, onto pages never written: nothing to do for
+    /// each but check its address, so they are parsed in place rather than a field at a time. Stops at anything
+    /// else, which the record loop then reads as usual.
+    private func skipZeroRun(_ r: QEMUFileReader) {
+        let record = 9
+        let pageCount = UInt64(ram.pageCount)
+        r.consumeBuffered { bytes in
+            guard let base = bytes.baseAddress else { return 0 }
+            var at = 0
+            while bytes.count - at >= record {
+                let word = UInt64(bigEndian: base.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+                guard word & 0xFFF == Flag.zero | Flag.continue, base.load(fromByteOffset: at + 8, as: UInt8.self) == 0
+                else { break }
+                let page = word >> UInt64(GuestRAM.pageShift)
+                guard page < pageCount, !ram.populated.isDirty(Int(page)) else { break }
+                at += record
+            }
+            return at
+        }
+    }
+
+    private func populate(_ address: UInt64) {
+        ram.populated.mark(Int(address >> UInt64(GuestRAM.pageShift)))
     }
 
     /// ram_block_from_stream + host_from_ram_block_offset: the page's address in guest RAM.
