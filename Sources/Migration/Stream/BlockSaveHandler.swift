@@ -29,6 +29,8 @@ public final class BlockSaveHandler: SaveVMHandler {
     private var bulkChunk = 0
     private var bulkBytesLeft: UInt64
     private var chunk: UnsafeMutableRawBufferPointer?
+    /// Outgoing: each sending drive's file size when last looked at, to notice a file that shrinks under us.
+    private var fileSizes: [UInt64] = []
     /// Incoming: the `Receiving block device images` banner went out.
     private var bannerPrinted = false
 
@@ -67,6 +69,7 @@ public final class BlockSaveHandler: SaveVMHandler {
     public func setup(_ f: QEMUFileWriter) throws(MigrationError) {
         // Dirty tracking starts now: the bulk phase reads everything written before.
         for drive in drives { drive.dirty.clearAll() }
+        fileSizes = sendingDrives.map { fileSize($0) ?? $0.size }
         bulkDrive = 0
         bulkChunk = 0
         statistics.diskTotal.store(sendingDrives.reduce(0) { $0 + $1.size }, ordering: .relaxed)
@@ -77,6 +80,7 @@ public final class BlockSaveHandler: SaveVMHandler {
     }
 
     public func iterate(_ f: QEMUFileWriter, budget: Int) throws(MigrationError) -> Bool {
+        noticeShrunkenFiles()
         let before = f.bytesWritten
         let limit = UInt64(max(budget, 0))
         while f.bytesWritten - before < limit {
@@ -90,6 +94,7 @@ public final class BlockSaveHandler: SaveVMHandler {
     }
 
     public func complete(_ f: QEMUFileWriter) throws(MigrationError) {
+        noticeShrunkenFiles()
         let before = f.bytesWritten
         while try sendBulkChunk(f) {}
         while try sendDirtyChunk(f) {}
@@ -102,6 +107,27 @@ public final class BlockSaveHandler: SaveVMHandler {
     private func finishAccounting(_ f: QEMUFileWriter, _ before: UInt64) {
         statistics.diskTransferred.wrappingAdd(f.bytesWritten - before, ordering: .relaxed)
         statistics.diskRemaining.store(pendingBytes, ordering: .relaxed)
+    }
+
+    /// A drive file truncated under the guest (by someone else: hmp never shrinks it) now reads as zeros past its
+    /// new end, which the chunks already sent do not hold: mark them dirty so that they go again as the guest sees
+    /// them. The guest's own writes extend the file again, so a shrink undone between two looks goes unseen.
+    private func noticeShrunkenFiles() {
+        for (index, drive) in sendingDrives.enumerated() {
+            guard let now = fileSize(drive) else { continue }
+            let before = min(fileSizes[index], drive.size)
+            if now < before {
+                let first = Int(now >> UInt64(Drive.chunkShift))
+                drive.dirty.mark(first..<drive.chunkCount)
+            }
+            fileSizes[index] = now
+        }
+    }
+
+    private func fileSize(_ drive: Drive) -> UInt64? {
+        var st = stat()
+        guard fstat(drive.fileDescriptor, &st) == 0 else { return nil }
+        return UInt64(st.st_size)
     }
 
     /// Sends the next bulk chunk (PROGRESS, then the data); false when the bulk phase is over.
@@ -214,7 +240,11 @@ public final class BlockSaveHandler: SaveVMHandler {
                 let buffer = chunkBuffer
                 // Past the end of the destination disk the write fails (blk_pwrite's range check); the padding of a
                 // last partial chunk is dropped.
-                guard offset < drive.size else { throw MigrationError("Input/output error") }
+                guard offset < drive.size else {
+                    throw MigrationError(
+                        "Block device \(drive.id): chunk at offset \(offset) is beyond the end of the drive "
+                            + "(\(drive.size) bytes): give the destination a drive at least as large as the source's")
+                }
                 let count = Int(min(UInt64(Drive.chunkSize), drive.size - offset))
                 if flags & Flag.zeroBlock != 0 {
                     buffer.initializeMemory(as: UInt8.self, repeating: 0)
@@ -222,7 +252,9 @@ public final class BlockSaveHandler: SaveVMHandler {
                 } else {
                     // Straight from the stream into the file (splice over a socket): no staging copy.
                     guard !drive.readOnly else { throw MigrationError("Permission denied") }
-                    try r.transfer(count, toFile: drive.fileDescriptor, at: offset)
+                    try r.transfer(count, toFile: drive.fileDescriptor, at: offset) { code in
+                        BlockSaveHandler.writeError(drive, offset, code)
+                    }
                     drive.dirty.mark(Int(offset >> UInt64(Drive.chunkShift)))
                     try r.skip(UInt64(Drive.chunkSize - count))
                 }
@@ -244,9 +276,18 @@ public final class BlockSaveHandler: SaveVMHandler {
             try drive.write(at: offset, from: bytes)
         } catch .driveReadOnly {
             throw MigrationError("Permission denied")
+        } catch .driveIOFailed(_, _, let code) {
+            throw BlockSaveHandler.writeError(drive, offset, code)
         } catch {
             throw MigrationError("Input/output error")
         }
+    }
+
+    /// A failed write on the destination, naming the drive and the errno (`No space left on device`) instead of
+    /// QEMU's bare `Input/output error`.
+    static func writeError(_ drive: Drive, _ offset: UInt64, _ code: Int32) -> MigrationError {
+        MigrationError(
+            "Error writing block device \(drive.id) (\(drive.path)) at offset \(offset): \(String(cString: strerror(code)))")
     }
 }
 

@@ -85,10 +85,14 @@ public final class QEMUFileReader {
     /// through a pipe, so that socket data reaches the page cache in one kernel copy instead of two copies through
     /// user space. Where splice cannot be used the rest goes through the buffer. A short stream or a failed write
     /// is QEMU's `Input/output error`.
-    public func transfer(_ count: Int, toFile fd: Int32, at offset: UInt64) throws(MigrationError) {
+    /// `fileError` turns a failed write's errno into the error to throw, so that the caller can name the file;
+    /// stream errors stay `Input/output error`.
+    public func transfer(
+        _ count: Int, toFile fd: Int32, at offset: UInt64, fileError: (Int32) -> MigrationError
+    ) throws(MigrationError) {
         var done = 0
         while done < count {
-            if start == end, let spliced = try splice(count - done, fd, offset + UInt64(done)) {
+            if start == end, let spliced = try splice(count - done, fd, offset + UInt64(done), fileError) {
                 if spliced == 0 { throw QEMUFileReader.ioError }
                 done += spliced
                 consumed += UInt64(spliced)
@@ -97,7 +101,7 @@ public final class QEMUFileReader {
             // No splice: through the buffer, up to the rest of the data per read whatever `readAhead` says.
             if start == end { guard try refill(limit: count - done) else { throw QEMUFileReader.ioError } }
             let n = min(end - start, count - done)
-            try writeFile(fd, buffer + start, n, offset + UInt64(done))
+            try writeFile(fd, buffer + start, n, offset + UInt64(done), fileError)
             start += n
             done += n
             consumed += UInt64(n)
@@ -106,7 +110,9 @@ public final class QEMUFileReader {
 
     /// One round of socket → pipe → file; nil when splice does not work on this descriptor (then never again),
     /// 0 at end of stream.
-    private func splice(_ count: Int, _ fd: Int32, _ offset: UInt64) throws(MigrationError) -> Int? {
+    private func splice(
+        _ count: Int, _ fd: Int32, _ offset: UInt64, _ fileError: (Int32) -> MigrationError
+    ) throws(MigrationError) -> Int? {
         if pipeFDs == nil {
             guard spliceWorks else { return nil }
             var fds: [Int32] = [-1, -1]
@@ -134,22 +140,25 @@ public final class QEMUFileReader {
             let m = hmp_splice(pipeRead, fd, &position, n - drained)
             if m < 0, errno == EINTR { continue }
             if m <= 0 {
+                let code = m < 0 ? errno : EIO
                 // The pipe keeps what was not written: no later splice may use it.
                 closePipe()
                 spliceWorks = false
-                throw QEMUFileReader.ioError
+                throw fileError(code)
             }
             drained += m
         }
         return n
     }
 
-    private func writeFile(_ fd: Int32, _ from: UnsafeRawPointer, _ count: Int, _ offset: UInt64) throws(MigrationError) {
+    private func writeFile(
+        _ fd: Int32, _ from: UnsafeRawPointer, _ count: Int, _ offset: UInt64, _ fileError: (Int32) -> MigrationError
+    ) throws(MigrationError) {
         var done = 0
         while done < count {
             let n = pwrite(fd, from + done, count - done, off_t(offset) + off_t(done))
             if n < 0, errno == EINTR { continue }
-            if n <= 0 { throw QEMUFileReader.ioError }
+            if n <= 0 { throw fileError(n < 0 ? errno : EIO) }
             done += n
         }
     }
