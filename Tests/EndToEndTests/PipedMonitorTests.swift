@@ -73,7 +73,7 @@ import Testing
         let hmp = try HMPProcess(["-m", "16"])
         let out = hmp.run([
             "info migrate_parameters", "migrate_set_parameter max-bandwidth 100",
-            "migrate_set_parameter downtime-limit 1000", "migrate_set_capability xbzrle on",
+            "migrate_set_parameter downtime-limit 1000", "migrate_set_capability block on",
             "migrate_set_capability nosuch on", "migrate_set_parameter max-bandwidth abc",
             "info migrate_parameters", "info migrate_capabilities",
             "migrate_set_speed 10M", "migrate_set_downtime 0.5", "info migrate_parameters",
@@ -85,7 +85,8 @@ import Testing
         #expect(out[5].hasPrefix("Error: "))
         #expect(out[6].contains("max-bandwidth: 104857600 bytes/second\n"))
         #expect(out[6].contains("downtime-limit: 1000 ms\n"))
-        #expect(out[7].hasPrefix("xbzrle: on\nrdma-pin-all: off\n"))
+        #expect(out[7].hasPrefix("xbzrle: off\nrdma-pin-all: off\n"))
+        #expect(out[7].contains("\nblock: on\n"))
         #expect(out[7].split(separator: "\n").count == 21)
         #expect(out[10].contains("max-bandwidth: 10485760 bytes/second\n"))
         #expect(out[10].contains("downtime-limit: 500 ms\n"))

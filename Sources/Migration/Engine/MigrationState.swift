@@ -25,6 +25,19 @@ public final class MigrationState: @unchecked Sendable {
         live = LiveSettings(maxBandwidth: defaults.maxBandwidth, downtimeLimit: defaults.downtimeLimit)
     }
 
+    /// `migrate_set_capability`, as qmp_migrate_set_capabilities: refused while a migration runs, then (hmp's own
+    /// rule) refused for a capability the engine would ignore, then checked as QEMU checks the set.
+    public func setCapability(name: String, on: Bool) throws(MigrationSettingError) {
+        guard MigrationCapabilities.names.contains(name) else { throw .invalidValue(name) }
+        if outgoing.withLock({ $0?.info.status.isRunning ?? false }) {
+            throw MigrationSettingError("There's a migration process in progress")
+        }
+        if on, !MigrationCapabilities.implemented.contains(name) {
+            throw MigrationSettingError("capability '\(name)' is not supported by hmp's built-in machine")
+        }
+        try capabilities.set(name: name, on: on, parameters: parameters)
+    }
+
     /// qmp_migrate: refuses while one runs or while a device blocks migration, then starts the thread.
     public func migrate(
         uri text: String, blk: Bool, inc: Bool, machine: Machine,

@@ -42,8 +42,7 @@ enum MigrationCommands {
         let name = invocation.arguments.string("capability") ?? ""
         let on = invocation.arguments.bool("state") ?? false
         do {
-            try invocation.backend.migration.capabilities.set(
-                name: name, on: on, parameters: invocation.backend.migration.parameters)
+            try invocation.backend.migration.setCapability(name: name, on: on)
         } catch {
             throw CommandError("\(error)")
         }
