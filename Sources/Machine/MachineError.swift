@@ -31,7 +31,7 @@ public enum MachineError: Error, Sendable, Equatable, CustomStringConvertible {
         case .ramSizeOutOfRange(let text):
             return "RAM size '\(text)' is out of range: give a size above 0 and below 2^64 bytes"
         case .invalidWorkload(let text, let reason):
-            return "invalid workload '\(text)': \(reason); write it as ram=SIZE,disk=SIZE (e.g. ram=64M,disk=4M)"
+            return "invalid workload '\(text)': \(reason); write it as ram=SIZE,disk=SIZE[,region=SIZE] (e.g. ram=64M,disk=4M)"
         case .driveOptionWithoutValue(let option):
             return "drive option '\(option)' has no value: write it as key=value (e.g. file=disk.img)"
         case .unknownDriveOption(let key):
