@@ -41,7 +41,8 @@ import Testing
         #expect(dst.waitForExit(timeout: 30) == 1, "a destination that cannot load exits 1")
         #expect(dst.errorText.contains("No space left on device"), "\(dst.errorText)")
         #expect(dst.errorText.contains("drive0"), "\(dst.errorText)")
-        #expect(!src.run("info migrate").contains("Migration status: completed"))
-        #expect(src.run("info status") == "VM status: running\n", "the source goes on")
+        // Without a return path the source cannot know: it fails when the destination closes, or it has
+        // already sent everything and completed, as QEMU 7.2's does.
+        #expect(src.process.isRunning)
     }
 }
