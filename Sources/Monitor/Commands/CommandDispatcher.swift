@@ -34,7 +34,7 @@ final class CommandDispatcher: Sendable {
             if let waiter = session.migrationWaiter {
                 waiter(migration, watch)
             } else {
-                SynchronousMigration(migration: migration, session: session).wait()
+                SynchronousMigration(migration: migration, watch: watch, session: session).wait()
             }
         }
     }

@@ -5,9 +5,11 @@ import Synchronization
 
 /// One monitor connection: the terminal, a pipe, or a unix-socket client. Commands write their output here.
 final class MonitorSession: @unchecked Sendable {
-    // `output` never changes; writes are serialized by `writeLock`, and `history` is only touched by the thread
-    // that reads this session's lines.
+    // `output` never changes; writes are serialized by `writeLock` (or by `client`'s queue), and `history` is
+    // only touched by the thread that reads this session's lines.
     let output: Int32
+    /// A socket client's non-blocking output; nil for the terminal and stdout, which are written in full.
+    let client: ClientOutput?
     let history: CommandHistory
     /// True when a person types at a terminal: line editing is on and escapes are allowed.
     let isTerminal: Bool
@@ -24,10 +26,23 @@ final class MonitorSession: @unchecked Sendable {
     /// edited.
     init(output: Int32, history: CommandHistory, isTerminal: Bool, wakeup: Wakeup? = nil) {
         self.output = output
+        client = nil
         self.history = history
         self.isTerminal = isTerminal
         self.wakeup = wakeup
     }
+
+    /// A socket client's session.
+    init(client: ClientOutput, history: CommandHistory) {
+        output = client.descriptor
+        self.client = client
+        self.history = history
+        isTerminal = false
+        wakeup = nil
+    }
+
+    /// True once a socket client has gone or been dropped: its monitor stops reading and ends.
+    var isGone: Bool { client?.isDropped ?? false }
 
     /// A line no command asked for. A terminal prints it above the prompt when its editor next wakes.
     func notify(_ line: String) {
@@ -55,6 +70,10 @@ final class MonitorSession: @unchecked Sendable {
     }
 
     func write(_ text: String) {
+        if let client {
+            client.write(text)
+            return
+        }
         writeLock.withLock { _ in
             // A client that has gone away loses its output; the machine carries on.
             try? FileIO.writeAll(output, text)

@@ -13,28 +13,30 @@ struct PlainMonitor {
     var wakeup: Wakeup?
     var onWake: () -> Void = {}
 
-    /// Serves lines until end of input or quit.
+    /// Serves lines until end of input, quit, or (a socket client) the client going away.
     func run() {
         dispatcher.backend.attach(session)
         defer { dispatcher.backend.detach(session) }
         session.write(MonitorApplication.banner + "\n" + MonitorApplication.prompt)
-        var pending: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while !dispatcher.backend.isQuitting {
+        var lines = LineSplitter()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while !dispatcher.backend.isQuitting && !session.isGone {
             guard waitForInput() else { continue }
             let n = acceptsDescriptors
                 ? receive(into: &buffer)
                 : buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
-            pending.append(contentsOf: buffer[0..<n])
-            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                var line = String(decoding: pending[..<newline], as: UTF8.self)
-                pending.removeSubrange(...newline)
-                if line.hasSuffix("\r") { line.removeLast() }
-                session.history.add(line)
-                dispatcher.execute(line, in: session)
-                if dispatcher.backend.isQuitting { return }
+            buffer.withUnsafeBytes { lines.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            while let line = lines.next() {
+                switch line {
+                case .text(let line):
+                    session.history.add(line)
+                    dispatcher.execute(line, in: session)
+                case .tooLong:
+                    session.print(LineSplitter.tooLongMessage)
+                }
+                if dispatcher.backend.isQuitting || session.isGone { return }
                 session.write(MonitorApplication.prompt)
             }
         }
@@ -80,16 +82,20 @@ struct PlainMonitor {
         }
     }
 
-    /// True when input is ready; false after a wake-up or an interrupted wait.
+    /// True when input is ready (or has ended); false after a wake-up or an interrupted wait. A socket client's
+    /// queued output is flushed here as the socket takes it.
     private func waitForInput() -> Bool {
-        guard let wakeup else { return true }
-        var fds = [pollfd(fd: input, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: wakeup.readDescriptor, events: Int16(POLLIN), revents: 0)]
-        guard poll(&fds, 2, -1) > 0 else { return false }
-        if fds[1].revents != 0 {
+        let client = session.client
+        let output = client?.hasPending == true ? Int16(POLLOUT) : 0
+        var fds = [pollfd(fd: input, events: Int16(POLLIN) | output, revents: 0)]
+        if let wakeup { fds.append(pollfd(fd: wakeup.readDescriptor, events: Int16(POLLIN), revents: 0)) }
+        if let client { fds.append(pollfd(fd: client.wakeup.readDescriptor, events: Int16(POLLIN), revents: 0)) }
+        guard poll(&fds, nfds_t(fds.count), -1) > 0 else { return false }
+        if let client, fds[0].revents & Int16(POLLOUT) != 0 || fds[fds.count - 1].revents != 0 { client.flush() }
+        if let wakeup, fds[1].revents != 0 {
             wakeup.drain()
             onWake()
         }
-        return fds[0].revents != 0
+        return fds[0].revents & ~Int16(POLLOUT) != 0
     }
 }

@@ -2,14 +2,22 @@ import Glibc
 import SystemPackage
 import Platform
 import Machine
+import Synchronization
 
-/// `-monitor unix:PATH,server=on`: the same HMP over a unix socket, one client at a time, each with its own
-/// history, so that scripts and tests can drive a machine whose stdin is not theirs.
+/// `-monitor unix:PATH,server=on`: the same HMP over a unix socket, each client on a thread of its own with its
+/// own history, so that scripts and tests can drive a machine whose stdin is not theirs. Commands from all of them
+/// still run one at a time (the dispatcher's lock); a client that hangs, stops reading or goes away holds up no
+/// one else, not even during a synchronous `migrate`.
 final class SocketMonitorServer: @unchecked Sendable {
-    // Set in init and read-only afterwards; the accept loop runs on one thread.
+    /// Clients served at once; one more is told so and closed, so that a flood of connections costs a bounded
+    /// number of threads.
+    static let clientLimit = 8
+
+    // Set in init and read-only afterwards (`clients` is atomic); the accept loop runs on one thread.
     let path: String
     private let listener: Int32
     private let dispatcher: CommandDispatcher
+    private let clients = Atomic<Int>(0)
 
     init(path: String, dispatcher: CommandDispatcher) throws(SystemError) {
         self.path = path
@@ -24,44 +32,88 @@ final class SocketMonitorServer: @unchecked Sendable {
             raw.copyBytes(from: path.utf8)
             raw[path.utf8.count] = 0
         }
-        listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard listener >= 0 else { throw SystemError("socket") }
-        unlink(path)
-        let bound = withUnsafePointer(to: &address) {
+        listener = try Descriptor.socket(family: AF_UNIX)
+        // Owner-only whatever the umask, with no window in which anyone else could connect: Linux creates the
+        // socket file with the socket inode's mode masked by the umask, so an fchmod before bind sets it
+        // (0600 & ~umask). Changing the umask instead would race with the other threads that create files.
+        _ = unlink(path)
+        let bound = fchmod(listener, 0o600) == 0 && withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
-        }
-        guard bound == 0, listen(listener, 1) == 0 else {
+        } == 0
+        guard bound, listen(listener, Int32(SocketMonitorServer.clientLimit)) == 0 else {
             let error = SystemError("monitor socket '\(path)'")
-            close(listener)
+            Descriptor.close(listener)
             throw error
         }
     }
 
     /// Serves one client on the calling thread, then returns (used for `wait=on`).
     func serveOne() {
-        let client = accept(listener, nil, nil)
-        guard client >= 0 else { return }
-        defer { close(client) }
-        let session = MonitorSession(output: client, history: CommandHistory(), isTerminal: false)
-        var monitor = PlainMonitor(input: client, session: session, dispatcher: dispatcher)
-        monitor.acceptsDescriptors = true
-        monitor.run()
-        for descriptor in session.receivedDescriptors { close(descriptor) }
+        guard case .success(let client) = Descriptor.accept(listener) else { return }
+        serve(client)
     }
 
-    /// Serves clients one after another on a thread of its own, until quit.
+    /// Accepts clients on a thread of its own until quit, each served on a new thread.
     func start() {
-        if case .failure(let error) = PlatformThread.detach({ [self] in
-            while !dispatcher.backend.isQuitting { serveOne() }
-        }) {
+        if case .failure(let error) = PlatformThread.detach({ [self] in acceptClients() }) {
             FileIO.reportError("monitor socket '\(path)': \(error)")
         }
     }
 
     func remove() {
-        close(listener)
+        Descriptor.close(listener)
         unlink(path)
+    }
+
+    private func acceptClients() {
+        while !dispatcher.backend.isQuitting {
+            switch Descriptor.accept(listener) {
+            case .success(let client):
+                admit(client)
+            case .failure(.badFileDescriptor), .failure(.invalidArgument):
+                return  // the listener is closed: hmp is quitting
+            case .failure:
+                // Out of descriptors or memory, or a client that gave up before it was accepted: try again
+                // shortly, without spinning.
+                Clock.sleep(milliseconds: 100)
+            }
+        }
+    }
+
+    private func admit(_ client: Int32) {
+        let limit = SocketMonitorServer.clientLimit
+        guard clients.add(1, ordering: .sequentiallyConsistent).newValue <= limit else {
+            clients.subtract(1, ordering: .sequentiallyConsistent)
+            refuse(client, "Error: too many monitor clients (the limit is \(limit)); try again later")
+            return
+        }
+        let started = PlatformThread.detach { [self] in
+            serve(client)
+            clients.subtract(1, ordering: .sequentiallyConsistent)
+        }
+        if case .failure(let error) = started {
+            clients.subtract(1, ordering: .sequentiallyConsistent)
+            refuse(client, "Error: \(error); try again later")
+        }
+    }
+
+    /// Tells a client why it is not served, without waiting for it, and closes it.
+    private func refuse(_ client: Int32, _ message: String) {
+        let output = ClientOutput(descriptor: client)
+        output.write(message + "\n")
+        output.close()
+    }
+
+    /// One client's whole session, on the calling thread.
+    private func serve(_ client: Int32) {
+        let output = ClientOutput(descriptor: client)
+        defer { output.close() }
+        let session = MonitorSession(client: output, history: CommandHistory())
+        defer { for descriptor in session.receivedDescriptors { Descriptor.close(descriptor) } }
+        var monitor = PlainMonitor(input: client, session: session, dispatcher: dispatcher)
+        monitor.acceptsDescriptors = true
+        monitor.run()
     }
 }
