@@ -38,7 +38,7 @@ public final class MonitorApplication {
         if case .unixSocket(let path, let wait) = endpoint {
             do {
                 let server = try SocketMonitorServer(path: path, dispatcher: dispatcher)
-                if wait { server.serveOne() }
+                if wait { server.acceptFirstClient() }
                 server.start()
                 socketServer = server
             } catch {

@@ -67,6 +67,20 @@ import Testing
         #expect(other.command("info status") == "VM status: running\n")
         #expect(source.process.isRunning)
     }
+
+    @Test func withWaitOnTheFirstClientIsServedBesideTheNext() throws {
+        let scratch = Scratch()
+        let path = scratch.file("mon.sock")
+        let source = try HMPProcess(["-m", "16", "-monitor", "unix:\(path),server=on,wait=on"])
+        defer { source.close() }
+        let first = try SocketClient(path: path)
+        #expect(first.readUntilPrompt(timeout: 5)?.hasPrefix("hmp ") == true)
+        // The first client stays connected and idle: the next one is served all the same.
+        let second = try SocketClient(path: path)
+        #expect(second.readUntilPrompt(timeout: 5)?.hasPrefix("hmp ") == true)
+        #expect(second.command("info status", timeout: 5) == "VM status: running\n")
+        #expect(first.command("info status", timeout: 5) == "VM status: running\n")
+    }
 }
 
 /// Writes one line over and over without ever reading, until the peer drops the connection or it is stopped.

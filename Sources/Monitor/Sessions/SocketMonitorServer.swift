@@ -49,10 +49,11 @@ final class SocketMonitorServer: @unchecked Sendable {
         }
     }
 
-    /// Serves one client on the calling thread, then returns (used for `wait=on`).
-    func serveOne() {
+    /// Waits for the first client and starts serving it on a thread of its own (`wait=on`), so that start-up
+    /// goes on and later clients are served beside it.
+    func acceptFirstClient() {
         guard case .success(let client) = Descriptor.accept(listener) else { return }
-        serve(client)
+        admit(client)
     }
 
     /// Accepts clients on a thread of its own until quit, each served on a new thread.
