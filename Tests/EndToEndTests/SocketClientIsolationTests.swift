@@ -81,6 +81,37 @@ import Testing
         #expect(second.command("info status", timeout: 5) == "VM status: running\n")
         #expect(first.command("info status", timeout: 5) == "VM status: running\n")
     }
+
+    @Test func atMostEightClientsAtOnceAndTheNinthIsToldWhy() throws {
+        let scratch = Scratch()
+        let path = scratch.file("mon.sock")
+        let source = try HMPProcess(["-m", "16", "-monitor", "unix:\(path),server=on,wait=off"])
+        defer { source.close() }
+        var clients: [SocketClient] = []
+        for _ in 0..<8 {
+            let client = try SocketClient(path: path)
+            #expect(client.readUntilPrompt(timeout: 5)?.hasPrefix("hmp ") == true)
+            clients.append(client)
+        }
+        let ninth = try SocketClient(path: path)
+        var refusal = [UInt8](repeating: 0, count: 200)
+        var ready = pollfd(fd: ninth.fd, events: Int16(POLLIN), revents: 0)
+        try #require(poll(&ready, 1, 5000) == 1, "the ninth client hears from hmp at once")
+        let n = read(ninth.fd, &refusal, refusal.count)
+        #expect(String(decoding: refusal[0..<max(n, 0)], as: UTF8.self)
+            == "Error: too many monitor clients (the limit is 8); try again later\n")
+        #expect(read(ninth.fd, &refusal, refusal.count) == 0, "and closed")
+        // Once one leaves, the next is served.
+        clients.removeFirst()
+        var served = false
+        let deadline = Date().addingTimeInterval(5)
+        while !served && Date() < deadline {
+            let next = try SocketClient(path: path)
+            served = next.readUntilPrompt(timeout: 1)?.hasPrefix("hmp ") == true
+        }
+        #expect(served)
+        #expect(clients[0].command("info status", timeout: 5) == "VM status: running\n")
+    }
 }
 
 /// Writes one line over and over without ever reading, until the peer drops the connection or it is stopped.
