@@ -37,13 +37,18 @@ final class SocketMonitorServer: @unchecked Sendable {
         // socket file with the socket inode's mode masked by the umask, so an fchmod before bind sets it
         // (0600 & ~umask). Changing the umask instead would race with the other threads that create files.
         _ = unlink(path)
-        let bound = fchmod(listener, 0o600) == 0 && withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+        do throws(SystemError) {
+            let operation = "monitor socket '\(path)'"
+            _ = try systemCall(operation) { fchmod(listener, 0o600) }
+            _ = try systemCall(operation) {
+                withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                    }
+                }
             }
-        } == 0
-        guard bound, listen(listener, Int32(SocketMonitorServer.clientLimit)) == 0 else {
-            let error = SystemError("monitor socket '\(path)'")
+            _ = try systemCall(operation) { listen(listener, Int32(SocketMonitorServer.clientLimit)) }
+        } catch {
             Descriptor.close(listener)
             throw error
         }
