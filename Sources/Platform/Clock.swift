@@ -11,10 +11,17 @@ public enum Clock {
 
     public static func milliseconds() -> UInt64 { nanoseconds() / 1_000_000 }
 
+    /// Seconds, for bounded waits measured in fractions of a second.
+    public static func seconds() -> Double { Double(nanoseconds()) / 1e9 }
+
     /// Sleeps the whole time, even across signals.
     public static func sleep(milliseconds: UInt64) {
         var request = timespec(tv_sec: Int(milliseconds / 1000), tv_nsec: Int(milliseconds % 1000) * 1_000_000)
         var remaining = timespec()
-        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+        // Each retry sleeps only what is left.
+        _ = retryingInterrupts {
+            defer { request = remaining }
+            return nanosleep(&request, &remaining)
+        }
     }
 }

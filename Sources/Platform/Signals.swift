@@ -6,13 +6,19 @@ public struct SignalSet: OptionSet, Sendable {
     public let rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
+    /// SIGINT sent by a process (`kill -INT`).
     public static let interrupt = SignalSet(rawValue: 1 << 0)
     public static let terminate = SignalSet(rawValue: 1 << 1)
     public static let hangup = SignalSet(rawValue: 1 << 2)
     public static let resize = SignalSet(rawValue: 1 << 3)
+    /// SIGINT from the terminal driver: ^C typed at a terminal whose ISIG is on (libedit keeps it on), which the
+    /// terminal monitor takes as the key that abandons a line rather than as a request to end.
+    public static let typedInterrupt = SignalSet(rawValue: 1 << 4)
 
-    /// The signals that end hmp when no terminal monitor reads ^C as a key.
-    public static let ending: SignalSet = [.interrupt, .terminate, .hangup]
+    /// The signals that end hmp where no terminal monitor reads ^C as a key.
+    public static let ending: SignalSet = [.interrupt, .typedInterrupt, .terminate, .hangup]
+    /// The signals that end hmp even at the terminal monitor.
+    public static let endingAtTerminal: SignalSet = [.interrupt, .terminate, .hangup]
 }
 
 /// The one place that records signals. Handlers only count and write a byte to every registered wake-up pipe;
@@ -60,6 +66,7 @@ public enum Signals {
         case .interrupt: interruptCount.load(ordering: .acquiring)
         case .terminate: terminateCount.load(ordering: .acquiring)
         case .hangup: hangupCount.load(ordering: .acquiring)
+        case .typedInterrupt: typedInterruptCount.load(ordering: .acquiring)
         default: resizeCount.load(ordering: .acquiring)
         }
     }
@@ -71,14 +78,18 @@ public enum Signals {
     private static func installHandler(_ number: Int32) {
         var action = sigaction()
         action.__sigaction_handler.sa_sigaction = { number, info, _ in
+            // si_code > 0 is the kernel's own (SI_KERNEL for the terminal's ^C); SI_USER, SI_QUEUE, SI_TKILL are
+            // all <= 0 and carry the sender's pid.
+            let fromProcess = info.map { $0.pointee.si_code <= 0 } ?? false
             switch number {
+            case SIGINT where !fromProcess: typedInterruptCount.add(1, ordering: .releasing)
             case SIGINT: interruptCount.add(1, ordering: .releasing)
             case SIGTERM: terminateCount.add(1, ordering: .releasing)
             case SIGHUP: hangupCount.add(1, ordering: .releasing)
             default: resizeCount.add(1, ordering: .releasing)
             }
             if number != SIGWINCH {
-                lastSenderPID.store(info.map { $0.pointee._sifields._kill.si_pid } ?? 0, ordering: .releasing)
+                lastSenderPID.store(fromProcess ? info!.pointee._sifields._kill.si_pid : 0, ordering: .releasing)
                 lastEndingSignal.store(number, ordering: .releasing)
             }
             let saved = errno
@@ -108,7 +119,7 @@ public enum Signals {
 /// One consumer's view of the signals: `take` returns those that arrived since this watch last looked.
 public struct SignalWatch: Sendable {
     private var seen: [UInt64]
-    private static let kinds: [SignalSet] = [.interrupt, .terminate, .hangup, .resize]
+    private static let kinds: [SignalSet] = [.interrupt, .terminate, .hangup, .resize, .typedInterrupt]
 
     /// A watch that sees only signals arriving after it is made.
     public init() {
@@ -132,6 +143,7 @@ private let interruptCount = Atomic<UInt64>(0)
 private let terminateCount = Atomic<UInt64>(0)
 private let hangupCount = Atomic<UInt64>(0)
 private let resizeCount = Atomic<UInt64>(0)
+private let typedInterruptCount = Atomic<UInt64>(0)
 private let lastEndingSignal = Atomic<Int32>(0)
 private let lastSenderPID = Atomic<Int32>(0)
 private let wakeCapacity = 16
