@@ -1,5 +1,6 @@
 import CLinux
 import Glibc
+import Platform
 
 /// The incoming stream: a buffered reader over an fd with big-endian gets. Every get either returns the bytes or
 /// throws; a stream that ends mid-record gives QEMU's `Input/output error` (qemu_file_get_error is -EIO there).
@@ -39,13 +40,10 @@ public final class QEMUFileReader {
     private func refill(limit: Int? = nil) throws(MigrationError) -> Bool {
         start = 0
         end = 0
-        while true {
-            let n = Glibc.read(fileDescriptor, buffer, min(capacity, max(limit ?? readAhead, 1)))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw QEMUFileReader.ioError
-            }
-            if n == 0 { return false }
+        switch retryingInterrupts({ Glibc.read(fileDescriptor, buffer, min(capacity, max(limit ?? readAhead, 1))) }) {
+        case .failure: throw QEMUFileReader.ioError
+        case .success(0): return false
+        case .success(let n):
             end = n
             return true
         }
@@ -67,12 +65,9 @@ public final class QEMUFileReader {
             }
             // An empty buffer and a large rest: the kernel copies straight into the destination.
             if count - done >= min(capacity, QEMUFileReader.directReadMinimum) {
-                let n = Glibc.read(fileDescriptor, base + done, count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw QEMUFileReader.ioError
-                }
-                if n == 0 { throw QEMUFileReader.ioError }
+                guard case .success(let n) = retryingInterrupts({ Glibc.read(fileDescriptor, base + done, count - done) }),
+                    n > 0
+                else { throw QEMUFileReader.ioError }
                 done += n
                 consumed += UInt64(n)
                 continue
@@ -125,22 +120,20 @@ public final class QEMUFileReader {
             pipeFDs = (fds[0], fds[1])
         }
         guard let (pipeRead, pipeWrite) = pipeFDs else { return nil }
-        var n: Int
-        repeat {
-            n = hmp_splice(fileDescriptor, pipeWrite, nil, count)
-        } while n < 0 && errno == EINTR
-        if n < 0 {
+        let n: Int
+        switch retryingInterrupts({ hmp_splice(fileDescriptor, pipeWrite, nil, count) }) {
+        case .success(let moved): n = moved
+        case .failure(let error):
             // EINVAL: not a spliceable descriptor; nothing was consumed, the buffered path takes over.
-            if errno == EINVAL { spliceWorks = false; return nil }
+            if error == .invalidArgument { spliceWorks = false; return nil }
             throw QEMUFileReader.ioError
         }
         var drained = 0
         while drained < n {
             var position = Int64(offset) + Int64(drained)
-            let m = hmp_splice(pipeRead, fd, &position, n - drained)
-            if m < 0, errno == EINTR { continue }
-            if m <= 0 {
-                let code = m < 0 ? errno : EIO
+            let spliced = retryingInterrupts { hmp_splice(pipeRead, fd, &position, n - drained) }
+            guard case .success(let m) = spliced, m > 0 else {
+                let code: Int32 = if case .failure(let error) = spliced { error.rawValue } else { EIO }
                 // The pipe keeps what was not written: no later splice may use it.
                 closePipe()
                 spliceWorks = false
@@ -156,9 +149,11 @@ public final class QEMUFileReader {
     ) throws(MigrationError) {
         var done = 0
         while done < count {
-            let n = pwrite(fd, from + done, count - done, off_t(offset) + off_t(done))
-            if n < 0, errno == EINTR { continue }
-            if n <= 0 { throw fileError(n < 0 ? errno : EIO) }
+            let written = retryingInterrupts { pwrite(fd, from + done, count - done, off_t(offset) + off_t(done)) }
+            guard case .success(let n) = written, n > 0 else {
+                let code: Int32 = if case .failure(let error) = written { error.rawValue } else { EIO }
+                throw fileError(code)
+            }
             done += n
         }
     }

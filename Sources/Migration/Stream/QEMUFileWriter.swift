@@ -111,9 +111,9 @@ public final class QEMUFileWriter {
         var position = off_t(offset)
         var done = 0
         while done < count {
-            let n = sendfile(fileDescriptor, fd, &position, count - done)
-            if n < 0, errno == EINTR { continue }
-            if n <= 0 { break }
+            guard case .success(let n) = retryingInterrupts({ sendfile(fileDescriptor, fd, &position, count - done) }),
+                n > 0
+            else { break }
             done += n
             flushed += UInt64(n)
         }
@@ -198,21 +198,18 @@ public final class QEMUFileWriter {
     private func writeVectors(_ vectors: UnsafeMutablePointer<iovec>, _ count: Int) throws(MigrationError) {
         var first = 0
         while first < count {
-            let n: Int
-            if isSocket {
+            let written = retryingInterrupts { () -> Int in
+                guard isSocket else { return writev(fileDescriptor, vectors + first, Int32(count - first)) }
                 var message = msghdr()
                 message.msg_iov = vectors + first
                 message.msg_iovlen = count - first
-                n = sendmsg(fileDescriptor, &message, Int32(MSG_NOSIGNAL))
-            } else {
-                n = writev(fileDescriptor, vectors + first, Int32(count - first))
+                return sendmsg(fileDescriptor, &message, Int32(MSG_NOSIGNAL))
             }
-            if n < 0, errno == EINTR { continue }
-            if n <= 0 {
-                let failure = MigrationError(
-                    "Unable to write to \(isSocket ? "socket" : "file"): \(errnoText(n < 0 ? errno : EPIPE))")
-                error = failure
-                throw failure
+            let n: Int
+            switch written {
+            case .success(let count) where count > 0: n = count
+            case .success: throw writeFailure(EPIPE)
+            case .failure(let code): throw writeFailure(code.rawValue)
             }
             flushed += UInt64(n)
             var left = n
@@ -232,23 +229,26 @@ public final class QEMUFileWriter {
         while done < count {
             // MSG_NOSIGNAL: a peer that went away is an error here, not SIGPIPE (pipes rely on the process
             // ignoring SIGPIPE, as QEMU and the monitor do).
-            let n = isSocket
-                ? send(fileDescriptor, start + done, count - done, Int32(MSG_NOSIGNAL))
-                : Glibc.write(fileDescriptor, start + done, count - done)
-            if n < 0 {
-                let code = errno
-                if code == EINTR { continue }
-                let failure = MigrationError("Unable to write to \(isSocket ? "socket" : "file"): \(errnoText(code))")
-                error = failure
-                throw failure
+            let written = retryingInterrupts {
+                isSocket
+                    ? send(fileDescriptor, start + done, count - done, Int32(MSG_NOSIGNAL))
+                    : Glibc.write(fileDescriptor, start + done, count - done)
             }
-            if n == 0 {
-                let failure = MigrationError("Unable to write to \(isSocket ? "socket" : "file"): \(errnoText(EPIPE))")
-                error = failure
-                throw failure
+            let n: Int
+            switch written {
+            case .success(let count) where count > 0: n = count
+            case .success: throw writeFailure(EPIPE)
+            case .failure(let code): throw writeFailure(code.rawValue)
             }
             done += n
             flushed += UInt64(n)
         }
+    }
+
+    /// QEMU's write failure, kept as the stream's error.
+    private func writeFailure(_ code: Int32) -> MigrationError {
+        let failure = MigrationError("Unable to write to \(isSocket ? "socket" : "file"): \(errnoText(code))")
+        error = failure
+        return failure
     }
 }

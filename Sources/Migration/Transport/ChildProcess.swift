@@ -1,4 +1,6 @@
 internal import Glibc
+import CLinux
+import Platform
 import Synchronization
 
 /// A `/bin/sh -c CMD` child for exec: migration, in its own process group so that shutdown() can kill the shell and
@@ -26,7 +28,9 @@ final class ChildProcess: Sendable {
             ? (STDIN_FILENO, STDOUT_FILENO, O_WRONLY) : (STDOUT_FILENO, STDIN_FILENO, O_RDONLY)
         posix_spawn_file_actions_adddup2(&actions, streamFD, streamTarget)
         posix_spawn_file_actions_addopen(&actions, nullTarget, "/dev/null", nullMode, 0)
-        // Every descriptor the transports open is close-on-exec; glibc's addclosefrom_np is not visible to Swift.
+        // Every descriptor hmp opens is close-on-exec; this closes, in the child, any that something else leaked,
+        // so that the command sees only its stdin, stdout and stderr.
+        hmp_spawn_close_from(&actions, 3)
 
         // Default SIGPIPE (we ignore it) and an empty mask (the migration thread may block signals), as a shell expects.
         var defaults = sigset_t()
@@ -71,25 +75,18 @@ final class ChildProcess: Sendable {
     /// end of the stream), then SIGTERM, then SIGKILL, which always ends in a reap. QEMU waits only 10 ms before
     /// signalling; a longer grace keeps files written by a slow command complete.
     func reap(grace: Double) {
-        let deadline = monotonicSeconds() + grace
+        let deadline = Clock.seconds() + grace
         while !tryReap() {
-            if monotonicSeconds() >= deadline { break }
+            if Clock.seconds() >= deadline { break }
             usleep(5_000)
         }
         if tryReap() { return }
         kill(SIGTERM)
-        let termDeadline = monotonicSeconds() + 0.2
-        while !tryReap() && monotonicSeconds() < termDeadline { usleep(5_000) }
+        let termDeadline = Clock.seconds() + 0.2
+        while !tryReap() && Clock.seconds() < termDeadline { usleep(5_000) }
         while !tryReap() {
             kill(SIGKILL)
             usleep(5_000)
         }
     }
-}
-
-/// CLOCK_MONOTONIC in seconds, for bounded waits.
-func monotonicSeconds() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
 }

@@ -1,4 +1,5 @@
 internal import Glibc
+import Platform
 import Synchronization
 
 /// A connected byte stream to the migration peer: a socket, the pipe to or from an exec: command, or an fd: descriptor.
@@ -70,7 +71,7 @@ public final class MigrationChannel: Sendable {
         let (child, wasShutDown): (ChildProcess?, Bool) = state.withLock { state in
             guard !state.closed else { return (nil, true) }
             state.closed = true
-            closeDescriptor(fd)
+            Descriptor.close(fd)
             if case .pipe(let child) = kind { return (child, state.shutDown) }
             return (nil, state.shutDown)
         }

@@ -41,10 +41,12 @@ public final class MigrationListener: Sendable {
         }
         var lastError = MigrationError("Failed to find an available port: \(errnoText(EADDRINUSE))")
         for address in candidates {
-            let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            if fd < 0 {
+            let fd: Int32
+            do throws(SystemError) {
+                fd = try Descriptor.socket(family: address.family)
+            } catch {
                 // No IPv6 on this host: try the next (IPv4) address.
-                lastError = systemError("Failed to create socket")
+                lastError = systemError("Failed to create socket", error)
                 continue
             }
             var on: Int32 = 1
@@ -55,7 +57,7 @@ public final class MigrationListener: Sendable {
             }
             if address.withSockaddr({ bind(fd, $0, $1) }) < 0 {
                 let code = errno
-                closeDescriptor(fd)
+                Descriptor.close(fd)
                 // QEMU goes on to the next address only when this one is in use.
                 if code == EADDRINUSE { continue }
                 if code == EAFNOSUPPORT || code == EADDRNOTAVAIL { lastError = systemError("Failed to bind socket", code); continue }
@@ -63,7 +65,7 @@ public final class MigrationListener: Sendable {
             }
             if Glibc.listen(fd, 1) < 0 {
                 let code = errno
-                closeDescriptor(fd)
+                Descriptor.close(fd)
                 throw systemError("Failed to listen on socket", code)
             }
             let local = SocketAddress.local(of: fd)
@@ -81,21 +83,23 @@ public final class MigrationListener: Sendable {
         guard let address = SocketAddress.unix(path: path) else {
             throw MigrationError("UNIX socket path '\(path)' is too long")
         }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw systemError("Failed to create Unix socket") }
+        let fd: Int32
+        do throws(SystemError) { fd = try Descriptor.socket(family: AF_UNIX) } catch {
+            throw systemError("Failed to create Unix socket", error)
+        }
         if unlink(path) < 0 && errno != ENOENT {
             let code = errno
-            closeDescriptor(fd)
+            Descriptor.close(fd)
             throw systemError("Failed to unlink socket \(path)", code)
         }
         if address.withSockaddr({ bind(fd, $0, $1) }) < 0 {
             let code = errno
-            closeDescriptor(fd)
+            Descriptor.close(fd)
             throw systemError("Failed to bind socket to \(path)", code)
         }
         if Glibc.listen(fd, 1) < 0 {
             let code = errno
-            closeDescriptor(fd)
+            Descriptor.close(fd)
             unlink(path)
             throw systemError("Failed to listen on socket", code)
         }
@@ -138,32 +142,34 @@ public final class MigrationListener: Sendable {
             state.withLock { state in
                 state.accepting = false
                 if state.closed && state.fd >= 0 {
-                    closeDescriptor(state.fd)
+                    Descriptor.close(state.fd)
                     state.fd = -1
                 }
             }
         }
         // Non-blocking, so that a connection reset between poll and accept cannot block us.
-        setNonBlocking(fd, true)
+        Descriptor.setNonBlocking(fd, true)
         while true {
             if isCancelled() { throw SocketConnector.cancelledError }
             if state.withLock({ $0.closed }) { throw MigrationListener.closedError }
             var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&entry, 1, MigrationListener.pollMilliseconds)
-            if ready < 0 && errno != EINTR { throw systemError("Failed to wait for a connection") }
+            let ready: Int32
+            switch retryingInterrupts({ poll(&entry, 1, MigrationListener.pollMilliseconds) }) {
+            case .success(let count): ready = count
+            case .failure(let error): throw systemError("Failed to wait for a connection", error.rawValue)
+            }
             guard ready > 0 else { continue }
-            let connection = Glibc.accept(fd, nil, nil)
-            if connection >= 0 {
-                // accept4 is not visible to Swift: set close-on-exec at once. The accepted socket does not inherit
-                // O_NONBLOCK on Linux, so it is the blocking socket the migration thread wants.
-                setCloseOnExec(connection)
+            switch Descriptor.accept(fd) {
+            case .success(let connection):
+                // accept4 with SOCK_CLOEXEC. The accepted socket does not inherit O_NONBLOCK on Linux, so it is the
+                // blocking socket the migration thread wants.
                 let peer = unixPath.map { "unix:\($0)" } ?? SocketAddress.peer(of: connection).flatMap(tcpText)
                 return MigrationChannel(fd: connection, kind: .socket, peerDescription: peer)
+            case .failure(let error):
+                if error == .resourceTemporarilyUnavailable || error == .wouldBlock || error == .connectionAbort { continue }
+                if state.withLock({ $0.closed }) { throw MigrationListener.closedError }
+                throw systemError("Failed to accept connection", error.rawValue)
             }
-            let code = errno
-            if code == EAGAIN || code == EWOULDBLOCK || code == EINTR || code == ECONNABORTED { continue }
-            if state.withLock({ $0.closed }) { throw MigrationListener.closedError }
-            throw systemError("Failed to accept connection", code)
         }
     }
 
@@ -181,7 +187,7 @@ public final class MigrationListener: Sendable {
                 // last, so an accept() still polling it never sees it reused.
                 _ = Glibc.shutdown(state.fd, Int32(SHUT_RDWR))
                 if !state.accepting {
-                    closeDescriptor(state.fd)
+                    Descriptor.close(state.fd)
                     state.fd = -1
                 }
             }

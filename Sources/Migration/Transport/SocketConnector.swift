@@ -1,4 +1,5 @@
 internal import Glibc
+import Platform
 
 /// QEMU's inet_connect_saddr and wait_for_connect: a non-blocking connect to each address in turn, the first that
 /// succeeds wins, and when all fail the last address's error is reported as `Failed to connect to 'DISPLAY': …`.
@@ -28,44 +29,41 @@ enum SocketConnector {
     private enum Outcome { case connected(Int32), failed(Int32), cancelled }
 
     private static func connectOne(_ address: SocketAddress, isCancelled: @Sendable () -> Bool) -> Outcome {
-        let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return .failed(errno) }
-        setNonBlocking(fd, true)
-        var result: Int32
-        repeat {
-            result = address.withSockaddr { Glibc.connect(fd, $0, $1) }
-        } while result < 0 && errno == EINTR
-        if result < 0 && errno != EINPROGRESS {
-            let code = errno
-            closeDescriptor(fd)
-            return .failed(code)
+        let fd: Int32
+        do throws(SystemError) { fd = try Descriptor.socket(family: address.family) } catch { return .failed(error.errno.rawValue) }
+        Descriptor.setNonBlocking(fd, true)
+        let started = retryingInterrupts { address.withSockaddr { Glibc.connect(fd, $0, $1) } }
+        if case .failure(let error) = started, error != .nowInProgress {
+            Descriptor.close(fd)
+            return .failed(error.rawValue)
         }
-        if result < 0 {
+        if case .failure = started {
             // In progress: poll in short slices so that migrate_cancel is seen, then read the outcome from SO_ERROR.
             while true {
                 if isCancelled() {
-                    closeDescriptor(fd)
+                    Descriptor.close(fd)
                     return .cancelled
                 }
                 var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                let ready = poll(&entry, 1, pollMilliseconds)
-                if ready > 0 { break }
-                if ready < 0 && errno != EINTR {
-                    let code = errno
-                    closeDescriptor(fd)
-                    return .failed(code)
+                switch retryingInterrupts({ poll(&entry, 1, pollMilliseconds) }) {
+                case .success(let ready) where ready > 0: break
+                case .success: continue
+                case .failure(let error):
+                    Descriptor.close(fd)
+                    return .failed(error.rawValue)
                 }
+                break
             }
             var code: Int32 = 0
             var length = socklen_t(MemoryLayout<Int32>.size)
             if getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length) < 0 { code = errno }
             if code != 0 {
-                closeDescriptor(fd)
+                Descriptor.close(fd)
                 return .failed(code)
             }
         }
         // The migration thread does blocking I/O, as QEMU's tcp_wait_for_connect sets the socket back to blocking.
-        setNonBlocking(fd, false)
+        Descriptor.setNonBlocking(fd, false)
         return .connected(fd)
     }
 }

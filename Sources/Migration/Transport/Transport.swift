@@ -1,4 +1,5 @@
 internal import Glibc
+import Platform
 
 /// Opens migration streams: connect() for the source (`migrate`), listen() for the destination (`-incoming`).
 public enum Transport {
@@ -67,18 +68,16 @@ public enum Transport {
     private static func spawn(_ command: String, direction: ChildProcess.Direction) throws(MigrationError)
         -> MigrationChannel
     {
-        var ends: [Int32] = [-1, -1]
-        guard pipe(&ends) == 0 else { throw systemError("Failed to create pipe") }
-        // pipe2 is not visible to Swift; a spawn in another thread between pipe and here could inherit the ends.
-        setCloseOnExec(ends[0])
-        setCloseOnExec(ends[1])
-        let (ours, theirs) = direction == .childReadsStdin ? (ends[1], ends[0]) : (ends[0], ends[1])
-        defer { closeDescriptor(theirs) }
+        // pipe2(O_CLOEXEC): a command another thread spawns meanwhile never inherits either end.
+        let ends: (read: Int32, write: Int32)
+        do throws(SystemError) { ends = try Descriptor.pipe() } catch { throw systemError("Failed to create pipe", error) }
+        let (ours, theirs) = direction == .childReadsStdin ? (ends.write, ends.read) : (ends.read, ends.write)
+        defer { Descriptor.close(theirs) }
         do {
             let child = try ChildProcess(command: command, streamFD: theirs, direction: direction)
             return MigrationChannel(fd: ours, kind: .pipe(child), peerDescription: nil)
         } catch {
-            closeDescriptor(ours)
+            Descriptor.close(ours)
             throw error
         }
     }
