@@ -52,9 +52,10 @@ final class LineEditor {
         self.output = output
         self.wakeup = wakeup
         self.prompt = strdup(prompt)
-        let stdinFile = fdopen(dup(input), "r")
-        let stdoutFile = fdopen(dup(output), "w")
-        let stderrFile = fdopen(dup(2), "w")
+        // Copies for libedit's FILEs, so that its fclose leaves ours open; close-on-exec, as every descriptor.
+        let stdinFile = fdopen((try? Descriptor.duplicate(input)) ?? -1, "r")
+        let stdoutFile = fdopen((try? Descriptor.duplicate(output)) ?? -1, "w")
+        let stderrFile = fdopen((try? Descriptor.duplicate(2)) ?? -1, "w")
         editLine = el_init("hmp", stdinFile, stdoutFile, stderrFile)
         history = history_init()
         _ = hmp_history_setsize(history, &historyEvent, 1000)
@@ -146,11 +147,8 @@ final class LineEditor {
             }
             var fds = [pollfd(fd: input, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: wakeup.readDescriptor, events: Int16(POLLIN), revents: 0)]
-            let ready = poll(&fds, 2, -1)
-            if ready < 0 {
-                if errno == EINTR { continue }
-                return 0
-            }
+            // An interrupted poll is retried: the handler has already written to the wake-up pipe.
+            guard case .success = retryingInterrupts({ poll(&fds, 2, -1) }) else { return 0 }
             if fds[1].revents != 0 {
                 wakeup.drain()
                 switch onWake?() ?? .keepReading {
@@ -180,24 +178,21 @@ final class LineEditor {
 
     /// Reads one UTF-8 sequence from the terminal into `pendingInput`; false at end of input.
     private func readUTF8() -> Bool {
-        var first: UInt8 = 0
-        while true {
-            let n = read(input, &first, 1)
-            if n == 1 { break }
-            if n < 0 && errno == EINTR { continue }
-            return false
-        }
+        guard let first = readByte() else { return false }
         let length = first < 0x80 ? 1 : first >= 0xF0 ? 4 : first >= 0xE0 ? 3 : first >= 0xC0 ? 2 : 1
         var bytes = [first]
-        while bytes.count < length {
-            var next: UInt8 = 0
-            let n = read(input, &next, 1)
-            if n == 1 { bytes.append(next) } else if n < 0 && errno == EINTR { continue } else { break }
-        }
+        while bytes.count < length, let next = readByte() { bytes.append(next) }
         for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
             pendingInput.append(wchar_t(bitPattern: scalar.value))
         }
         return true
+    }
+
+    /// One byte from the terminal; nil at end of input or on an error.
+    private func readByte() -> UInt8? {
+        var byte: UInt8 = 0
+        let n = (try? withUnsafeMutableBytes(of: &byte) { raw throws(SystemError) in try Descriptor.read(input, into: raw) }) ?? 0
+        return n == 1 ? byte : nil
     }
 
     private func completeWord() -> UInt8 {
