@@ -4,23 +4,32 @@ import HMP
 import Migration
 public import Machine
 
-/// Runs the monitors over one machine until `quit`, Ctrl-D at the terminal, or SIGTERM.
+/// Runs the monitors over one machine until `quit`, Ctrl-D at the terminal, or SIGTERM, SIGHUP or SIGINT.
 public final class MonitorApplication {
     public static let version = "0.1.0"
     static let prompt = "(qemu) "
     static var banner: String { "hmp \(version) monitor (QEMU \(InfoCommands.qemuVersion) HMP) - type 'help' for more information" }
 
-    private let endpoint: MonitorEndpoint
+    /// How long an exiting hmp waits for a cancelled outgoing migration to let go of its stream.
+    static let cancelGraceMilliseconds: UInt64 = 2000
+
+    private let endpoints: [MonitorEndpoint]
     private let wakeup = Wakeup()
-    private let signals: SignalEvents
     private let backend: Backend
     private let dispatcher: CommandDispatcher
+    private let atTerminal: Bool
+    private let termination: SignalTermination
 
-    public init(machine: Machine, endpoint: MonitorEndpoint) {
-        self.endpoint = endpoint
-        signals = SignalEvents(wakeup: wakeup)
+    /// `endpoints`: every `-monitor`, e.g. the terminal on stdio and a unix socket beside it.
+    public init(machine: Machine, endpoints: [MonitorEndpoint]) {
+        self.endpoints = endpoints
+        Signals.install()
+        // The main thread's monitor wakes for every signal too: ^C and resizes at the terminal, quit elsewhere.
+        Signals.wake(wakeup)
         backend = Backend(machine: machine, wakeup: wakeup)
         dispatcher = CommandDispatcher(table: hmpCommands, backend: backend)
+        atTerminal = endpoints.contains(.stdio) && isatty(0) == 1 && isatty(1) == 1
+        termination = SignalTermination(backend: backend, ending: atTerminal ? .endingAtTerminal : .ending)
     }
 
     /// Serves until quit, then stops the machine; returns the process's exit status.
@@ -34,43 +43,48 @@ public final class MonitorApplication {
                 return 1
             }
         }
-        var socketServer: SocketMonitorServer?
-        if case .unixSocket(let path, let wait) = endpoint {
+        var socketServers: [SocketMonitorServer] = []
+        for case .unixSocket(let path, let wait) in endpoints {
             do {
                 let server = try SocketMonitorServer(path: path, dispatcher: dispatcher)
                 if wait { server.acceptFirstClient() }
                 server.start()
-                socketServer = server
+                socketServers.append(server)
             } catch {
                 FileIO.reportError("\(error)")
                 backend.machine.shutdown()
+                for server in socketServers { server.remove() }
                 return 1
             }
         }
-        if endpoint == .stdio {
-            if isatty(0) == 1 && isatty(1) == 1 {
-                TerminalMonitor(dispatcher: dispatcher, signals: signals, wakeup: wakeup).run()
+        if endpoints.contains(.stdio) && !backend.isQuitting {
+            if atTerminal {
+                TerminalMonitor(dispatcher: dispatcher, wakeup: wakeup).run()
             } else {
                 let session = MonitorSession(output: 1, history: CommandHistory(), isTerminal: false)
                 var monitor = PlainMonitor(input: 0, session: session, dispatcher: dispatcher)
                 monitor.wakeup = wakeup
-                monitor.onWake = { [self] in quitOnSignal() }
                 monitor.run()
             }
         }
         // With no monitor left on stdin, the machine runs on until quit from a socket client or a signal.
-        while !backend.isQuitting {
-            wakeup.wait()
-            quitOnSignal()
-        }
+        while !backend.isQuitting { wakeup.wait() }
+        // The terminal is already restored: the line is QEMU's, on stderr, and the status is 0 as QEMU's.
+        if let report = termination.report { FileIO.reportError(report) }
+        finishOutgoingMigration()
         backend.machine.shutdown()
-        socketServer?.remove()
+        for server in socketServers { server.remove() }
         return backend.exitStatus
     }
 
-    /// SIGTERM, SIGHUP, or SIGINT where no terminal monitor takes Ctrl-C, end hmp as QEMU ends on them.
-    private func quitOnSignal() {
-        if !signals.take().isDisjoint(with: [.terminate, .interrupt]) { backend.requestQuit() }
+    /// An outgoing migration must not outlive hmp half-sent, nor hold up its exit: cancel it, so that the
+    /// destination sees the stream fail, and give its thread a moment to close the stream.
+    private func finishOutgoingMigration() {
+        backend.migration.cancel()
+        let deadline = Clock.milliseconds() + Self.cancelGraceMilliseconds
+        while backend.migration.info.status.isRunning && Clock.milliseconds() < deadline {
+            Clock.sleep(milliseconds: 10)
+        }
     }
 
     /// The command table's rows as man page source, so that hmp(1) lists exactly the commands hmp has.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Machine
+import Monitor
 
 /// hmp's command line, spelled as QEMU's (single dash), so that habits and scripts carry over.
 struct Options: ParsableCommand {
@@ -31,8 +32,9 @@ struct Options: ParsableCommand {
     @Option(name: .customLong("workload", withSingleDash: true), help: ArgumentHelp("Guest writes per second while running: ram=RATE,disk=RATE (e.g. ram=64M,disk=4M).", valueName: "rates"))
     var workload: String?
 
-    @Option(name: .customLong("monitor", withSingleDash: true), help: ArgumentHelp("Where the monitor is: stdio, none, or unix:PATH,server=on,wait=off.", valueName: "dev"))
-    var monitor: String = "stdio"
+    // Repeatable as QEMU's: `-monitor stdio -monitor unix:...` gives the terminal and a socket both.
+    @Option(name: .customLong("monitor", withSingleDash: true), help: ArgumentHelp("Where a monitor is: stdio, none, or unix:PATH,server=on,wait=off. Repeatable; stdio when not given.", valueName: "dev"))
+    var monitors: [String] = []
 
     @Option(name: .customLong("incoming", withSingleDash: true), help: ArgumentHelp("Wait for an incoming migration on this URI (tcp:0:PORT, unix:PATH, exec:CMD, defer).", valueName: "uri"))
     var incoming: String?
@@ -64,5 +66,17 @@ extension Options {
             workload: try workload.map { text throws(MachineError) in try WorkloadRates.parse(text) },
             incoming: incoming
         )
+    }
+}
+
+extension Options {
+    /// Every `-monitor`, stdio when none is given; `none` contributes no monitor.
+    func monitorEndpoints() throws(MonitorEndpointError) -> [MonitorEndpoint] {
+        var endpoints: [MonitorEndpoint] = []
+        for text in monitors.isEmpty ? ["stdio"] : monitors {
+            let endpoint = try MonitorEndpoint(parsing: text)
+            if endpoint != .none && !endpoints.contains(endpoint) { endpoints.append(endpoint) }
+        }
+        return endpoints
     }
 }

@@ -2,11 +2,11 @@ import ArgumentParser
 import Glibc
 import Machine
 import Monitor
+import Platform
 
 /// Bad start-up input ends here: one line on stderr, exit status 1, before anything is created.
 func fail(_ message: String) -> Never {
-    let line = "hmp: \(message)\n"
-    _ = line.withCString { write(2, $0, strlen($0)) }
+    try? Descriptor.writeAll(2, "hmp: \(message)\n")
     exit(1)
 }
 
@@ -30,10 +30,10 @@ if options.printManCommands {
 }
 
 let configuration: MachineConfiguration
-let endpoint: MonitorEndpoint
+let endpoints: [MonitorEndpoint]
 do {
     configuration = try options.machineConfiguration()
-    endpoint = try MonitorEndpoint(parsing: options.monitor)
+    endpoints = try options.monitorEndpoints()
 } catch {
     fail("\(error)")
 }
@@ -52,4 +52,4 @@ for _ in options.devices {
     // QEMU's text for a device whose state cannot migrate (qemu_savevm_state_blocked).
     machine.addMigrationBlocker("State blocked by non-migratable device 'nomigrate'")
 }
-exit(MonitorApplication(machine: machine, endpoint: endpoint).run())
+exit(MonitorApplication(machine: machine, endpoints: endpoints).run())

@@ -6,12 +6,13 @@ import HMP
 final class TerminalMonitor {
     let session: MonitorSession
     let dispatcher: CommandDispatcher
-    let signals: SignalEvents
+    /// This monitor's own view of the signals: ^C from the terminal and resizes. Ending signals are
+    /// SignalTermination's, which asks every monitor to quit.
+    private var signals = SignalWatch()
     private let editor: LineEditor
 
-    init(dispatcher: CommandDispatcher, signals: SignalEvents, wakeup: Wakeup) {
+    init(dispatcher: CommandDispatcher, wakeup: Wakeup) {
         self.dispatcher = dispatcher
-        self.signals = signals
         let history = CommandHistory(file: CommandHistory.defaultFile)
         session = MonitorSession(output: 1, history: history, isTerminal: true, wakeup: wakeup)
         editor = LineEditor(prompt: MonitorApplication.prompt, wakeup: wakeup, history: history.entries)
@@ -20,7 +21,7 @@ final class TerminalMonitor {
         editor.onWake = { [unowned self] in self.handleWake() }
         session.migrationWaiter = { [unowned self] migration, watch in
             MigrationStatusView(
-                migration: migration, watch: watch, session: session, signals: signals,
+                migration: migration, watch: watch, session: session, backend: dispatcher.backend, wakeup: wakeup,
                 typeAhead: { [editor] bytes in editor.pushInput(bytes) }
             ).run()
         }
@@ -53,9 +54,8 @@ final class TerminalMonitor {
 
     private func handleWake() -> LineEditor.WakeAction {
         let events = signals.take()
-        if events.contains(.terminate) { dispatcher.backend.requestQuit() }
         if dispatcher.backend.isQuitting { return .stop }
-        if events.contains(.interrupt) { return .interrupt }
+        if events.contains(.typedInterrupt) { return .interrupt }
         if events.contains(.resize) { return .resize }
         let lines = session.takeNotifications()
         if !lines.isEmpty { editor.printAbove(lines) }

@@ -5,12 +5,15 @@ import Migration
 
 /// A synchronous `migrate` at a terminal: the monitor is suspended, a status line pinned to the bottom row is
 /// redrawn once a second (the seed's hmp_migrate_status_cb, with more to say), ^C cancels, ^Z detaches, and what
-/// the person types meanwhile is kept for the prompt that comes back.
+/// the person types meanwhile is kept for the prompt that comes back. Quit from another monitor or an ending
+/// signal (Backend.isQuitting, with a byte on the wake-up pipe) cancels the migration and leaves at once, the
+/// terminal restored.
 struct MigrationStatusView {
     let migration: OutgoingMigration
     let watch: MigrationWatch
     let session: MonitorSession
-    let signals: SignalEvents
+    let backend: Backend
+    let wakeup: Wakeup
     let terminal = Terminfo.current
     /// Receives the keys typed while waiting, to be edited and run after.
     let typeAhead: ([UInt8]) -> Void
@@ -37,8 +40,16 @@ struct MigrationStatusView {
         var cancelled = false
         var detachedByKey = false
         var drawnWidth = 0
+        // Its own watch: the status view sees resizes without taking them from anyone else.
+        var signals = SignalWatch()
+        var quitting = false
 
         while true {
+            if backend.isQuitting {
+                migration.cancel()
+                quitting = true
+                break
+            }
             let info = migration.info
             if info.status.isFinished { break }
             let now = Clock.milliseconds()
@@ -89,20 +100,27 @@ struct MigrationStatusView {
         } else if drawnWidth > 0 {
             session.write("\r" + String(repeating: " ", count: drawnWidth) + "\r")
         }
-        if detachedByKey && watch.detach() {
+        if quitting {
+            // hmp is ending: no summary, the prompt does not come back.
+        } else if detachedByKey && watch.detach() {
             session.print("Migration continues in the background: info migrate shows it, migrate_cancel stops it")
         } else {
             session.print(MigrationStatusText.summary(migration.info))
         }
         typeAhead(typed)
+        // readKeys drained the pipe: the editor must still look at what woke it (notifications, a resize).
+        wakeup.wake()
     }
 
-    /// Whatever keys arrive within `timeout` milliseconds.
+    /// Whatever keys arrive within `timeout` milliseconds; returns early, with none, when the wake-up pipe fires.
     private func readKeys(timeout: Int32) -> [UInt8] {
-        var fd = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
-        guard poll(&fd, 1, timeout) > 0 else { return [] }
+        var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: wakeup.readDescriptor, events: Int16(POLLIN), revents: 0)]
+        guard case .success(let ready) = retryingInterrupts({ poll(&fds, 2, timeout) }), ready > 0 else { return [] }
+        if fds[1].revents != 0 { wakeup.drain() }
+        guard fds[0].revents != 0 else { return [] }
         var buffer = [UInt8](repeating: 0, count: 256)
-        let n = read(0, &buffer, buffer.count)
-        return n > 0 ? Array(buffer[0..<n]) : []
+        let n = (try? buffer.withUnsafeMutableBytes { raw throws(SystemError) in try Descriptor.read(0, into: raw) }) ?? 0
+        return Array(buffer[0..<n])
     }
 }

@@ -1,0 +1,36 @@
+import Platform
+import Synchronization
+
+/// Ends hmp on SIGTERM, SIGHUP and SIGINT, whatever the monitors are doing at that moment: a thread of its own
+/// waits for signals, so a monitor busy in a command or a synchronous migration cannot delay or swallow one. It
+/// asks the monitors to quit and cancels an outgoing migration (its destination sees the stream fail), as QEMU's
+/// main loop does on qemu_system_killed.
+final class SignalTermination: Sendable {
+    private let backend: Backend
+    private let endedBySignal = Atomic<Bool>(false)
+    private let wakeup = Wakeup()
+
+    /// `ending`: which signals end hmp; at a terminal monitor, ^C from the terminal driver is a key instead.
+    init(backend: Backend, ending: SignalSet) {
+        self.backend = backend
+        Signals.wake(wakeup)
+        // Made here, so that a signal arriving before the thread runs is still seen.
+        let initial = SignalWatch()
+        let started = PlatformThread.detach { [self] in
+            var watch = initial
+            while true {
+                wakeup.wait()
+                guard !watch.take().isDisjoint(with: ending) else { continue }
+                endedBySignal.store(true, ordering: .sequentiallyConsistent)
+                backend.requestQuit()
+                backend.migration.cancel()
+            }
+        }
+        if case .failure(let error) = started { FileIO.reportError("signals: \(error)") }
+    }
+
+    /// QEMU's `terminating on signal 15 from pid 1234 (kill)`, once a signal has ended hmp; nil otherwise.
+    var report: String? {
+        endedBySignal.load(ordering: .sequentiallyConsistent) ? Signals.terminationReport() : nil
+    }
+}
