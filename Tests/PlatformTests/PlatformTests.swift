@@ -47,3 +47,20 @@ struct PlatformTests {
         #expect(first.take().isEmpty)
     }
 }
+
+/// SIGINT sent by a process is `.interrupt`, which ends hmp even at a terminal; only the terminal driver's ^C is
+/// `.typedInterrupt`. QEMU's report names the sender.
+extension PlatformTests {
+    @Test func sigintFromAProcessIsNotTheTerminalsKey() {
+        Signals.install()
+        let wakeup = Wakeup()
+        Signals.wake(wakeup)
+        var watch = SignalWatch()
+        kill(getpid(), SIGINT)
+        wakeup.wait(timeout: 1000)
+        let arrived = watch.take()
+        #expect(arrived == .interrupt)
+        #expect(!arrived.isDisjoint(with: .endingAtTerminal))
+        #expect(Signals.terminationReport()?.hasPrefix("terminating on signal 2 from pid \(getpid()) (") == true)
+    }
+}
