@@ -153,7 +153,11 @@ final class LineEditor {
                 wakeup.drain()
                 switch onWake?() ?? .keepReading {
                 case .keepReading: break
-                case .resize: el_resize(editLine); redraw()
+                case .resize:
+                    // el_refresh draws from where the cursor is: start the row afresh, or the prompt is drawn twice.
+                    el_resize(editLine)
+                    try? FileIO.writeAll(output, "\r" + terminal.clearLine)
+                    redraw()
                 case .interrupt:
                     character?.pointee = 0x03
                     return 1
