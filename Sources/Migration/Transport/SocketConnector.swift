@@ -39,20 +39,19 @@ enum SocketConnector {
         }
         if case .failure = started {
             // In progress: poll in short slices so that migrate_cancel is seen, then read the outcome from SO_ERROR.
-            while true {
+            var ready: Int32 = 0
+            while ready == 0 {
                 if isCancelled() {
                     Descriptor.close(fd)
                     return .cancelled
                 }
                 var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
                 switch retryingInterrupts({ poll(&entry, 1, pollMilliseconds) }) {
-                case .success(let ready) where ready > 0: break
-                case .success: continue
+                case .success(let count): ready = count
                 case .failure(let error):
                     Descriptor.close(fd)
                     return .failed(error.rawValue)
                 }
-                break
             }
             var code: Int32 = 0
             var length = socklen_t(MemoryLayout<Int32>.size)
