@@ -29,7 +29,17 @@ public final class MonitorApplication {
         backend = Backend(machine: machine, wakeup: wakeup)
         dispatcher = CommandDispatcher(table: hmpCommands, backend: backend)
         atTerminal = endpoints.contains(.stdio) && isatty(0) == 1 && isatty(1) == 1
-        termination = SignalTermination(backend: backend, ending: atTerminal ? .endingAtTerminal : .ending)
+        var saved = termios()
+        let terminal = atTerminal && tcgetattr(0, &saved) == 0 ? saved : nil
+        termination = SignalTermination(backend: backend, ending: atTerminal ? .endingAtTerminal : .ending) {
+            // The monitors did not finish in time: put the terminal back as hmp found it, and leave as QEMU would.
+            if var terminal {
+                tcsetattr(0, TCSANOW, &terminal)
+                try? FileIO.writeAll(1, Terminfo.current.resetScrollRegion(rows: Terminfo.size().rows))
+            }
+            if let report = Signals.terminationReport() { FileIO.reportError(report) }
+            _exit(0)
+        }
     }
 
     /// Serves until quit, then stops the machine; returns the process's exit status.

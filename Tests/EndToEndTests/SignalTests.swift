@@ -70,3 +70,17 @@ import Testing
         #expect(destination.errorText.contains("load of migration failed"), "\(destination.errorText)")
     }
 }
+
+extension SignalTests {
+    /// Start-up waiting for its first socket client (`wait=on`) is no place to hang: hmp leaves after the grace.
+    @Test func sigtermWhileWaitingForTheFirstSocketClientEndsHMP() throws {
+        let socket = scratch.file("monitor.sock")
+        let hmp = try HMPProcess(["-m", "64", "-monitor", "unix:\(socket),server=on,wait=on"])
+        defer { hmp.close() }
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline && !FileManager.default.fileExists(atPath: socket) { usleep(20_000) }
+        kill(hmp.process.processIdentifier, SIGTERM)
+        #expect(hmp.waitForExit(timeout: 10) == 0)
+        #expect(hmp.errorText.contains(terminating(SIGTERM)), "\(hmp.errorText)")
+    }
+}

@@ -10,8 +10,13 @@ final class SignalTermination: Sendable {
     private let endedBySignal = Atomic<Bool>(false)
     private let wakeup = Wakeup()
 
+    /// How long the monitors get to wind down after an ending signal before hmp leaves without them (a start-up
+    /// still waiting for its `wait=on` socket client, a command stuck in a system call).
+    static let graceMilliseconds: UInt64 = 5000
+
     /// `ending`: which signals end hmp; at a terminal monitor, ^C from the terminal driver is a key instead.
-    init(backend: Backend, ending: SignalSet) {
+    /// `lastResort` runs if hmp is still there once the grace has passed: it restores what it can and exits.
+    init(backend: Backend, ending: SignalSet, lastResort: @escaping @Sendable () -> Never) {
         self.backend = backend
         Signals.wake(wakeup)
         // Made here, so that a signal arriving before the thread runs is still seen.
@@ -21,9 +26,15 @@ final class SignalTermination: Sendable {
             while true {
                 wakeup.wait()
                 guard !watch.take().isDisjoint(with: ending) else { continue }
-                endedBySignal.store(true, ordering: .sequentiallyConsistent)
+                let first = !endedBySignal.exchange(true, ordering: .sequentiallyConsistent)
                 backend.requestQuit()
                 backend.migration.cancel()
+                if first {
+                    PlatformThread.detach {
+                        Clock.sleep(milliseconds: SignalTermination.graceMilliseconds)
+                        lastResort()
+                    }
+                }
             }
         }
         if case .failure(let error) = started { FileIO.reportError("signals: \(error)") }

@@ -63,6 +63,11 @@ struct Terminfo: Sendable {
             + restoreCursor
     }
 
+    /// The whole screen scrolls again, the cursor where it was; for leaving in a hurry.
+    func resetScrollRegion(rows: Int) -> String {
+        saveCursor + scrollRegion(top: 0, bottom: rows - 1) + restoreCursor
+    }
+
     /// Writes `text` on the bottom row without moving the cursor.
     func drawBottomRow(_ text: String, rows: Int) -> String {
         saveCursor + moveTo(row: rows - 1, column: 0) + clearLine + text + restoreCursor
