@@ -64,9 +64,11 @@ final class ChildProcess: Sendable {
         reaped.withLock { done in
             if done { return true }
             var status: Int32 = 0
-            let result = waitpid(pid, &status, WNOHANG)
+            switch retryingInterrupts({ waitpid(pid, &status, WNOHANG) }) {
+            case .success(let collected): done = collected == pid
             // ECHILD: someone else (a SIGCHLD handler set to SIG_IGN) collected it; either way it is gone.
-            if result == pid || (result < 0 && errno != EINTR) { done = true }
+            case .failure: done = true
+            }
             return done
         }
     }
