@@ -1,4 +1,5 @@
 import Glibc
+import Platform
 
 /// An open raw image: reads and writes go straight to the file with pread/pwrite, and each write marks its 1 MiB
 /// chunks dirty (the seed's block migration works in chunks of this size).
@@ -61,10 +62,12 @@ public final class Drive: @unchecked Sendable {
         try check(offset, buffer.count)
         var done = 0
         while done < buffer.count {
-            let n = pread(fileDescriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .driveIOFailed(id: id, operation: "read", errno: errno)
+            let n: Int
+            switch retryingInterrupts({
+                pread(fileDescriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            }) {
+            case .success(let count): n = count
+            case .failure(let error): throw .driveIOFailed(id: id, operation: "read", errno: error.rawValue)
             }
             // The file shrank under us: what is gone reads as zeros, as a hole would.
             if n == 0 {
@@ -82,10 +85,12 @@ public final class Drive: @unchecked Sendable {
         guard bytes.count > 0 else { return }
         var done = 0
         while done < bytes.count {
-            let n = pwrite(fileDescriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .driveIOFailed(id: id, operation: "write", errno: errno)
+            let n: Int
+            switch retryingInterrupts({
+                pwrite(fileDescriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
+            }) {
+            case .success(let count): n = count
+            case .failure(let error): throw .driveIOFailed(id: id, operation: "write", errno: error.rawValue)
             }
             done += n
         }

@@ -1,4 +1,5 @@
 import Glibc
+import Platform
 
 /// The guest's physical memory: one anonymous mapping of `size` bytes at guest-physical address 0, a dirty bit per
 /// 4 KiB page, and a populated bit per page: pages never written are known to be zero, so a migration sends them
@@ -74,10 +75,10 @@ public final class GuestRAM: @unchecked Sendable {
                 continue
             }
             let want = min(chunk, total - offset)
-            let n = pread(fd, buffer, want, off_t(offset))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .cannotOpenMemPath(path: memPath, errno: errno)
+            let n: Int
+            switch retryingInterrupts({ pread(fd, buffer, want, off_t(offset)) }) {
+            case .success(let count): n = count
+            case .failure(let error): throw .cannotOpenMemPath(path: memPath, errno: error.rawValue)
             }
             // The file shrank since fstat: the rest of RAM stays zero, as a hole reads.
             if n == 0 { return }

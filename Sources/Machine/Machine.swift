@@ -1,4 +1,5 @@
 import Glibc
+import Platform
 import Synchronization
 
 /// The built-in virtual machine: guest RAM, drives, a workload that dirties them while the guest runs, and the run
@@ -147,16 +148,10 @@ public final class Machine: Sendable {
         let fd = try Machine.createPrivate(path)
         var failure: Int32 = 0
         ram.withUnsafeBytes { all in
-            var done = 0
-            let count = Int(size)
-            while done < count {
-                let n = Glibc.write(fd, all.baseAddress! + Int(address) + done, count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                done += n
+            do throws(SystemError) {
+                try Descriptor.writeAll(fd, UnsafeRawBufferPointer(rebasing: all[Int(address)..<Int(end)]))
+            } catch {
+                failure = error.errno.rawValue
             }
         }
         if close(fd) != 0, failure == 0 { failure = errno }
@@ -167,19 +162,21 @@ public final class Machine: Sendable {
     /// memory; an existing file (or a device such as /dev/null) keeps its owner and mode, as with QEMU's fopen.
     private static func createPrivate(_ path: String) throws(MachineError) -> Int32 {
         while true {
-            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-            if fd >= 0 {
+            switch retryingInterrupts({ open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }) {
+            case .success(let fd):
                 // The umask can only take bits away; fchmod also puts back any it took from 0600.
                 _ = fchmod(fd, 0o600)
                 return fd
+            case .failure(.fileExists):
+                break
+            case .failure(let error):
+                throw .cannotWriteFile(path: path, errno: error.rawValue)
             }
-            if errno == EINTR { continue }
-            guard errno == EEXIST else { throw .cannotWriteFile(path: path, errno: errno) }
-            let existing = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
-            if existing >= 0 { return existing }
-            if errno == EINTR { continue }
-            // Removed between the two opens: create it after all.
-            guard errno == ENOENT else { throw .cannotWriteFile(path: path, errno: errno) }
+            switch retryingInterrupts({ open(path, O_WRONLY | O_TRUNC | O_CLOEXEC) }) {
+            case .success(let fd): return fd
+            case .failure(.noSuchFileOrDirectory): continue  // removed between the two opens: create it after all
+            case .failure(let error): throw .cannotWriteFile(path: path, errno: error.rawValue)
+            }
         }
     }
 

@@ -29,7 +29,7 @@ struct Options: ParsableCommand {
     @Option(name: .customLong("name", withSingleDash: true), help: ArgumentHelp("The machine's name, shown by 'info name'.", valueName: "name"))
     var name: String?
 
-    @Option(name: .customLong("workload", withSingleDash: true), help: ArgumentHelp("Guest writes per second while running: ram=RATE,disk=RATE (e.g. ram=64M,disk=4M).", valueName: "rates"))
+    @Option(name: .customLong("workload", withSingleDash: true), help: ArgumentHelp("Guest writes per second while running: ram=RATE,disk=RATE[,region=SIZE] (e.g. ram=64M,disk=4M); region= keeps RAM writes in the first SIZE bytes.", valueName: "rates"))
     var workload: String?
 
     // Repeatable as QEMU's: `-monitor stdio -monitor unix:...` gives the terminal and a socket both.

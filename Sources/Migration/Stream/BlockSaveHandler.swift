@@ -1,4 +1,5 @@
 import Glibc
+import Platform
 public import Machine
 
 /// The `block` section, version 1 (`migrate -b` / `-i`): the seed's block_save_* and block_load. Every 1 MiB chunk of
@@ -287,7 +288,7 @@ public final class BlockSaveHandler: SaveVMHandler {
     /// QEMU's bare `Input/output error`.
     static func writeError(_ drive: Drive, _ offset: UInt64, _ code: Int32) -> MigrationError {
         MigrationError(
-            "Error writing block device \(drive.id) (\(drive.path)) at offset \(offset): \(String(cString: strerror(code)))")
+            "Error writing block device \(drive.id) (\(drive.path)) at offset \(offset): \(errnoText(code))")
     }
 }
 

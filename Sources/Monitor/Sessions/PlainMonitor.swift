@@ -22,11 +22,12 @@ struct PlainMonitor {
         var buffer = [UInt8](repeating: 0, count: 65536)
         while !dispatcher.backend.isQuitting && !session.isGone {
             guard waitForInput() else { continue }
-            let n = acceptsDescriptors
-                ? receive(into: &buffer)
-                : buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
+            let received = retryingInterrupts {
+                acceptsDescriptors
+                    ? receive(into: &buffer)
+                    : buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            }
+            guard case .success(let n) = received, n > 0 else { break }
             buffer.withUnsafeBytes { lines.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
             while let line = lines.next() {
                 switch line {
