@@ -13,6 +13,9 @@ public final class Workload: Sendable {
     /// whole 1 MiB migration chunk each, and no disk could converge under even a modest write rate.
     public static let blockSize = 256 << 10
     static let sliceMicroseconds: UInt32 = 10_000
+    /// The most one slice writes, RAM and disk each: a rate like `ram=1E` then means "as fast as one thread can",
+    /// and the slice still ends soon enough for pause and stop to take effect at once.
+    static let sliceLimitBytes = Double(32 << 20)
 
     public let rates: WorkloadRates
     private let ram: GuestRAM
@@ -79,8 +82,8 @@ public final class Workload: Sendable {
                     diskCredit = 0
                     return mode
                 }
-                ramCredit += Double(rates.ramBytesPerSecond) * elapsed
-                diskCredit += Double(rates.diskBytesPerSecond) * elapsed
+                ramCredit = min(ramCredit + Double(rates.ramBytesPerSecond) * elapsed, Workload.sliceLimitBytes)
+                diskCredit = min(diskCredit + Double(rates.diskBytesPerSecond) * elapsed, Workload.sliceLimitBytes)
                 while ramCredit >= Double(GuestRAM.pageSize) {
                     ramCredit -= Double(GuestRAM.pageSize)
                     let pageBytes = UnsafeMutableRawBufferPointer(rebasing: block[0..<GuestRAM.pageSize])

@@ -32,13 +32,11 @@ public final class MonitorApplication {
         var saved = termios()
         let terminal = atTerminal && tcgetattr(0, &saved) == 0 ? saved : nil
         termination = SignalTermination(backend: backend, ending: atTerminal ? .endingAtTerminal : .ending) {
-            // The monitors did not finish in time: put the terminal back as hmp found it, and leave as QEMU would.
+            // The monitors did not finish in time: put the terminal back as hmp found it before leaving.
             if var terminal {
                 tcsetattr(0, TCSANOW, &terminal)
                 try? FileIO.writeAll(1, Terminfo.current.resetScrollRegion(rows: Terminfo.size().rows))
             }
-            if let report = Signals.terminationReport() { FileIO.reportError(report) }
-            _exit(0)
         }
     }
 
@@ -80,7 +78,7 @@ public final class MonitorApplication {
         // With no monitor left on stdin, the machine runs on until quit from a socket client or a signal.
         while !backend.isQuitting { wakeup.wait() }
         // The terminal is already restored: the line is QEMU's, on stderr, and the status is 0 as QEMU's.
-        if let report = termination.report { FileIO.reportError(report) }
+        termination.printReport()
         finishOutgoingMigration()
         backend.machine.shutdown()
         for server in socketServers { server.remove() }

@@ -31,6 +31,18 @@ import Testing
         #expect(hmp.errorText.contains(terminating(SIGTERM)), "\(hmp.errorText)")
     }
 
+    /// A workload asked for more than a thread can write still yields at once to a signal, and the line is said once.
+    @Test func sigtermWithAnImpossibleWorkloadEndsHMPAtOnce() throws {
+        let hmp = try HMPProcess(["-m", "64", "-workload", "ram=1E,disk=1E", "-monitor", "none"])
+        defer { hmp.close() }
+        usleep(500_000)
+        let sent = Date()
+        kill(hmp.process.processIdentifier, SIGTERM)
+        #expect(hmp.waitForExit(timeout: 5) == 0)
+        #expect(Date().timeIntervalSince(sent) < 2, "the workload's slice is bounded, so stopping it is quick")
+        #expect(hmp.errorText.components(separatedBy: terminating(SIGTERM)).count == 2, "\(hmp.errorText)")
+    }
+
     /// A source and a destination whose migration lasts: a workload dirties RAM faster than 1 MB/s goes out.
     func slowMigration() throws -> (source: HMPProcess, destination: HMPProcess) {
         let port = freePort()

@@ -56,9 +56,15 @@ final class SocketMonitorServer: @unchecked Sendable {
 
     /// Waits for the first client and starts serving it on a thread of its own (`wait=on`), so that start-up
     /// goes on and later clients are served beside it.
+    /// A signal or `quit` ends the wait: it looks at the quit flag ten times a second.
     func acceptFirstClient() {
-        guard case .success(let client) = Descriptor.accept(listener) else { return }
-        admit(client)
+        var ready = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+        while !dispatcher.backend.isQuitting {
+            guard case .success(1) = retryingInterrupts({ poll(&ready, 1, 100) }) else { continue }
+            guard case .success(let client) = Descriptor.accept(listener) else { return }
+            admit(client)
+            return
+        }
     }
 
     /// Accepts clients on a thread of its own until quit, each served on a new thread.

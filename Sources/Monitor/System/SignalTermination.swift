@@ -1,3 +1,4 @@
+import Glibc
 import Platform
 import Synchronization
 
@@ -8,6 +9,7 @@ import Synchronization
 final class SignalTermination: Sendable {
     private let backend: Backend
     private let endedBySignal = Atomic<Bool>(false)
+    private let reported = Atomic<Bool>(false)
     private let wakeup = Wakeup()
 
     /// How long the monitors get to wind down after an ending signal before hmp leaves without them (a start-up
@@ -15,8 +17,9 @@ final class SignalTermination: Sendable {
     static let graceMilliseconds: UInt64 = 5000
 
     /// `ending`: which signals end hmp; at a terminal monitor, ^C from the terminal driver is a key instead.
-    /// `lastResort` runs if hmp is still there once the grace has passed: it restores what it can and exits.
-    init(backend: Backend, ending: SignalSet, lastResort: @escaping @Sendable () -> Never) {
+    /// If hmp is still there once the grace has passed, `restore` puts back what it can (the terminal), the
+    /// report is printed unless it already was, and hmp exits 0.
+    init(backend: Backend, ending: SignalSet, restore: @escaping @Sendable () -> Void) {
         self.backend = backend
         Signals.wake(wakeup)
         // Made here, so that a signal arriving before the thread runs is still seen.
@@ -30,9 +33,11 @@ final class SignalTermination: Sendable {
                 backend.requestQuit()
                 backend.migration.cancel()
                 if first {
-                    PlatformThread.detach {
+                    PlatformThread.detach { [self] in
                         Clock.sleep(milliseconds: SignalTermination.graceMilliseconds)
-                        lastResort()
+                        restore()
+                        printReport()
+                        _exit(0)
                     }
                 }
             }
@@ -40,8 +45,13 @@ final class SignalTermination: Sendable {
         if case .failure(let error) = started { FileIO.reportError("signals: \(error)") }
     }
 
-    /// QEMU's `terminating on signal 15 from pid 1234 (kill)`, once a signal has ended hmp; nil otherwise.
-    var report: String? {
-        endedBySignal.load(ordering: .sequentiallyConsistent) ? Signals.terminationReport() : nil
+    /// Prints QEMU's `terminating on signal 15 from pid 1234 (kill)` on stderr once a signal has ended hmp, and
+    /// only once, whether the monitors wound down in time or the grace ran out.
+    func printReport() {
+        guard endedBySignal.load(ordering: .sequentiallyConsistent),
+            !reported.exchange(true, ordering: .sequentiallyConsistent),
+            let report = Signals.terminationReport()
+        else { return }
+        FileIO.reportError(report)
     }
 }
