@@ -23,6 +23,13 @@ public final class QMPConnection {
         Descriptor.close(descriptor)
     }
 
+    /// Connects to the server at `address`, reads its greeting and negotiates: a connection ready for commands.
+    public static func open(_ address: QMPAddress, timeout milliseconds: Int32 = 10_000) throws(QMPError) -> QMPConnection {
+        let connection = QMPConnection(descriptor: try address.connect(timeout: UInt64(max(0, milliseconds))))
+        _ = try connection.handshake(timeout: milliseconds)
+        return connection
+    }
+
     /// Reads the greeting and negotiates capabilities (none: hmp needs no OOB).
     public func handshake(timeout milliseconds: Int32 = 10_000) throws(QMPError) -> QMPGreeting {
         while greeting == nil {

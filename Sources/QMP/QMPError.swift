@@ -12,6 +12,10 @@ public enum QMPError: Error, Sendable, Equatable, CustomStringConvertible {
     case protocolViolation(String)
     /// No answer within the time allowed.
     case timedOut(String)
+    /// An address that is not `unix:PATH` or `tcp:HOST:PORT`, and what is expected.
+    case badAddress(String, String)
+    /// Nothing accepted the connection, and why.
+    case cannotConnect(String, String)
 
     public var description: String {
         switch self {
@@ -20,6 +24,8 @@ public enum QMPError: Error, Sendable, Equatable, CustomStringConvertible {
         case .system(let error): "\(error)"
         case .protocolViolation(let what): "the peer does not speak QMP: \(what)"
         case .timedOut(let what): "no answer from QEMU within the time allowed: \(what)"
+        case .badAddress(let address, let expected): "invalid QMP address '\(address)': \(expected)"
+        case .cannotConnect(let address, let reason): "cannot connect to QMP at '\(address)': \(reason)"
         }
     }
 }

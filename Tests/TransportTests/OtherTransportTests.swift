@@ -223,8 +223,8 @@ import Testing
             } catch { return error }
         }
         #expect(outcome != nil || fillers.count == 8, "either the connect was pending and got cancelled, or the kernel never filled the backlog")
-        if let outcome { #expect(outcome == SocketConnector.cancelledError) }
-        #expect(throws: SocketConnector.cancelledError) {
+        if let outcome { #expect(outcome == connectCancelledError) }
+        #expect(throws: connectCancelledError) {
             try Transport.connect(.tcp(host: "127.0.0.1", port: "\(port)"), fds: { _ in nil }, isCancelled: { true })
         }
     }

@@ -83,19 +83,19 @@ import Testing
         let listener = try Transport.listen(MigrationURI(parsing: "tcp:127.0.0.1:0", incoming: true))
         defer { listener.close() }
         let good = try #require(listener.port)
-        let addresses = try AddressResolver.resolve(host: "::1", port: "\(refused)", passive: false)
-            + AddressResolver.resolve(host: "127.0.0.1", port: "\(good)", passive: false)
-        let fd = try SocketConnector.connect(to: addresses, display: "twohost:\(good)", isCancelled: notCancelled)
+        let addresses = try resolveAddresses(host: "::1", port: "\(refused)", passive: false)
+            + resolveAddresses(host: "127.0.0.1", port: "\(good)", passive: false)
+        let fd = try connectSocket(to: addresses, display: "twohost:\(good)", isCancelled: notCancelled)
         defer { close(fd) }
         let incoming = try listener.accept(isCancelled: notCancelled)
         defer { incoming.close() }
         #expect(writeAll(fd, [1, 2, 3]))
         #expect(readExactly(incoming.readDescriptor, 3) == [1, 2, 3])
         // When all fail, the last error is reported under the display name.
-        let bad = try AddressResolver.resolve(host: "::1", port: "\(refused)", passive: false)
-            + AddressResolver.resolve(host: "127.0.0.1", port: "\(refused)", passive: false)
+        let bad = try resolveAddresses(host: "::1", port: "\(refused)", passive: false)
+            + resolveAddresses(host: "127.0.0.1", port: "\(refused)", passive: false)
         #expect(throws: MigrationError("Failed to connect to 'twohost:\(refused)': Connection refused")) {
-            try SocketConnector.connect(to: bad, display: "twohost:\(refused)", isCancelled: notCancelled)
+            try connectSocket(to: bad, display: "twohost:\(refused)", isCancelled: notCancelled)
         }
     }
 
@@ -120,7 +120,7 @@ import Testing
                 return nil
             } catch { return error }
         }
-        #expect(outcome == SocketConnector.cancelledError)
+        #expect(outcome == connectCancelledError)
     }
 
     /// close() from another thread makes a pending accept fail promptly.

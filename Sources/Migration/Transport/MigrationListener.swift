@@ -33,11 +33,11 @@ public final class MigrationListener: Sendable {
     init(tcpHost host: String, port: String) throws(MigrationError) {
         let candidates: [SocketAddress]
         if host.isEmpty || host == "0" {
-            let v6 = try? AddressResolver.resolve(host: "::", port: port, passive: true)
-            let v4 = try AddressResolver.resolve(host: "0.0.0.0", port: port, passive: true)
+            let v6 = try? resolveAddresses(host: "::", port: port, passive: true)
+            let v4 = try resolveAddresses(host: "0.0.0.0", port: port, passive: true)
             candidates = (v6 ?? []) + v4
         } else {
-            candidates = try AddressResolver.resolve(host: host, port: port, passive: true)
+            candidates = try resolveAddresses(host: host, port: port, passive: true)
         }
         var lastError = MigrationError("Failed to find an available port: \(errnoText(EADDRINUSE))")
         for address in candidates {
@@ -150,7 +150,7 @@ public final class MigrationListener: Sendable {
         // Non-blocking, so that a connection reset between poll and accept cannot block us.
         Descriptor.setNonBlocking(fd, true)
         while true {
-            if isCancelled() { throw SocketConnector.cancelledError }
+            if isCancelled() { throw connectCancelledError }
             if state.withLock({ $0.closed }) { throw MigrationListener.closedError }
             var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let ready: Int32

@@ -12,14 +12,14 @@ public enum Transport {
         ignoreSIGPIPE()
         switch uri {
         case .tcp(let host, let port):
-            let addresses = try AddressResolver.resolve(host: host, port: port, passive: false)
-            let fd = try SocketConnector.connect(to: addresses, display: "\(host):\(port)", isCancelled: isCancelled)
+            let addresses = try resolveAddresses(host: host, port: port, passive: false)
+            let fd = try connectSocket(to: addresses, display: "\(host):\(port)", isCancelled: isCancelled)
             return MigrationChannel(fd: fd, kind: .socket, peerDescription: SocketAddress.peer(of: fd).flatMap(tcpText))
         case .unix(let path):
             guard let address = SocketAddress.unix(path: path) else {
                 throw MigrationError("UNIX socket path '\(path)' is too long")
             }
-            let fd = try SocketConnector.connect(to: [address], display: path, isCancelled: isCancelled)
+            let fd = try connectSocket(to: [address], display: path, isCancelled: isCancelled)
             return MigrationChannel(fd: fd, kind: .socket, peerDescription: "unix:\(path)")
         case .exec(let command):
             return try spawn(command, direction: .childReadsStdin)
@@ -80,6 +80,30 @@ public enum Transport {
             Descriptor.close(ours)
             throw error
         }
+    }
+}
+
+/// getaddrinfo, its failure in QEMU's words as a migration error.
+func resolveAddresses(host: String, port: String, passive: Bool) throws(MigrationError) -> [SocketAddress] {
+    do throws(AddressResolutionError) {
+        return try AddressResolver.resolve(host: host, port: port, passive: passive)
+    } catch {
+        throw MigrationError(error.description)
+    }
+}
+
+/// What a cancelled connect or accept throws; the engine reports cancellation by its own state, not by this text.
+let connectCancelledError = MigrationError("Migration was cancelled")
+
+/// Connects to the first of `addresses` that accepts, failing as QEMU does: `Failed to connect to 'DISPLAY': …`
+/// with the last address's error.
+func connectSocket(
+    to addresses: [SocketAddress], display: String, isCancelled: @Sendable () -> Bool
+) throws(MigrationError) -> Int32 {
+    switch SocketConnector.connect(to: addresses, isCancelled: isCancelled) {
+    case .connected(let fd): return fd
+    case .failed(let errno): throw systemError("Failed to connect to '\(display)'", errno.rawValue)
+    case .cancelled: throw connectCancelledError
     }
 }
 

@@ -1,11 +1,18 @@
-internal import Glibc
-import Platform
+import Glibc
+
+/// A name that getaddrinfo could not resolve, in QEMU's words.
+public struct AddressResolutionError: Error, Sendable, CustomStringConvertible {
+    public let host: String
+    public let port: String
+    public let reason: String
+    public var description: String { "address resolution failed for \(host):\(port): \(reason)" }
+}
 
 /// getaddrinfo for stream sockets, with QEMU's error text.
-enum AddressResolver {
+public enum AddressResolver {
     /// Every address for `host`:`port`, in getaddrinfo's order. `passive` asks for addresses to bind (an empty host
     /// then means every local address).
-    static func resolve(host: String, port: String, passive: Bool) throws(MigrationError) -> [SocketAddress] {
+    public static func resolve(host: String, port: String, passive: Bool) throws(AddressResolutionError) -> [SocketAddress] {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -18,7 +25,7 @@ enum AddressResolver {
             : getaddrinfo(host, port, &hints, &list)
         guard result == 0 else {
             let reason = result == EAI_SYSTEM ? errnoText(errno) : String(cString: gai_strerror(result))
-            throw MigrationError("address resolution failed for \(host):\(port): \(reason)")
+            throw AddressResolutionError(host: host, port: port, reason: reason)
         }
         defer { freeaddrinfo(list) }
         var addresses: [SocketAddress] = []

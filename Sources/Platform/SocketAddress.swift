@@ -1,16 +1,16 @@
-internal import Glibc
+public import Glibc
 
 /// One resolved socket address, owned (getaddrinfo's list is freed right after resolving).
-struct SocketAddress: Sendable {
-    var storage = sockaddr_storage()
-    var length: socklen_t = 0
+public struct SocketAddress: Sendable {
+    public var storage = sockaddr_storage()
+    public var length: socklen_t = 0
 
-    var family: Int32 { Int32(storage.ss_family) }
+    public var family: Int32 { Int32(storage.ss_family) }
 
-    init() {}
+    public init() {}
 
     /// Copies `length` bytes of `address`.
-    init(_ address: UnsafePointer<sockaddr>, length: socklen_t) {
+    public init(_ address: UnsafePointer<sockaddr>, length: socklen_t) {
         self.length = min(length, socklen_t(MemoryLayout<sockaddr_storage>.size))
         withUnsafeMutableBytes(of: &storage) { target in
             target.copyMemory(from: UnsafeRawBufferPointer(start: address, count: Int(self.length)))
@@ -18,14 +18,14 @@ struct SocketAddress: Sendable {
     }
 
     /// Runs `body` with the address as a `sockaddr` pointer, for connect and bind.
-    func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+    public func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
         withUnsafeBytes(of: storage) { raw in
             body(raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), length)
         }
     }
 
     /// The numeric host and port, via getnameinfo; the host of an IPv6 address has no brackets, as QEMU prints it.
-    var numericHostAndPort: (host: String, port: String)? {
+    public var numericHostAndPort: (host: String, port: String)? {
         var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
         var port = [CChar](repeating: 0, count: Int(NI_MAXSERV))
         let result = withSockaddr { address, length in
@@ -37,7 +37,7 @@ struct SocketAddress: Sendable {
     }
 
     /// The local address of socket `fd`.
-    static func local(of fd: Int32) -> SocketAddress? {
+    public static func local(of fd: Int32) -> SocketAddress? {
         var address = SocketAddress()
         address.length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let result = withUnsafeMutablePointer(to: &address.storage) {
@@ -47,7 +47,7 @@ struct SocketAddress: Sendable {
     }
 
     /// The peer address of connected socket `fd`.
-    static func peer(of fd: Int32) -> SocketAddress? {
+    public static func peer(of fd: Int32) -> SocketAddress? {
         var address = SocketAddress()
         address.length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let result = withUnsafeMutablePointer(to: &address.storage) {
@@ -58,7 +58,7 @@ struct SocketAddress: Sendable {
 
     /// A unix-domain address for `path`; nil when the path does not fit sun_path (a full 108 bytes without the
     /// terminating NUL is accepted, as Linux does).
-    static func unix(path: String) -> SocketAddress? {
+    public static func unix(path: String) -> SocketAddress? {
         let bytes = Array(path.utf8)
         var un = sockaddr_un()
         let capacity = MemoryLayout.size(ofValue: un.sun_path)
