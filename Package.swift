@@ -62,6 +62,9 @@ let package = Package(
         .testTarget(name: "TransportTests", dependencies: ["Migration", "Platform"], swiftSettings: strict),
         .testTarget(name: "QMPTests", dependencies: ["QMP", "QObject", "Platform"], swiftSettings: strict),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], swiftSettings: strict),
+        // The monitor's own pieces: HMPFormat's texts, LocalBackend, the dispatcher and what handlers return.
+        .testTarget(
+            name: "MonitorTests", dependencies: ["Monitor", "Machine", "Migration", "Platform"], swiftSettings: strict),
         // Runs the built binary: piped stdin, the unix-socket monitor, and a real terminal under tmux.
         .testTarget(name: "EndToEndTests", dependencies: ["hmp"], swiftSettings: strict),
     ]

@@ -50,9 +50,6 @@ public final class Machine: Sendable {
 
     public var runState: RunState { state.withLock { $0.runState } }
 
-    /// `info status`'s line.
-    public var statusText: String { runState.statusText }
-
     public var migrationBlockers: [String] { state.withLock { $0.migrationBlockers } }
 
     public func addMigrationBlocker(_ reason: String) {
@@ -178,18 +175,5 @@ public final class Machine: Sendable {
             case .failure(let error): throw .cannotWriteFile(path: path, errno: error.rawValue)
             }
         }
-    }
-
-    /// `info block`'s lines for the built-in drives (no removable devices, so no tray line), a blank line between
-    /// drives as QEMU prints them.
-    public func infoBlockLines() -> [String] {
-        var lines: [String] = []
-        for (index, drive) in drives.enumerated() {
-            if index > 0 { lines.append("") }
-            let flags = drive.readOnly ? ", read-only" : ""
-            lines.append("\(drive.id) (#block\(101 + index)): \(drive.path) (\(drive.format)\(flags))")
-            lines.append("    Cache mode:       writeback")
-        }
-        return lines
     }
 }

@@ -55,9 +55,4 @@ public struct MigrationCapabilities: Sendable, Equatable {
             throw MigrationSettingError("Postcopy preempt requires postcopy-ram")
         }
     }
-
-    /// `info migrate_capabilities`: `xbzrle: off`, one line per capability.
-    public func infoLines() -> [String] {
-        MigrationCapabilities.names.map { "\($0): \(self[$0] ? "on" : "off")" }
-    }
 }

@@ -54,35 +54,4 @@ public struct MigrationParameters: Sendable, Equatable {
         if name == "multifd-compression" { return MultiFDCompression.allCases.map(\.rawValue) }
         return []
     }
-
-    /// `info migrate_parameters`, exactly as QEMU 7.2 prints it.
-    public func infoLines() -> [String] {
-        func onOff(_ b: Bool) -> String { b ? "on" : "off" }
-        return [
-            "announce-initial: \(announceInitial) ms",
-            "announce-max: \(announceMax) ms",
-            "announce-rounds: \(announceRounds)",
-            "announce-step: \(announceStep) ms",
-            "compress-level: \(compressLevel)",
-            "compress-threads: \(compressThreads)",
-            "compress-wait-thread: \(onOff(compressWaitThread))",
-            "decompress-threads: \(decompressThreads)",
-            "throttle-trigger-threshold: \(throttleTriggerThreshold)",
-            "cpu-throttle-initial: \(cpuThrottleInitial)",
-            "cpu-throttle-increment: \(cpuThrottleIncrement)",
-            "cpu-throttle-tailslow: \(onOff(cpuThrottleTailslow))",
-            "max-cpu-throttle: \(maxCPUThrottle)",
-            "tls-creds: '\(tlsCreds)'",
-            "tls-hostname: '\(tlsHostname)'",
-            "max-bandwidth: \(maxBandwidth) bytes/second",
-            "downtime-limit: \(downtimeLimit) ms",
-            "x-checkpoint-delay: \(xCheckpointDelay) ms",
-            "block-incremental: \(onOff(blockIncremental))",
-            "multifd-channels: \(multifdChannels)",
-            "multifd-compression: \(multifdCompression.rawValue)",
-            "xbzrle-cache-size: \(xbzrleCacheSize) bytes",
-            "max-postcopy-bandwidth: \(maxPostcopyBandwidth)",
-            "tls-authz: '\(tlsAuthz)'",
-        ]
-    }
 }

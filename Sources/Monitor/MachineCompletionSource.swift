@@ -3,9 +3,9 @@ import HMP
 
 /// Completion's view of the world: the machine's drives and the file system.
 struct MachineCompletionSource: CompletionSource {
-    let backend: Backend
+    let backend: any MonitorBackend
 
-    var blockDevices: [String] { backend.machine.drives.map(\.id) }
+    var blockDevices: [String] { backend.blockDevices.map(\.id) }
 
     func files(matching prefix: String) -> [String] {
         let slash = prefix.lastIndex(of: "/")

@@ -1,7 +1,6 @@
 import Glibc
 import Platform
 import HMP
-import Migration
 public import Machine
 
 /// Runs the monitors over one machine until `quit`, Ctrl-D at the terminal, or SIGTERM, SIGHUP or SIGINT.
@@ -15,7 +14,8 @@ public final class MonitorApplication {
 
     private let endpoints: [MonitorEndpoint]
     private let wakeup = Wakeup()
-    private let backend: Backend
+    private let hub: MonitorHub
+    private let backend: LocalBackend
     private let dispatcher: CommandDispatcher
     private let atTerminal: Bool
     private let termination: SignalTermination
@@ -26,12 +26,14 @@ public final class MonitorApplication {
         Signals.install()
         // The main thread's monitor wakes for every signal too: ^C and resizes at the terminal, quit elsewhere.
         Signals.wake(wakeup)
-        backend = Backend(machine: machine, wakeup: wakeup)
-        dispatcher = CommandDispatcher(table: hmpCommands, backend: backend)
+        let hub = MonitorHub(wakeup: wakeup)
+        self.hub = hub
+        backend = LocalBackend(machine: machine, endApplication: { hub.requestQuit(status: $0) })
+        dispatcher = CommandDispatcher(table: hmpCommands, backend: backend, hub: hub)
         atTerminal = endpoints.contains(.stdio) && isatty(0) == 1 && isatty(1) == 1
         var saved = termios()
         let terminal = atTerminal && tcgetattr(0, &saved) == 0 ? saved : nil
-        termination = SignalTermination(backend: backend, ending: atTerminal ? .endingAtTerminal : .ending) {
+        termination = SignalTermination(hub: hub, backend: backend, ending: atTerminal ? .endingAtTerminal : .ending) {
             // The monitors did not finish in time: put the terminal back as hmp found it before leaving.
             if var terminal {
                 tcsetattr(0, TCSANOW, &terminal)
@@ -43,7 +45,7 @@ public final class MonitorApplication {
     /// Serves until quit, then stops the machine; returns the process's exit status.
     public func run() -> Int32 {
         if let incoming = backend.machine.configuration.incoming, incoming != "defer" {
-            do throws(MigrationError) {
+            do throws(BackendError) {
                 try backend.startIncoming(uri: incoming)
             } catch {
                 FileIO.reportError("-incoming \(incoming): \(error.message)")
@@ -65,7 +67,7 @@ public final class MonitorApplication {
                 return 1
             }
         }
-        if endpoints.contains(.stdio) && !backend.isQuitting {
+        if endpoints.contains(.stdio) && !hub.isQuitting {
             if atTerminal {
                 TerminalMonitor(dispatcher: dispatcher, wakeup: wakeup).run()
             } else {
@@ -76,21 +78,21 @@ public final class MonitorApplication {
             }
         }
         // With no monitor left on stdin, the machine runs on until quit from a socket client or a signal.
-        while !backend.isQuitting { wakeup.wait() }
+        while !hub.isQuitting { wakeup.wait() }
         // The terminal is already restored: the line is QEMU's, on stderr, and the status is 0 as QEMU's.
         termination.printReport()
         finishOutgoingMigration()
         backend.machine.shutdown()
         for server in socketServers { server.remove() }
-        return backend.exitStatus
+        return hub.exitStatus
     }
 
     /// An outgoing migration must not outlive hmp half-sent, nor hold up its exit: cancel it, so that the
     /// destination sees the stream fail, and give its thread a moment to close the stream.
     private func finishOutgoingMigration() {
-        backend.migration.cancel()
+        backend.cancelMigration()
         let deadline = Clock.milliseconds() + Self.cancelGraceMilliseconds
-        while backend.migration.info.status.isRunning && Clock.milliseconds() < deadline {
+        while backend.migrationInfo.status.isRunning && Clock.milliseconds() < deadline {
             Clock.sleep(milliseconds: 10)
         }
     }

@@ -1,4 +1,5 @@
-/// A snapshot of one migration's progress: what `info migrate` prints and what the status line draws.
+/// A snapshot of one migration's progress: what `info migrate` shows and what the status line draws (the
+/// monitor's HMPFormat renders it).
 /// Every figure is measured by the migration thread, none is derived from settings.
 public struct MigrationInfo: Sendable, Equatable {
     public var status: MigrationStatus = .none
@@ -53,62 +54,5 @@ public struct MigrationInfo: Sendable, Equatable {
             guard remaining > 0, total > 0 else { return 100 }
             return Int(min(100, transferred * 100 / total))
         }
-    }
-
-    /// `info migrate`'s lines after the globals, as QEMU 7.2 prints them.
-    public func infoLines() -> [String] {
-        var lines = MigrationInfo.globals
-        guard status != .none else { return lines }
-        var statusLine = "Migration status: \(status.rawValue)"
-        if status == .failed, let errorDescription { statusLine += " (\(errorDescription))" }
-        lines.append(statusLine)
-        lines.append("total time: \(totalTime) ms")
-        let showsStatistics = status == .active || status == .completed || status == .cancelling
-        if status == .active || status == .cancelling { lines.append("expected downtime: \(expectedDowntime) ms") }
-        if status == .completed, let downtime { lines.append("downtime: \(downtime) ms") }
-        if showsStatistics { lines.append("setup: \(setupTime) ms") }
-        guard showsStatistics else { return lines }
-        lines += [
-            "transferred ram: \(ram.transferred >> 10) kbytes",
-            "throughput: \(Self.twoDecimals(ram.mbps)) mbps",
-            "remaining ram: \(ram.remaining >> 10) kbytes",
-            "total ram: \(ram.total >> 10) kbytes",
-            "duplicate: \(ram.duplicate) pages",
-            "skipped: 0 pages",
-            "normal: \(ram.normal) pages",
-            "normal bytes: \(ram.normalBytes >> 10) kbytes",
-            "dirty sync count: \(ram.dirtySyncCount)",
-            "page size: 4 kbytes",
-            "multifd bytes: 0 kbytes",
-            "pages-per-second: \(ram.pagesPerSecond)",
-        ]
-        if ram.dirtyPagesRate > 0 { lines.append("dirty pages rate: \(ram.dirtyPagesRate) pages") }
-        if ram.downtimeBytes > 0 { lines.append("downtime ram: \(ram.downtimeBytes >> 10) kbytes") }
-        if let disk, status != .completed {
-            lines += [
-                "transferred disk: \(disk.transferred >> 10) kbytes",
-                "remaining disk: \(disk.remaining >> 10) kbytes",
-                "total disk: \(disk.total >> 10) kbytes",
-            ]
-        }
-        return lines
-    }
-
-    /// The migration globals QEMU 7.2 prints first; hmp's stream is made with these settings.
-    static let globals = [
-        "globals:",
-        "store-global-state: on",
-        "only-migratable: off",
-        "send-configuration: on",
-        "send-section-footer: on",
-        "decompress-error-check: on",
-        "clear-bitmap-shift: 18",
-    ]
-
-    /// `%0.2f` without Foundation.
-    public static func twoDecimals(_ value: Double) -> String {
-        let hundredths = Int64((max(0, value) * 100).rounded())
-        let fraction = hundredths % 100
-        return "\(hundredths / 100)." + (fraction < 10 ? "0" : "") + "\(fraction)"
     }
 }

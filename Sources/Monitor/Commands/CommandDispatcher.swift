@@ -5,12 +5,14 @@ import Synchronization
 /// QEMU runs every HMP command under the big lock.
 final class CommandDispatcher: Sendable {
     let table: CommandTable<CommandHandler>
-    let backend: Backend
+    let backend: any MonitorBackend
+    let hub: MonitorHub
     private let lock = Mutex(())
 
-    init(table: CommandTable<CommandHandler>, backend: Backend) {
+    init(table: CommandTable<CommandHandler>, backend: any MonitorBackend, hub: MonitorHub) {
         self.table = table
         self.backend = backend
+        self.hub = hub
     }
 
     func execute(_ line: String, in session: MonitorSession) {
@@ -22,15 +24,20 @@ final class CommandDispatcher: Sendable {
             return
         }
         guard let parsed, let handler = parsed.definition.handler else { return }
-        lock.withLock { _ in
+        let invocation = CommandInvocation(arguments: parsed.arguments, backend: backend, hub: hub, session: session)
+        let outcome = lock.withLock { _ -> CommandOutcome in
             do throws(CommandError) {
-                try handler(CommandInvocation(arguments: parsed.arguments, backend: backend, session: session))
+                return try handler(invocation)
             } catch {
                 session.print("Error: \(error.message)")
+                return .done
             }
         }
-        if let (migration, watch) = session.suspension {
-            session.suspension = nil
+        // Outside the lock, so that other monitors can still `migrate_cancel` the migration waited for.
+        switch outcome {
+        case .done:
+            break
+        case .waitForMigration(let migration, let watch):
             if let waiter = session.migrationWaiter {
                 waiter(migration, watch)
             } else {

@@ -1,10 +1,12 @@
 import HMP
 import QObject
 
-/// What a handler gets: its parsed arguments, the machine behind the monitor, and where to write.
+/// What a handler gets: its parsed arguments, the machine behind the monitor, the application's monitors, and
+/// where to write.
 struct CommandInvocation {
     let arguments: QDict
-    let backend: Backend
+    let backend: any MonitorBackend
+    let hub: MonitorHub
     let session: MonitorSession
 }
 
@@ -16,8 +18,12 @@ struct CommandError: Error, CustomStringConvertible {
         self.message = message
     }
 
+    init(_ error: BackendError) {
+        message = error.message
+    }
+
     var description: String { message }
 }
 
-typealias CommandHandler = @Sendable (CommandInvocation) throws(CommandError) -> Void
+typealias CommandHandler = @Sendable (CommandInvocation) throws(CommandError) -> CommandOutcome
 typealias Command = CommandDefinition<CommandHandler>

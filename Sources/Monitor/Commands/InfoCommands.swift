@@ -1,49 +1,57 @@
 import Machine
 import Migration
 
-/// The `info` subcommands. Their output follows QEMU 7.2's where scripts parse it.
+/// The `info` subcommands. Their output follows QEMU 7.2's where scripts parse it (HMPFormat renders it).
 enum InfoCommands {
     /// The QEMU release whose monitor and migration stream hmp reproduces.
     static let qemuVersion = "7.2.22"
 
     static let version: CommandHandler = { invocation throws(CommandError) in
         invocation.session.print("\(qemuVersion) (hmp \(MonitorApplication.version))")
+        return .done
     }
 
     static let status: CommandHandler = { invocation throws(CommandError) in
-        invocation.session.print(invocation.backend.machine.statusText)
+        invocation.session.print(HMPFormat.status(invocation.backend.runState))
+        return .done
     }
 
     static let name: CommandHandler = { invocation throws(CommandError) in
-        if let name = invocation.backend.machine.name { invocation.session.print(name) }
+        if let name = invocation.backend.name { invocation.session.print(name) }
+        return .done
     }
 
     static let block: CommandHandler = { invocation throws(CommandError) in
-        let machine = invocation.backend.machine
-        var lines = machine.infoBlockLines()
+        var devices = invocation.backend.blockDevices
         if let device = invocation.arguments.string("device") {
-            // Each drive's lines start with its id and end before the blank line that separates drives.
-            guard let start = lines.firstIndex(where: { $0.hasPrefix(device + " (#block") }) else {
-                throw CommandError("Device '\(device)' not found")
-            }
-            lines = Array(lines[start...].prefix(while: { !$0.isEmpty }))
+            devices = devices.filter { $0.id == device }.prefix(1).map { $0 }
+            guard !devices.isEmpty else { throw CommandError("Device '\(device)' not found") }
         }
-        for line in lines { invocation.session.print(line) }
+        for line in HMPFormat.blockLines(devices) { invocation.session.print(line) }
+        return .done
     }
 
     static let migrate: CommandHandler = { invocation throws(CommandError) in
-        for line in invocation.backend.migration.info.infoLines() { invocation.session.print(line) }
+        for line in HMPFormat.migrationLines(invocation.backend.migrationInfo) { invocation.session.print(line) }
+        return .done
     }
 
     static let history: CommandHandler = { invocation throws(CommandError) in
         for line in invocation.session.history.infoLines { invocation.session.print(line) }
+        return .done
     }
 
     static let migrateCapabilities: CommandHandler = { invocation throws(CommandError) in
-        for line in invocation.backend.migration.capabilities.infoLines() { invocation.session.print(line) }
+        for line in HMPFormat.capabilityLines(invocation.backend.migrationCapabilities) {
+            invocation.session.print(line)
+        }
+        return .done
     }
 
     static let migrateParameters: CommandHandler = { invocation throws(CommandError) in
-        for line in invocation.backend.migration.parameters.infoLines() { invocation.session.print(line) }
+        for line in HMPFormat.parameterLines(invocation.backend.migrationParameters) {
+            invocation.session.print(line)
+        }
+        return .done
     }
 }

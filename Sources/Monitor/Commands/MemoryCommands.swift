@@ -1,5 +1,3 @@
-import Machine
-
 /// Reading guest memory out to files.
 enum MemoryCommands {
     static let pmemsave: CommandHandler = { invocation throws(CommandError) in
@@ -7,10 +5,11 @@ enum MemoryCommands {
         let address = UInt64(bitPattern: arguments.int("val") ?? 0)
         let size = UInt64(bitPattern: arguments.int("size") ?? 0)
         let path = arguments.string("filename") ?? ""
-        do {
-            try invocation.backend.machine.pmemsave(address: address, size: size, path: path)
+        do throws(BackendError) {
+            try invocation.backend.pmemsave(address: address, size: size, path: path)
         } catch {
-            throw CommandError("\(error)")
+            throw CommandError(error)
         }
+        return .done
     }
 }

@@ -6,70 +6,75 @@ enum MigrationCommands {
     static let migrate: CommandHandler = { invocation throws(CommandError) in
         let arguments = invocation.arguments
         let detach = arguments.bool("detach") ?? false
-        let backend = invocation.backend
-        let session = invocation.session
+        let hub = invocation.hub
         let watch = MigrationWatch(detached: detach)
-        do throws(MigrationError) {
-            let migration = try backend.migration.migrate(
+        let migration: any MigrationHandle
+        do throws(BackendError) {
+            migration = try invocation.backend.migrate(
                 uri: arguments.string("uri") ?? "", blk: arguments.bool("blk") ?? false,
-                inc: arguments.bool("inc") ?? false, machine: backend.machine,
-                descriptors: { [weak backend] in backend?.takeDescriptor(named: $0) },
-                onFinish: { [weak backend] info in
+                inc: arguments.bool("inc") ?? false, detach: detach,
+                onFinish: { [weak hub] info in
                     // A migration someone waits for reports through that wait; a detached one reports here.
-                    guard watch.finish(), let backend else { return }
+                    guard watch.finish(), let hub else { return }
                     let failure = info.status == .failed ? MigrationStatusText.errorLine(info) : nil
-                    backend.broadcast(terminal: MigrationStatusText.summary(info), plain: failure)
+                    hub.broadcast(terminal: MigrationStatusText.summary(info), plain: failure)
                 })
-            if !detach { session.suspension = (migration, watch) }
         } catch {
-            throw CommandError(error.message)
+            throw CommandError(error)
         }
+        return detach ? .done : .waitForMigration(migration, watch)
     }
 
     static let cancel: CommandHandler = { invocation throws(CommandError) in
-        invocation.backend.migration.cancel()
+        invocation.backend.cancelMigration()
+        return .done
     }
 
     static let incoming: CommandHandler = { invocation throws(CommandError) in
-        do throws(MigrationError) {
+        do throws(BackendError) {
             try invocation.backend.startIncoming(uri: invocation.arguments.string("uri") ?? "")
         } catch {
-            throw CommandError(error.message)
+            throw CommandError(error)
         }
+        return .done
     }
 
     static let setCapability: CommandHandler = { invocation throws(CommandError) in
         let name = invocation.arguments.string("capability") ?? ""
         let on = invocation.arguments.bool("state") ?? false
-        do {
-            try invocation.backend.migration.setCapability(name: name, on: on)
+        do throws(BackendError) {
+            try invocation.backend.setMigrationCapability(name: name, on: on)
         } catch {
-            throw CommandError("\(error)")
+            throw CommandError(error)
         }
+        return .done
     }
 
     static let setParameter: CommandHandler = { invocation throws(CommandError) in
         let name = invocation.arguments.string("parameter") ?? ""
         let value = invocation.arguments.string("value") ?? ""
-        do {
-            try invocation.backend.migration.parameters.set(name: name, value: value)
+        do throws(BackendError) {
+            try invocation.backend.setMigrationParameter(name: name, value: value)
         } catch {
-            throw CommandError("\(error)")
+            throw CommandError(error)
         }
+        return .done
     }
 
     static let setSpeed: CommandHandler = { invocation throws(CommandError) in
         let bytes = UInt64(bitPattern: invocation.arguments.int("value") ?? 0)
-        invocation.backend.migration.parameters.setSpeed(bytes: bytes)
+        invocation.backend.setMigrationSpeed(bytes: bytes)
+        return .done
     }
 
     static let setDowntime: CommandHandler = { invocation throws(CommandError) in
         let seconds = invocation.arguments.double("value") ?? 0
-        do {
-            try invocation.backend.migration.parameters.setDowntime(seconds: seconds)
+        do throws(BackendError) {
+            try invocation.backend.setMigrationDowntime(seconds: seconds)
         } catch {
-            throw CommandError("\(error)")
+            throw CommandError(error)
         }
+        return .done
     }
 
     /// The URI schemes hmp can migrate over, offered when completing `migrate`'s uri.

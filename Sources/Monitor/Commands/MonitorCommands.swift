@@ -1,4 +1,3 @@
-import Glibc
 import HMP
 
 /// Commands about the monitor itself.
@@ -10,11 +9,13 @@ enum MonitorCommands {
             // `help foo` reports the unknown name as a parse error does, without an `Error: ` prefix.
             for line in error.lines { invocation.session.print(line) }
         }
+        return .done
     }
 
     /// `info` alone lists what it can show, as `help info` does.
     static let infoList: CommandHandler = { invocation throws(CommandError) in
         for line in (try? hmpCommands.help("info")) ?? [] { invocation.session.print(line) }
+        return .done
     }
 
     /// QEMU's getfd: the newest descriptor this client passed gets the name.
@@ -23,17 +24,20 @@ enum MonitorCommands {
             throw CommandError("No file descriptor supplied via SCM_RIGHTS")
         }
         invocation.backend.name(descriptor: descriptor, as: invocation.arguments.string("fdname") ?? "")
+        return .done
     }
 
     static let closefd: CommandHandler = { invocation throws(CommandError) in
         let name = invocation.arguments.string("fdname") ?? ""
-        guard let descriptor = invocation.backend.takeDescriptor(named: name) else {
+        guard invocation.backend.closeDescriptor(named: name) else {
             throw CommandError("File descriptor named '\(name)' not found")
         }
-        close(descriptor)
+        return .done
     }
 
     static let quit: CommandHandler = { invocation throws(CommandError) in
-        invocation.backend.requestQuit()
+        invocation.backend.quit()
+        invocation.hub.requestQuit()
+        return .done
     }
 }

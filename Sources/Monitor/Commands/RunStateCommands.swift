@@ -1,14 +1,16 @@
 /// Pausing and resuming the guest.
 enum RunStateCommands {
     static let stop: CommandHandler = { invocation throws(CommandError) in
-        invocation.backend.machine.stop()
+        invocation.backend.stop()
+        return .done
     }
 
     static let cont: CommandHandler = { invocation throws(CommandError) in
-        do {
-            try invocation.backend.machine.start()
+        do throws(BackendError) {
+            try invocation.backend.cont()
         } catch {
-            throw CommandError("\(error)")
+            throw CommandError(error)
         }
+        return .done
     }
 }

@@ -1,7 +1,5 @@
 import Glibc
 import Platform
-import Machine
-import Migration
 
 /// `migrate` without -d: the monitor that typed it waits, outside the command lock so that other monitors can
 /// still `migrate_cancel`, and prints QEMU's `Completed N %\r` once a second for block migration (the seed's
@@ -10,7 +8,7 @@ import Migration
 /// A socket client that goes away (or is dropped for not reading) while it waits detaches the migration, as
 /// `-d` would: it goes on, any monitor can `migrate_cancel` it, and its end is broadcast to the monitors left.
 struct SynchronousMigration {
-    let migration: OutgoingMigration
+    let migration: any MigrationHandle
     let watch: MigrationWatch
     let session: MonitorSession
 

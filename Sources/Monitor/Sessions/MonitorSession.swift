@@ -1,6 +1,5 @@
 import Glibc
 import Platform
-import Migration
 import Synchronization
 
 /// One monitor connection: the terminal, a pipe, or a unix-socket client. Commands write their output here.
@@ -17,10 +16,8 @@ final class MonitorSession: @unchecked Sendable {
     /// For a terminal: lines from other threads wait here until the editor can print them above the prompt.
     private let pending = Mutex<[String]>([])
     private let wakeup: Wakeup?
-    /// A synchronous `migrate` asks the session to wait for it once the command lock is released.
-    var suspension: (migration: OutgoingMigration, watch: MigrationWatch)?
     /// How this session waits for a synchronous migration; nil waits as QEMU's monitor does on a pipe.
-    var migrationWaiter: ((OutgoingMigration, MigrationWatch) -> Void)?
+    var migrationWaiter: ((any MigrationHandle, MigrationWatch) -> Void)?
 
     /// `wakeup` is the terminal editor's: set it for a session whose notifications must not garble a line being
     /// edited.

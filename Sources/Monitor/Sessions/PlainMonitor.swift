@@ -15,12 +15,12 @@ struct PlainMonitor {
 
     /// Serves lines until end of input, quit, or (a socket client) the client going away.
     func run() {
-        dispatcher.backend.attach(session)
-        defer { dispatcher.backend.detach(session) }
+        dispatcher.hub.attach(session)
+        defer { dispatcher.hub.detach(session) }
         session.write(MonitorApplication.banner + "\n" + MonitorApplication.prompt)
         var lines = LineSplitter()
         var buffer = [UInt8](repeating: 0, count: 65536)
-        while !dispatcher.backend.isQuitting && !session.isGone {
+        while !dispatcher.hub.isQuitting && !session.isGone {
             guard waitForInput() else { continue }
             let received = retryingInterrupts {
                 acceptsDescriptors
@@ -37,7 +37,7 @@ struct PlainMonitor {
                 case .tooLong:
                     session.print(LineSplitter.tooLongMessage)
                 }
-                if dispatcher.backend.isQuitting || session.isGone { return }
+                if dispatcher.hub.isQuitting || session.isGone { return }
                 session.write(MonitorApplication.prompt)
             }
         }

@@ -59,7 +59,7 @@ final class SocketMonitorServer: @unchecked Sendable {
     /// A signal or `quit` ends the wait: it looks at the quit flag ten times a second.
     func acceptFirstClient() {
         var ready = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
-        while !dispatcher.backend.isQuitting {
+        while !dispatcher.hub.isQuitting {
             guard case .success(1) = retryingInterrupts({ poll(&ready, 1, 100) }) else { continue }
             guard case .success(let client) = Descriptor.accept(listener) else { return }
             admit(client)
@@ -80,7 +80,7 @@ final class SocketMonitorServer: @unchecked Sendable {
     }
 
     private func acceptClients() {
-        while !dispatcher.backend.isQuitting {
+        while !dispatcher.hub.isQuitting {
             switch Descriptor.accept(listener) {
             case .success(let client):
                 admit(client)

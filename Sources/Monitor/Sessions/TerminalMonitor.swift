@@ -21,17 +21,17 @@ final class TerminalMonitor {
         editor.onWake = { [unowned self] in self.handleWake() }
         session.migrationWaiter = { [unowned self] migration, watch in
             MigrationStatusView(
-                migration: migration, watch: watch, session: session, backend: dispatcher.backend, wakeup: wakeup,
+                migration: migration, watch: watch, session: session, hub: dispatcher.hub, wakeup: wakeup,
                 typeAhead: { [editor] bytes in editor.pushInput(bytes) }
             ).run()
         }
     }
 
     func run() {
-        dispatcher.backend.attach(session)
-        defer { dispatcher.backend.detach(session) }
+        dispatcher.hub.attach(session)
+        defer { dispatcher.hub.detach(session) }
         session.print(MonitorApplication.banner)
-        while !dispatcher.backend.isQuitting {
+        while !dispatcher.hub.isQuitting {
             switch editor.readLine() {
             case .line(let line):
                 if !line.allSatisfy(\.isWhitespace) {
@@ -44,7 +44,7 @@ final class TerminalMonitor {
             case .endOfInput:
                 // Ctrl-D on an empty line: leave as `quit` does, on a line of its own.
                 session.write("\n")
-                dispatcher.backend.requestQuit()
+                dispatcher.hub.requestQuit()
             case .stopped:
                 session.write("\n")
                 return
@@ -54,7 +54,7 @@ final class TerminalMonitor {
 
     private func handleWake() -> LineEditor.WakeAction {
         let events = signals.take()
-        if dispatcher.backend.isQuitting { return .stop }
+        if dispatcher.hub.isQuitting { return .stop }
         if events.contains(.typedInterrupt) { return .interrupt }
         if events.contains(.resize) { return .resize }
         let lines = session.takeNotifications()

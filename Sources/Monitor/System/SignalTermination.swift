@@ -7,7 +7,8 @@ import Synchronization
 /// asks the monitors to quit and cancels an outgoing migration (its destination sees the stream fail), as QEMU's
 /// main loop does on qemu_system_killed.
 final class SignalTermination: Sendable {
-    private let backend: Backend
+    private let hub: MonitorHub
+    private let backend: any MonitorBackend
     private let endedBySignal = Atomic<Bool>(false)
     private let reported = Atomic<Bool>(false)
     private let wakeup = Wakeup()
@@ -19,7 +20,8 @@ final class SignalTermination: Sendable {
     /// `ending`: which signals end hmp; at a terminal monitor, ^C from the terminal driver is a key instead.
     /// If hmp is still there once the grace has passed, `restore` puts back what it can (the terminal), the
     /// report is printed unless it already was, and hmp exits 0.
-    init(backend: Backend, ending: SignalSet, restore: @escaping @Sendable () -> Void) {
+    init(hub: MonitorHub, backend: any MonitorBackend, ending: SignalSet, restore: @escaping @Sendable () -> Void) {
+        self.hub = hub
         self.backend = backend
         Signals.wake(wakeup)
         // Made here, so that a signal arriving before the thread runs is still seen.
@@ -30,8 +32,8 @@ final class SignalTermination: Sendable {
                 wakeup.wait()
                 guard !watch.take().isDisjoint(with: ending) else { continue }
                 let first = !endedBySignal.exchange(true, ordering: .sequentiallyConsistent)
-                backend.requestQuit()
-                backend.migration.cancel()
+                hub.requestQuit()
+                backend.cancelMigration()
                 if first {
                     PlatformThread.detach { [self] in
                         Clock.sleep(milliseconds: SignalTermination.graceMilliseconds)

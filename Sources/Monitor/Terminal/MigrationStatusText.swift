@@ -43,7 +43,7 @@ enum MigrationStatusText {
         case .completed:
             let sent = info.ram.transferred + (info.disk?.transferred ?? 0)
             let seconds = Double(max(1, info.totalTime)) / 1000
-            return "Migration completed in \(MigrationInfo.twoDecimals(seconds)) s: downtime \(info.downtime ?? 0) ms, "
+            return "Migration completed in \(HMPFormat.twoDecimals(seconds)) s: downtime \(info.downtime ?? 0) ms, "
                 + "\(mebibytes(sent)) MiB sent at \(mebibytes(UInt64(Double(sent) / seconds))) MiB/s"
         case .failed:
             return "Migration failed: \(info.errorDescription ?? "unknown error"); the guest keeps running here"

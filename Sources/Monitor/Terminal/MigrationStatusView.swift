@@ -1,18 +1,16 @@
 import Glibc
 import Platform
-import Machine
-import Migration
 
 /// A synchronous `migrate` at a terminal: the monitor is suspended, a status line pinned to the bottom row is
 /// redrawn once a second (the seed's hmp_migrate_status_cb, with more to say), ^C cancels, ^Z detaches, and what
 /// the person types meanwhile is kept for the prompt that comes back. Quit from another monitor or an ending
-/// signal (Backend.isQuitting, with a byte on the wake-up pipe) cancels the migration and leaves at once, the
+/// signal (MonitorHub.isQuitting, with a byte on the wake-up pipe) cancels the migration and leaves at once, the
 /// terminal restored.
 struct MigrationStatusView {
-    let migration: OutgoingMigration
+    let migration: any MigrationHandle
     let watch: MigrationWatch
     let session: MonitorSession
-    let backend: Backend
+    let hub: MonitorHub
     let wakeup: Wakeup
     let terminal = Terminfo.current
     /// Receives the keys typed while waiting, to be edited and run after.
@@ -45,7 +43,7 @@ struct MigrationStatusView {
         var quitting = false
 
         while true {
-            if backend.isQuitting {
+            if hub.isQuitting {
                 migration.cancel()
                 quitting = true
                 break

@@ -1,0 +1,4 @@
+import Migration
+
+/// The built-in engine's migration is a handle as it is.
+extension OutgoingMigration: MigrationHandle {}

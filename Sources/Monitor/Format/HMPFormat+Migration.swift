@@ -1,0 +1,92 @@
+import Migration
+
+extension HMPFormat {
+    /// `info migrate`: the globals, then (once a migration has started) its status and figures.
+    static func migrationLines(_ info: MigrationInfo) -> [String] {
+        var lines = migrationGlobals
+        guard info.status != .none else { return lines }
+        var statusLine = "Migration status: \(info.status.rawValue)"
+        if info.status == .failed, let errorDescription = info.errorDescription { statusLine += " (\(errorDescription))" }
+        lines.append(statusLine)
+        lines.append("total time: \(info.totalTime) ms")
+        let showsStatistics = info.status == .active || info.status == .completed || info.status == .cancelling
+        if info.status == .active || info.status == .cancelling {
+            lines.append("expected downtime: \(info.expectedDowntime) ms")
+        }
+        if info.status == .completed, let downtime = info.downtime { lines.append("downtime: \(downtime) ms") }
+        if showsStatistics { lines.append("setup: \(info.setupTime) ms") }
+        guard showsStatistics else { return lines }
+        let ram = info.ram
+        lines += [
+            "transferred ram: \(ram.transferred >> 10) kbytes",
+            "throughput: \(twoDecimals(ram.mbps)) mbps",
+            "remaining ram: \(ram.remaining >> 10) kbytes",
+            "total ram: \(ram.total >> 10) kbytes",
+            "duplicate: \(ram.duplicate) pages",
+            "skipped: 0 pages",
+            "normal: \(ram.normal) pages",
+            "normal bytes: \(ram.normalBytes >> 10) kbytes",
+            "dirty sync count: \(ram.dirtySyncCount)",
+            "page size: 4 kbytes",
+            "multifd bytes: 0 kbytes",
+            "pages-per-second: \(ram.pagesPerSecond)",
+        ]
+        if ram.dirtyPagesRate > 0 { lines.append("dirty pages rate: \(ram.dirtyPagesRate) pages") }
+        if ram.downtimeBytes > 0 { lines.append("downtime ram: \(ram.downtimeBytes >> 10) kbytes") }
+        if let disk = info.disk, info.status != .completed {
+            lines += [
+                "transferred disk: \(disk.transferred >> 10) kbytes",
+                "remaining disk: \(disk.remaining >> 10) kbytes",
+                "total disk: \(disk.total >> 10) kbytes",
+            ]
+        }
+        return lines
+    }
+
+    /// The migration globals QEMU 7.2 prints first; hmp's stream is made with these settings.
+    static let migrationGlobals = [
+        "globals:",
+        "store-global-state: on",
+        "only-migratable: off",
+        "send-configuration: on",
+        "send-section-footer: on",
+        "decompress-error-check: on",
+        "clear-bitmap-shift: 18",
+    ]
+
+    /// `info migrate_capabilities`: `xbzrle: off`, one line per capability in QEMU's order.
+    static func capabilityLines(_ capabilities: MigrationCapabilities) -> [String] {
+        MigrationCapabilities.names.map { "\($0): \(capabilities[$0] ? "on" : "off")" }
+    }
+
+    /// `info migrate_parameters`, exactly as QEMU 7.2 prints it.
+    static func parameterLines(_ p: MigrationParameters) -> [String] {
+        func onOff(_ b: Bool) -> String { b ? "on" : "off" }
+        return [
+            "announce-initial: \(p.announceInitial) ms",
+            "announce-max: \(p.announceMax) ms",
+            "announce-rounds: \(p.announceRounds)",
+            "announce-step: \(p.announceStep) ms",
+            "compress-level: \(p.compressLevel)",
+            "compress-threads: \(p.compressThreads)",
+            "compress-wait-thread: \(onOff(p.compressWaitThread))",
+            "decompress-threads: \(p.decompressThreads)",
+            "throttle-trigger-threshold: \(p.throttleTriggerThreshold)",
+            "cpu-throttle-initial: \(p.cpuThrottleInitial)",
+            "cpu-throttle-increment: \(p.cpuThrottleIncrement)",
+            "cpu-throttle-tailslow: \(onOff(p.cpuThrottleTailslow))",
+            "max-cpu-throttle: \(p.maxCPUThrottle)",
+            "tls-creds: '\(p.tlsCreds)'",
+            "tls-hostname: '\(p.tlsHostname)'",
+            "max-bandwidth: \(p.maxBandwidth) bytes/second",
+            "downtime-limit: \(p.downtimeLimit) ms",
+            "x-checkpoint-delay: \(p.xCheckpointDelay) ms",
+            "block-incremental: \(onOff(p.blockIncremental))",
+            "multifd-channels: \(p.multifdChannels)",
+            "multifd-compression: \(p.multifdCompression.rawValue)",
+            "xbzrle-cache-size: \(p.xbzrleCacheSize) bytes",
+            "max-postcopy-bandwidth: \(p.maxPostcopyBandwidth)",
+            "tls-authz: '\(p.tlsAuthz)'",
+        ]
+    }
+}

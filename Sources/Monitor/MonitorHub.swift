@@ -1,0 +1,52 @@
+import Platform
+import Synchronization
+
+/// The application's side of every monitor, apart from the machine: the sessions connected now (for lines no
+/// command asked for), and the quit flag every monitor loop checks, with the status hmp exits with.
+final class MonitorHub: Sendable {
+    private let quitRequested = Atomic<Bool>(false)
+    private let status = Atomic<Int32>(0)
+    private let wakeup: Wakeup
+    private let sessions = Mutex<[MonitorSession]>([])
+
+    /// `wakeup` is the main thread's: quit wakes it.
+    init(wakeup: Wakeup) {
+        self.wakeup = wakeup
+    }
+
+    func attach(_ session: MonitorSession) {
+        sessions.withLock { $0.append(session) }
+    }
+
+    func detach(_ session: MonitorSession) {
+        sessions.withLock { $0.removeAll { $0 === session } }
+    }
+
+    /// Prints a line no command asked for on every monitor: `terminal` above the line being edited at a terminal,
+    /// `plain` (if any) on pipes and sockets, where scripts read the output and QEMU reports only failures.
+    func broadcast(terminal: String, plain: String?) {
+        for session in sessions.withLock({ $0 }) {
+            if session.isTerminal {
+                session.notify(terminal)
+            } else if let plain {
+                session.notify(plain)
+            }
+        }
+    }
+
+    /// The status hmp exits with: 0, or 1 after a failed incoming migration, as QEMU's.
+    var exitStatus: Int32 { status.load(ordering: .relaxed) }
+
+    func requestQuit(status: Int32) {
+        self.status.store(status, ordering: .relaxed)
+        requestQuit()
+    }
+
+    /// Asks the application to end: every monitor stops reading and the main thread shuts the machine down.
+    func requestQuit() {
+        quitRequested.store(true, ordering: .sequentiallyConsistent)
+        wakeup.wake()
+    }
+
+    var isQuitting: Bool { quitRequested.load(ordering: .sequentiallyConsistent) }
+}

@@ -1,0 +1,145 @@
+import Glibc
+import Machine
+import Migration
+@testable import Monitor
+import Platform
+import Testing
+
+/// Lines through the dispatcher to a LocalBackend, output read back from a pipe.
+@Suite struct DispatcherTests {
+    final class Harness {
+        let hub = MonitorHub(wakeup: Wakeup())
+        let backend: LocalBackend
+        let dispatcher: CommandDispatcher
+        let session: MonitorSession
+        private let readEnd: Int32
+
+        init(_ configuration: MachineConfiguration = MachineConfiguration(ramSize: 1 << 20)) throws {
+            backend = LocalBackend(machine: try Machine(configuration: configuration), endApplication: { _ in })
+            dispatcher = CommandDispatcher(table: hmpCommands, backend: backend, hub: hub)
+            var fds: [Int32] = [0, 0]
+            precondition(pipe(&fds) == 0)
+            readEnd = fds[0]
+            session = MonitorSession(output: fds[1], history: CommandHistory(), isTerminal: false)
+        }
+
+        deinit {
+            close(readEnd)
+            close(session.output)
+            backend.machine.shutdown()
+        }
+
+        /// What `line` printed (small outputs only: they must fit in the pipe).
+        func run(_ line: String) -> [String] {
+            dispatcher.execute(line, in: session)
+            var ready = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
+            var text: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while poll(&ready, 1, 0) == 1 {
+                let n = buffer.withUnsafeMutableBytes { read(readEnd, $0.baseAddress, $0.count) }
+                guard n > 0 else { break }
+                text += buffer[0..<n]
+            }
+            return String(decoding: text, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+                .dropLast().map(String.init)
+        }
+    }
+
+    @Test func infoFromValues() throws {
+        let h = try Harness(MachineConfiguration(ramSize: 1 << 20, startPaused: true, name: "vm1"))
+        #expect(h.run("info status") == ["VM status: paused (prelaunch)"])
+        #expect(h.run("c") == [])
+        #expect(h.run("info status") == ["VM status: running"])
+        #expect(h.run("stop") == [])
+        #expect(h.run("info status") == ["VM status: paused"])
+        #expect(h.run("info name") == ["vm1"])
+        #expect(h.run("info block") == [])
+        #expect(h.run("info block drive0") == ["Error: Device 'drive0' not found"])
+        #expect(h.run("info migrate") == HMPFormat.migrationGlobals)
+        #expect(h.run("info migrate_parameters") == HMPFormatTests.defaultParameters)
+    }
+
+    @Test func infoBlockFromTheDrives() throws {
+        var template = Array("/tmp/hmp-monitor-test-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        try #require(fd >= 0)
+        let path = String(cString: template.withUnsafeBufferPointer { $0.baseAddress! })
+        defer { unlink(path) }
+        _ = ftruncate(fd, 4096)
+        close(fd)
+        let h = try Harness(MachineConfiguration(
+            ramSize: 1 << 20,
+            drives: [DriveConfiguration(path: path, id: "drive0"), DriveConfiguration(path: path, id: "ro", readOnly: true)]))
+        #expect(h.backend.blockDevices.map(\.nodeName) == ["#block101", "#block102"])
+        #expect(h.run("info block") == [
+            "drive0 (#block101): \(path) (raw)",
+            "    Cache mode:       writeback",
+            "",
+            "ro (#block102): \(path) (raw, read-only)",
+            "    Cache mode:       writeback",
+        ])
+        #expect(h.run("info block ro") == ["ro (#block102): \(path) (raw, read-only)", "    Cache mode:       writeback"])
+    }
+
+    @Test func backendErrorsKeepQEMUTexts() throws {
+        let h = try Harness()
+        #expect(h.run("migrate_set_parameter compress-level 10") == [
+            "Error: Parameter 'compress_level' expects a value between 0 and 9",
+        ])
+        #expect(h.run("migrate_set_parameter downtime-limit -1") == [
+            "Error: Parameter 'downtime-limit' expects a non-negative number below 2^64",
+            "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-",
+            "and exabytes, respectively.",
+        ])
+        #expect(h.run("migrate_set_capability xbzrle on") == [
+            "Error: capability 'xbzrle' is not supported by hmp's built-in machine",
+        ])
+        #expect(h.run("migrate_set_downtime 3000") == [
+            "Error: Parameter 'downtime_limit' expects an integer in the range of 0 to 2000 seconds",
+        ])
+        #expect(h.run("migrate_incoming tcp:0:0") == ["Error: '-incoming' was not specified on the command line"])
+        #expect(h.run("closefd nope") == ["Error: File descriptor named 'nope' not found"])
+        #expect(h.run("migrate_set_speed 1M") == [])
+        #expect(h.backend.migrationParameters.maxBandwidth == 1 << 20)
+        #expect(h.run("quit") == [])
+        #expect(h.hub.isQuitting)
+    }
+
+    @Test func descriptorsByName() throws {
+        let h = try Harness()
+        let fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        h.backend.name(descriptor: fd, as: "x")
+        #expect(h.backend.closeDescriptor(named: "x"))
+        #expect(!h.backend.closeDescriptor(named: "x"))
+    }
+
+    /// Runs `line`'s handler directly, as the dispatcher would under its lock, and returns what it left to do.
+    private func outcome(of line: String, in h: Harness) throws -> CommandOutcome? {
+        guard let parsed = try hmpCommands.parse(line), let handler = parsed.definition.handler else { return nil }
+        let invocation = CommandInvocation(arguments: parsed.arguments, backend: h.backend, hub: h.hub, session: h.session)
+        return try handler(invocation)
+    }
+
+    /// `migrate` returns what is to be waited for rather than waiting; `-d` returns nothing to wait for.
+    @Test func migrateReturnsTheHandle() throws {
+        let h = try Harness()
+        let first = try outcome(of: "migrate \"exec:cat >/dev/null\"", in: h)
+        guard case .waitForMigration(let migration, _) = first else {
+            Issue.record("migrate without -d returned \(String(describing: first))")
+            return
+        }
+        #expect(migration.blockMode == .none)
+        let deadline = Clock.milliseconds() + 10_000
+        while !migration.info.status.isFinished && Clock.milliseconds() < deadline { usleep(10_000) }
+        #expect(migration.info.status == .completed)
+        #expect(h.backend.migrationInfo.status == .completed)
+
+        let second = try outcome(of: "migrate -d \"exec:cat >/dev/null\"", in: h)
+        guard case .done = second else {
+            Issue.record("migrate -d returned \(String(describing: second))")
+            return
+        }
+        while h.backend.migrationInfo.status.isRunning && Clock.milliseconds() < deadline { usleep(10_000) }
+        h.backend.cancelMigration()
+    }
+}
