@@ -24,8 +24,10 @@ enum InfoCommands {
     static let block: CommandHandler = { invocation throws(CommandError) in
         var devices = invocation.backend.blockDevices
         if let device = invocation.arguments.string("device") {
-            devices = devices.filter { $0.id == device }.prefix(1).map { $0 }
-            guard !devices.isEmpty else { throw CommandError("Device '\(device)' not found") }
+            guard let match = devices.first(where: { $0.id == device }) else {
+                throw CommandError("Device '\(device)' not found")
+            }
+            devices = [match]
         }
         for line in HMPFormat.blockLines(devices) { invocation.session.print(line) }
         return .done
