@@ -30,7 +30,7 @@ let package = Package(
         // The REPL, its event loop, line editing and the handlers behind the command table.
         .target(
             name: "Monitor",
-            dependencies: ["HMP", "Machine", "Migration", "QObject", "Platform", "CEditLine", "CCurses"],
+            dependencies: ["HMP", "Machine", "Migration", "QObject", "QMP", "Platform", "CEditLine", "CCurses"],
             swiftSettings: strict
         ),
         // Live migration: parameters, capabilities and (later) the engine and transports.

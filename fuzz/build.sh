@@ -52,9 +52,10 @@ for target in $targets; do
         swiftc $flags -module-name StreamLoaderFuzz fuzz/StreamLoaderFuzz.swift \
             "$out/QObject.o" "$out/Machine.o" "$out/Migration.o" $base -o fuzz/stream-loader-fuzz ;;
     line-parser-fuzz)
-        module Monitor "QObject Platform HMP Machine Migration"
+        module QMP "QObject Platform"
+        module Monitor "QObject Platform HMP Machine Migration QMP"
         swiftc $flags -module-name LineParserFuzz fuzz/LineParserFuzz.swift \
-            "$out/QObject.o" "$out/HMP.o" "$out/Machine.o" "$out/Migration.o" "$out/Monitor.o" $base \
+            "$out/QObject.o" "$out/HMP.o" "$out/Machine.o" "$out/Migration.o" "$out/QMP.o" "$out/Monitor.o" $base \
             -ledit -lncursesw -ltinfo -o fuzz/line-parser-fuzz ;;
     number-parser-fuzz)
         swiftc $flags -module-name NumberParserFuzz fuzz/NumberParserFuzz.swift \

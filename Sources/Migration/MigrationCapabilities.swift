@@ -23,6 +23,11 @@ public struct MigrationCapabilities: Sendable, Equatable {
 
     public init() {}
 
+    /// A set as another QEMU reports it (query-migrate-capabilities), taken as it is: that QEMU checked it.
+    public init(enabled names: Set<String>) {
+        enabled = names
+    }
+
     public subscript(name: String) -> Bool { enabled.contains(name) }
 
     /// Sets one capability, then checks the resulting set as QEMU's migrate_caps_check does; on error nothing

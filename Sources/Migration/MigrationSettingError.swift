@@ -15,7 +15,7 @@ public struct MigrationSettingError: Error, Sendable, Equatable, CustomStringCon
         return message
     }
 
-    static func invalidValue(_ name: String) -> MigrationSettingError {
+    public static func invalidValue(_ name: String) -> MigrationSettingError {
         MigrationSettingError("invalid parameter value: \(name)")
     }
 

@@ -2,6 +2,7 @@ import Glibc
 import Platform
 import HMP
 public import Machine
+import QMP
 
 /// Runs the monitors over one machine until `quit`, Ctrl-D at the terminal, or SIGTERM, SIGHUP or SIGINT.
 public final class MonitorApplication {
@@ -13,23 +14,68 @@ public final class MonitorApplication {
     static let cancelGraceMilliseconds: UInt64 = 2000
 
     private let endpoints: [MonitorEndpoint]
-    private let wakeup = Wakeup()
+    private let wakeup: Wakeup
     private let hub: MonitorHub
-    private let backend: LocalBackend
+    private let backend: any MonitorBackend
+    /// The built-in machine, when hmp runs one (not with --connect).
+    private let local: LocalBackend?
     private let dispatcher: CommandDispatcher
     private let atTerminal: Bool
     private let termination: SignalTermination
 
     /// `endpoints`: every `-monitor`, e.g. the terminal on stdio and a unix socket beside it.
-    public init(machine: Machine, endpoints: [MonitorEndpoint]) {
+    public convenience init(machine: Machine, endpoints: [MonitorEndpoint]) {
+        let wakeup = Wakeup()
+        let hub = MonitorHub(wakeup: wakeup)
+        let local = LocalBackend(machine: machine, endApplication: { hub.requestQuit(status: $0) })
+        self.init(backend: local, local: local, hub: hub, wakeup: wakeup, endpoints: endpoints, greeting: Self.banner)
+    }
+
+    /// `hmp --connect ADDRESS`: the monitors drive the QEMU whose QMP socket is at `address` (`unix:PATH` or
+    /// `tcp:HOST:PORT`). Throws a one-line reason when it cannot be reached.
+    public convenience init(connectingTo address: String, endpoints: [MonitorEndpoint]) throws(ConnectError) {
+        let wakeup = Wakeup()
+        let hub = MonitorHub(wakeup: wakeup)
+        let backend: QMPBackend
+        do throws(QMPError) {
+            backend = try QMPBackend(
+                address: QMPAddress(parsing: address),
+                events: { event in hub.broadcast(terminal: HMPFormat.event(event), plain: HMPFormat.plainEvent(event)) },
+                ended: { status, line in
+                    if let line { FileIO.reportError(line) }
+                    hub.requestQuit(status: status)
+                })
+        } catch {
+            throw ConnectError(message: "--connect \(address): \(error)")
+        }
+        backend.startEventReader()
+        let qemu = backend.greeting
+        let package = qemu.package.isEmpty ? "" : " (\(qemu.package))"
+        self.init(
+            backend: backend, local: nil, hub: hub, wakeup: wakeup, endpoints: endpoints,
+            greeting: "hmp \(Self.version) monitor attached to QEMU \(qemu.version)\(package) at \(backend.address)"
+                + " - type 'help' for more information")
+    }
+
+    /// Why `--connect` could not attach.
+    public struct ConnectError: Error, CustomStringConvertible {
+        public let message: String
+        public var description: String { message }
+    }
+
+    private init(
+        backend: any MonitorBackend, local: LocalBackend?, hub: MonitorHub, wakeup: Wakeup,
+        endpoints: [MonitorEndpoint], greeting: String
+    ) {
         self.endpoints = endpoints
+        self.wakeup = wakeup
+        self.hub = hub
+        self.backend = backend
+        self.local = local
         Signals.install()
         // The main thread's monitor wakes for every signal too: ^C and resizes at the terminal, quit elsewhere.
         Signals.wake(wakeup)
-        let hub = MonitorHub(wakeup: wakeup)
-        self.hub = hub
-        backend = LocalBackend(machine: machine, endApplication: { hub.requestQuit(status: $0) })
-        dispatcher = CommandDispatcher(table: hmpCommands, backend: backend, hub: hub)
+        dispatcher = CommandDispatcher(table: hmpCommands, backend: backend, hub: hub, banner: greeting)
         atTerminal = endpoints.contains(.stdio) && isatty(0) == 1 && isatty(1) == 1
         var saved = termios()
         let terminal = atTerminal && tcgetattr(0, &saved) == 0 ? saved : nil
@@ -44,12 +90,12 @@ public final class MonitorApplication {
 
     /// Serves until quit, then stops the machine; returns the process's exit status.
     public func run() -> Int32 {
-        if let incoming = backend.machine.configuration.incoming, incoming != "defer" {
+        if let local, let incoming = local.machine.configuration.incoming, incoming != "defer" {
             do throws(BackendError) {
                 try backend.startIncoming(uri: incoming)
             } catch {
                 FileIO.reportError("-incoming \(incoming): \(error.message)")
-                backend.machine.shutdown()
+                local.machine.shutdown()
                 return 1
             }
         }
@@ -62,7 +108,7 @@ public final class MonitorApplication {
                 socketServers.append(server)
             } catch {
                 FileIO.reportError("\(error)")
-                backend.machine.shutdown()
+                local?.machine.shutdown()
                 for server in socketServers { server.remove() }
                 return 1
             }
@@ -77,12 +123,16 @@ public final class MonitorApplication {
                 monitor.run()
             }
         }
+        // Attached to a QEMU, the end of stdin (^D, a script's end) detaches: that QEMU runs on by itself.
+        if local == nil && socketServers.isEmpty && endpoints.contains(.stdio) { hub.requestQuit(status: 0) }
         // With no monitor left on stdin, the machine runs on until quit from a socket client or a signal.
         while !hub.isQuitting { wakeup.wait() }
         // The terminal is already restored: the line is QEMU's, on stderr, and the status is 0 as QEMU's.
         termination.printReport()
-        finishOutgoingMigration()
-        backend.machine.shutdown()
+        if let local {
+            finishOutgoingMigration()
+            local.machine.shutdown()
+        }
         for server in socketServers { server.remove() }
         return hub.exitStatus
     }

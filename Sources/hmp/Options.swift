@@ -15,7 +15,7 @@ struct Options: ParsableCommand {
     )
 
     @Option(name: .customShort("m"), help: ArgumentHelp("Guest RAM size: MiB, or with a K/M/G/T suffix.", valueName: "size"))
-    var memory: String = "128M"
+    var memory: String?
 
     @Option(name: .customLong("mem-path", withSingleDash: true), help: ArgumentHelp("Map the RAM's initial content privately from this file (never written back).", valueName: "file"))
     var memPath: String?
@@ -42,6 +42,9 @@ struct Options: ParsableCommand {
     @Option(name: .customLong("device", withSingleDash: true), help: ArgumentHelp("Add a device; only 'nomigrate' (a device that cannot migrate, which blocks migration) exists.", valueName: "driver"))
     var devices: [String] = []
 
+    @Option(name: .customLong("connect"), help: ArgumentHelp("Drive the running QEMU whose QMP socket is at ADDRESS (unix:PATH or tcp:HOST:PORT) instead of the built-in machine.", valueName: "address"))
+    var connect: String?
+
     @Flag(name: .customLong("print-man-commands", withSingleDash: false), help: .hidden)
     var printManCommands = false
 
@@ -58,7 +61,7 @@ extension Options {
             drives.append(try DriveConfiguration.parse(text, index: index))
         }
         return MachineConfiguration(
-            ramSize: try MachineConfiguration.parseRAMSize(memory),
+            ramSize: try MachineConfiguration.parseRAMSize(memory ?? "128M"),
             memPath: memPath,
             drives: drives,
             startPaused: startPaused,
@@ -66,6 +69,22 @@ extension Options {
             workload: try workload.map { text throws(MachineError) in try WorkloadRates.parse(text) },
             incoming: incoming
         )
+    }
+}
+
+extension Options {
+    /// The built-in machine's options that were given: with --connect there is no such machine to apply them to.
+    var machineOptionsGiven: [String] {
+        var given: [String] = []
+        if memory != nil { given.append("-m") }
+        if memPath != nil { given.append("-mem-path") }
+        if !drives.isEmpty { given.append("-drive") }
+        if startPaused { given.append("-S") }
+        if name != nil { given.append("-name") }
+        if workload != nil { given.append("-workload") }
+        if incoming != nil { given.append("-incoming") }
+        if !devices.isEmpty { given.append("-device") }
+        return given
     }
 }
 

@@ -29,6 +29,23 @@ if options.printManCommands {
     exit(0)
 }
 
+if let address = options.connect {
+    if let first = options.machineOptionsGiven.first {
+        fail("\(first) is an option of the built-in machine; with --connect, the QEMU at \(address) has its own")
+    }
+    let endpoints: [MonitorEndpoint]
+    do {
+        endpoints = try options.monitorEndpoints()
+    } catch {
+        fail("\(error)")
+    }
+    do throws(MonitorApplication.ConnectError) {
+        exit(try MonitorApplication(connectingTo: address, endpoints: endpoints).run())
+    } catch {
+        fail(error.message)
+    }
+}
+
 let configuration: MachineConfiguration
 let endpoints: [MonitorEndpoint]
 do {

@@ -17,6 +17,26 @@ public struct MigrationInfo: Sendable, Equatable {
     public var disk: DiskStatistics?
     /// Which pre-copy pass is running: the number of dirty-bitmap syncs so far.
     public var pass: UInt64 { ram.dirtySyncCount }
+    /// What QEMU's query-migrate includes, where a reply from a real QEMU says (nil: as the status implies for
+    /// hmp's own engine). `info migrate` prints a line only for what is present, as QEMU's does.
+    public var presence = Presence()
+    /// The auto-converge throttle, when QEMU applies one.
+    public var cpuThrottlePercentage: UInt64?
+    /// Where a destination listens while it waits (`tcp:127.0.0.1:4444`).
+    public var socketAddresses: [String] = []
+    /// Why an outgoing migration would be refused (QEMU's `blocked-reasons`).
+    public var blockedReasons: [String] = []
+
+    public struct Presence: Sendable, Equatable {
+        public var expectedDowntime: Bool?
+        public var setupTime: Bool?
+        public var ram: Bool?
+        public init(expectedDowntime: Bool? = nil, setupTime: Bool? = nil, ram: Bool? = nil) {
+            self.expectedDowntime = expectedDowntime
+            self.setupTime = setupTime
+            self.ram = ram
+        }
+    }
 
     public init() {}
 
@@ -35,6 +55,14 @@ public struct MigrationInfo: Sendable, Equatable {
         public var dirtyPagesRate: UInt64 = 0
         /// Bytes sent while the guest was stopped.
         public var downtimeBytes: UInt64 = 0
+        /// Bytes sent before the guest stopped, and after it (postcopy), as QEMU 7.2 counts them.
+        public var precopyBytes: UInt64 = 0
+        public var postcopyBytes: UInt64 = 0
+        public var postcopyRequests: UInt64 = 0
+        public var skipped: UInt64 = 0
+        public var pageSize: UInt64 = 4096
+        public var multifdBytes: UInt64 = 0
+        public var zeroCopyFallbacks: UInt64 = 0
         public init() {}
     }
 

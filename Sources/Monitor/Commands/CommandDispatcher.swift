@@ -9,13 +9,25 @@ final class CommandDispatcher: Sendable {
     let hub: MonitorHub
     private let lock = Mutex(())
 
-    init(table: CommandTable<CommandHandler>, backend: any MonitorBackend, hub: MonitorHub) {
+    /// What every monitor says first: which hmp, and which machine it drives.
+    let banner: String
+
+    init(
+        table: CommandTable<CommandHandler>, backend: any MonitorBackend, hub: MonitorHub,
+        banner: String = MonitorApplication.banner
+    ) {
         self.table = table
         self.backend = backend
         self.hub = hub
+        self.banner = banner
     }
 
     func execute(_ line: String, in session: MonitorSession) {
+        // A QEMU behind QMP runs the lines QMP has no command for itself (info qtree, x, device_add, ...).
+        if let output = lock.withLock({ _ in backend.humanMonitorCommand(line) }) {
+            session.write(output)
+            return
+        }
         let parsed: ParsedCommand<CommandHandler>?
         do throws(HMPError) {
             parsed = try table.parse(line)

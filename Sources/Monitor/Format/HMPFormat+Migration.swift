@@ -4,41 +4,59 @@ extension HMPFormat {
     /// `info migrate`: the globals, then (once a migration has started) its status and figures.
     static func migrationLines(_ info: MigrationInfo) -> [String] {
         var lines = migrationGlobals
-        guard info.status != .none else { return lines }
-        var statusLine = "Migration status: \(info.status.rawValue)"
-        if info.status == .failed, let errorDescription = info.errorDescription { statusLine += " (\(errorDescription))" }
-        lines.append(statusLine)
-        lines.append("total time: \(info.totalTime) ms")
-        let showsStatistics = info.status == .active || info.status == .completed || info.status == .cancelling
-        if info.status == .active || info.status == .cancelling {
-            lines.append("expected downtime: \(info.expectedDowntime) ms")
+        if !info.blockedReasons.isEmpty {
+            lines.append("Outgoing migration blocked:")
+            lines += info.blockedReasons.map { "  \($0)" }
         }
-        if info.status == .completed, let downtime = info.downtime { lines.append("downtime: \(downtime) ms") }
-        if showsStatistics { lines.append("setup: \(info.setupTime) ms") }
-        guard showsStatistics else { return lines }
-        let ram = info.ram
-        lines += [
-            "transferred ram: \(ram.transferred >> 10) kbytes",
-            "throughput: \(twoDecimals(ram.mbps)) mbps",
-            "remaining ram: \(ram.remaining >> 10) kbytes",
-            "total ram: \(ram.total >> 10) kbytes",
-            "duplicate: \(ram.duplicate) pages",
-            "skipped: 0 pages",
-            "normal: \(ram.normal) pages",
-            "normal bytes: \(ram.normalBytes >> 10) kbytes",
-            "dirty sync count: \(ram.dirtySyncCount)",
-            "page size: 4 kbytes",
-            "multifd bytes: 0 kbytes",
-            "pages-per-second: \(ram.pagesPerSecond)",
-        ]
-        if ram.dirtyPagesRate > 0 { lines.append("dirty pages rate: \(ram.dirtyPagesRate) pages") }
-        if ram.downtimeBytes > 0 { lines.append("downtime ram: \(ram.downtimeBytes >> 10) kbytes") }
-        if let disk = info.disk, info.status != .completed {
+        let active = info.status == .active || info.status == .cancelling
+        let showsStatistics = info.presence.ram ?? (active || info.status == .completed)
+        if info.status != .none {
+            var statusLine = "Migration status: \(info.status.rawValue)"
+            if info.status == .failed, let errorDescription = info.errorDescription { statusLine += " (\(errorDescription))" }
+            lines.append(statusLine)
+            lines.append("total time: \(info.totalTime) ms")
+            if info.presence.expectedDowntime ?? active { lines.append("expected downtime: \(info.expectedDowntime) ms") }
+            if info.status == .completed, let downtime = info.downtime { lines.append("downtime: \(downtime) ms") }
+            if info.presence.setupTime ?? showsStatistics { lines.append("setup: \(info.setupTime) ms") }
+        }
+        if showsStatistics {
+            let ram = info.ram
+            lines += [
+                "transferred ram: \(ram.transferred >> 10) kbytes",
+                "throughput: \(twoDecimals(ram.mbps)) mbps",
+                "remaining ram: \(ram.remaining >> 10) kbytes",
+                "total ram: \(ram.total >> 10) kbytes",
+                "duplicate: \(ram.duplicate) pages",
+                "skipped: \(ram.skipped) pages",
+                "normal: \(ram.normal) pages",
+                "normal bytes: \(ram.normalBytes >> 10) kbytes",
+                "dirty sync count: \(ram.dirtySyncCount)",
+                "page size: \(ram.pageSize >> 10) kbytes",
+                "multifd bytes: \(ram.multifdBytes >> 10) kbytes",
+                "pages-per-second: \(ram.pagesPerSecond)",
+            ]
+            // QEMU prints these only when they are not zero.
+            if ram.dirtyPagesRate > 0 { lines.append("dirty pages rate: \(ram.dirtyPagesRate) pages") }
+            if ram.postcopyRequests > 0 { lines.append("postcopy request count: \(ram.postcopyRequests)") }
+            if ram.precopyBytes > 0 { lines.append("precopy ram: \(ram.precopyBytes >> 10) kbytes") }
+            if ram.downtimeBytes > 0 { lines.append("downtime ram: \(ram.downtimeBytes >> 10) kbytes") }
+            if ram.postcopyBytes > 0 { lines.append("postcopy ram: \(ram.postcopyBytes >> 10) kbytes") }
+            if ram.zeroCopyFallbacks > 0 {
+                lines.append("Zero-copy-send fallbacks happened: \(ram.zeroCopyFallbacks) times")
+            }
+        }
+        if let disk = info.disk, info.presence.ram != nil || info.status != .completed {
             lines += [
                 "transferred disk: \(disk.transferred >> 10) kbytes",
                 "remaining disk: \(disk.remaining >> 10) kbytes",
                 "total disk: \(disk.total >> 10) kbytes",
             ]
+        }
+        if let throttle = info.cpuThrottlePercentage { lines.append("cpu throttle percentage: \(throttle)") }
+        if !info.socketAddresses.isEmpty {
+            lines.append("socket address: [")
+            lines += info.socketAddresses.map { "\t\($0)" }
+            lines.append("]")
         }
         return lines
     }

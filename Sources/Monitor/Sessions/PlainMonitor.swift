@@ -17,7 +17,7 @@ struct PlainMonitor {
     func run() {
         dispatcher.hub.attach(session)
         defer { dispatcher.hub.detach(session) }
-        session.write(MonitorApplication.banner + "\n" + MonitorApplication.prompt)
+        session.write(dispatcher.banner + "\n" + MonitorApplication.prompt)
         var lines = LineSplitter()
         var buffer = [UInt8](repeating: 0, count: 65536)
         while !dispatcher.hub.isQuitting && !session.isGone {

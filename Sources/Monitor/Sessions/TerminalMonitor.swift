@@ -30,7 +30,7 @@ final class TerminalMonitor {
     func run() {
         dispatcher.hub.attach(session)
         defer { dispatcher.hub.detach(session) }
-        session.print(MonitorApplication.banner)
+        session.print(dispatcher.banner)
         while !dispatcher.hub.isQuitting {
             switch editor.readLine() {
             case .line(let line):

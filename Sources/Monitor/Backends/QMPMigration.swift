@@ -1,0 +1,46 @@
+import Migration
+import Platform
+import Synchronization
+
+/// A migration a real QEMU runs, seen through query-migrate: its figures are fetched at most twice a second
+/// however often the status line asks, and a watcher reports its end to whoever started it.
+final class QMPMigration: MigrationHandle {
+    let blockMode: BlockMigrationMode
+    private let backend: QMPBackend
+    private let cached = Mutex<(info: MigrationInfo, at: UInt64)?>(nil)
+    static let refreshMilliseconds: UInt64 = 500
+
+    init(backend: QMPBackend, blockMode: BlockMigrationMode) {
+        self.backend = backend
+        self.blockMode = blockMode
+    }
+
+    var info: MigrationInfo {
+        let now = Clock.milliseconds()
+        if let (info, at) = cached.withLock({ $0 }), now - at < QMPMigration.refreshMilliseconds || info.status.isFinished {
+            return info
+        }
+        let fresh = backend.migrationInfo
+        cached.withLock { $0 = (fresh, now) }
+        return fresh
+    }
+
+    func cancel() {
+        backend.cancelMigration()
+        cached.withLock { $0 = nil }
+    }
+
+    /// Polls until the migration has ended, then calls `onFinish` once.
+    func watch(onFinish: @escaping @Sendable (MigrationInfo) -> Void) {
+        PlatformThread.detach { [self] in
+            while true {
+                let current = info
+                if current.status.isFinished || current.status == .none {
+                    onFinish(current)
+                    return
+                }
+                Clock.sleep(milliseconds: QMPMigration.refreshMilliseconds)
+            }
+        }
+    }
+}
