@@ -26,19 +26,22 @@ extension CommandTable {
     ) -> [String] {
         var table = start
         var before = before
+        var others = source.otherCommands
         while let first = before.first {
             guard let row = table.first(where: { $0.matches(first) }) else { return [] }
             before = before.dropFirst()
             if !row.subcommands.isEmpty {
                 table = row.subcommands
+                others = row.name == "info" ? source.otherInfoItems : []
             } else if row.name == "help" {
                 // As in QEMU, `help` completes its words as if they were a command line.
                 table = commands
+                others = source.otherCommands
             } else {
                 return Self.argumentCandidates(row, typed: Array(before), word: word, source: source)
             }
         }
-        return table.flatMap(\.names)
+        return table.flatMap(\.names) + others
     }
 
     private static func argumentCandidates(

@@ -22,6 +22,15 @@ public protocol CompletionSource {
     /// Entries of the file system that start with `prefix` (a path as typed), offered for `F` arguments.
     /// Directories end with `/`.
     func files(matching prefix: String) -> [String]
+    /// Commands and `info` items beyond the table's, offered beside them: those of a QEMU the monitor is
+    /// attached to.
+    var otherCommands: [String] { get }
+    var otherInfoItems: [String] { get }
+}
+
+extension CompletionSource {
+    public var otherCommands: [String] { [] }
+    public var otherInfoItems: [String] { [] }
 }
 
 /// The result of completing a line: the word under the cursor and what could replace it.

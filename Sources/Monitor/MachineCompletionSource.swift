@@ -6,6 +6,8 @@ struct MachineCompletionSource: CompletionSource {
     let backend: any MonitorBackend
 
     var blockDevices: [String] { backend.blockDevices.map(\.id) }
+    var otherCommands: [String] { backend.otherCommands.commands }
+    var otherInfoItems: [String] { backend.otherCommands.infoItems }
 
     func files(matching prefix: String) -> [String] {
         let slash = prefix.lastIndex(of: "/")

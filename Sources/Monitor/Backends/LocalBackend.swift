@@ -145,4 +145,6 @@ final class LocalBackend: MonitorBackend, @unchecked Sendable {
 
     /// The built-in machine has no monitor of its own: the table runs every line.
     func humanMonitorCommand(_ line: String) -> String? { nil }
+
+    var otherCommands: (commands: [String], infoItems: [String]) { ([], []) }
 }

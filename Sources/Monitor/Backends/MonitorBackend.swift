@@ -48,4 +48,6 @@ protocol MonitorBackend: AnyObject, Sendable {
     /// A line the backend runs itself, returning its output, instead of the monitor's table: nil when the
     /// monitor is to parse and run it. A QMP backend passes what it cannot map through human-monitor-command.
     func humanMonitorCommand(_ line: String) -> String?
+    /// Commands and `info` items the machine's own monitor has beyond hmp's table, for completion.
+    var otherCommands: (commands: [String], infoItems: [String]) { get }
 }

@@ -18,6 +18,8 @@ final class QMPBackend: MonitorBackend, Sendable {
     private let events: @Sendable (QMPEvent) -> Void
     private let ended: @Sendable (_ status: Int32, _ line: String?) -> Void
     private let quitting = Atomic<Bool>(false)
+    /// QEMU's own HMP commands and info items, read from its `help` once, for completion.
+    private let learned = Mutex<(commands: [String], infoItems: [String])?>(nil)
     private let gone = Atomic<Bool>(false)
 
     /// HMP lines QMP can carry; the rest pass through human-monitor-command. `help` and `info history` are the
@@ -221,6 +223,32 @@ final class QMPBackend: MonitorBackend, Sendable {
             return output.replacingCRLF()
         } catch {
             return "Error: \(error.message)\n"
+        }
+    }
+}
+
+extension QMPBackend {
+    var otherCommands: (commands: [String], infoItems: [String]) {
+        if let known = learned.withLock({ $0 }) { return known }
+        let help = (try? call("human-monitor-command", ["command-line": "help"]))?.string ?? ""
+        let info = (try? call("human-monitor-command", ["command-line": "help info"]))?.string ?? ""
+        let known = (QMPBackend.names(in: help), QMPBackend.names(in: info).compactMap { name -> String? in
+            name.hasPrefix("info ") ? String(name.dropFirst(5)) : nil
+        })
+        learned.withLock { $0 = known }
+        return known
+    }
+
+    /// The names `help` lists: the first word of each line that does not continue the one before (those start
+    /// with a tab), aliases after `|` included; for `help info`, `info NAME`.
+    static func names(in help: String) -> [String] {
+        help.split(separator: "\n").flatMap { line -> [String] in
+            guard let first = line.first, first != "\t", first != " " else { return [] }
+            let words = line.split(separator: " ", maxSplits: 2)
+            if words.first == "info", words.count > 1 {
+                return words[1].split(separator: "|").map { "info \($0)" }
+            }
+            return words.first.map { $0.split(separator: "|").map(String.init) } ?? []
         }
     }
 }
