@@ -85,3 +85,23 @@ final class Recorder: @unchecked Sendable {
 
     func record(_ index: Int, _ typed: [String]) { calls.append(Call(index: index, typed: typed)) }
 }
+
+/// An attached QEMU's own commands complete beside the table's: at the start of a line, after `help`, and as
+/// `info` items.
+@Suite struct ForeignCommandCompletionTests {
+    struct AttachedSource: CompletionSource {
+        var blockDevices: [String] { [] }
+        func files(matching prefix: String) -> [String] { [] }
+        var otherCommands: [String] { ["device_add", "device_del", "migrate_pause"] }
+        var otherInfoItems: [String] { ["qtree", "registers"] }
+    }
+
+    @Test func othersCompleteBesideTheTable() {
+        let complete = { (line: String) in TestTable.table.complete(line, source: AttachedSource()).candidates }
+        #expect(complete("dev") == ["device_add", "device_del"])
+        #expect(complete("migrate_p") == ["migrate_pause"])
+        #expect(complete("help dev") == ["device_add", "device_del"])
+        #expect(complete("info q") == ["qtree"])
+        #expect(complete("info st") == ["status"])
+    }
+}
