@@ -79,7 +79,7 @@ public final class MonitorApplication {
         atTerminal = endpoints.contains(.stdio) && isatty(0) == 1 && isatty(1) == 1
         var saved = termios()
         let terminal = atTerminal && tcgetattr(0, &saved) == 0 ? saved : nil
-        termination = SignalTermination(hub: hub, backend: backend, ending: atTerminal ? .endingAtTerminal : .ending) {
+        termination = SignalTermination(hub: hub, backend: local, ending: atTerminal ? .endingAtTerminal : .ending) {
             // The monitors did not finish in time: put the terminal back as hmp found it before leaving.
             if var terminal {
                 tcsetattr(0, TCSANOW, &terminal)

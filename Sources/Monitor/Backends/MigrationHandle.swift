@@ -5,4 +5,11 @@ protocol MigrationHandle: AnyObject, Sendable {
     var info: MigrationInfo { get }
     var blockMode: BlockMigrationMode { get }
     func cancel()
+    /// True when the migration belongs to a machine that goes on without hmp (a QEMU reached over QMP): hmp
+    /// leaving then does not cancel it.
+    var outlivesMonitor: Bool { get }
+}
+
+extension MigrationHandle {
+    var outlivesMonitor: Bool { false }
 }

@@ -6,6 +6,7 @@ import Synchronization
 /// however often the status line asks, and a watcher reports its end to whoever started it.
 final class QMPMigration: MigrationHandle {
     let blockMode: BlockMigrationMode
+    var outlivesMonitor: Bool { true }
     private let backend: QMPBackend
     private let cached = Mutex<(info: MigrationInfo, at: UInt64)?>(nil)
     static let refreshMilliseconds: UInt64 = 500

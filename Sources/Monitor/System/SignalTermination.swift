@@ -8,7 +8,8 @@ import Synchronization
 /// main loop does on qemu_system_killed.
 final class SignalTermination: Sendable {
     private let hub: MonitorHub
-    private let backend: any MonitorBackend
+    /// The built-in machine's outgoing migration must not outlive hmp; an attached QEMU's goes on without us.
+    private let backend: LocalBackend?
     private let endedBySignal = Atomic<Bool>(false)
     private let reported = Atomic<Bool>(false)
     private let wakeup = Wakeup()
@@ -20,7 +21,7 @@ final class SignalTermination: Sendable {
     /// `ending`: which signals end hmp; at a terminal monitor, ^C from the terminal driver is a key instead.
     /// If hmp is still there once the grace has passed, `restore` puts back what it can (the terminal), the
     /// report is printed unless it already was, and hmp exits 0.
-    init(hub: MonitorHub, backend: any MonitorBackend, ending: SignalSet, restore: @escaping @Sendable () -> Void) {
+    init(hub: MonitorHub, backend: LocalBackend?, ending: SignalSet, restore: @escaping @Sendable () -> Void) {
         self.hub = hub
         self.backend = backend
         Signals.wake(wakeup)
@@ -33,7 +34,7 @@ final class SignalTermination: Sendable {
                 guard !watch.take().isDisjoint(with: ending) else { continue }
                 let first = !endedBySignal.exchange(true, ordering: .sequentiallyConsistent)
                 hub.requestQuit()
-                backend.cancelMigration()
+                backend?.cancelMigration()
                 if first {
                     PlatformThread.detach { [self] in
                         Clock.sleep(milliseconds: SignalTermination.graceMilliseconds)

@@ -44,7 +44,7 @@ struct MigrationStatusView {
 
         while true {
             if hub.isQuitting {
-                migration.cancel()
+                if !migration.outlivesMonitor { migration.cancel() }
                 quitting = true
                 break
             }
