@@ -17,25 +17,8 @@ extension MigrationInfo {
             expectedDowntime: reply.contains("expected-downtime"), setupTime: reply.contains("setup-time"),
             ram: reply.contains("ram"))
         if let ram = reply["ram"]?.dict {
-            func figure(_ key: String) -> UInt64 { ram[key]?.uint ?? 0 }
-            self.ram.transferred = figure("transferred")
-            self.ram.remaining = figure("remaining")
-            self.ram.total = figure("total")
-            self.ram.duplicate = figure("duplicate")
-            self.ram.skipped = figure("skipped")
-            self.ram.normal = figure("normal")
-            self.ram.normalBytes = figure("normal-bytes")
-            self.ram.dirtySyncCount = figure("dirty-sync-count")
+            for (key, field) in Self.ramFigures { self.ram[keyPath: field] = ram[key]?.uint ?? 0 }
             self.ram.mbps = ram["mbps"]?.double ?? 0
-            self.ram.pagesPerSecond = figure("pages-per-second")
-            self.ram.dirtyPagesRate = figure("dirty-pages-rate")
-            self.ram.downtimeBytes = figure("downtime-bytes")
-            self.ram.precopyBytes = figure("precopy-bytes")
-            self.ram.postcopyBytes = figure("postcopy-bytes")
-            self.ram.postcopyRequests = figure("postcopy-requests")
-            self.ram.pageSize = figure("page-size")
-            self.ram.multifdBytes = figure("multifd-bytes")
-            self.ram.zeroCopyFallbacks = figure("dirty-sync-missed-zero-copy")
         }
         if let disk = reply["disk"]?.dict {
             self.disk = DiskStatistics(
@@ -46,6 +29,17 @@ extension MigrationInfo {
         blockedReasons = reply["blocked-reasons"]?.list?.compactMap(\.string) ?? []
         socketAddresses = reply["socket-address"]?.list?.compactMap { $0.dict.map(Self.socketURI) } ?? []
     }
+
+    /// query-migrate's `ram` members that are byte or page counts, by QEMU's names.
+    static let ramFigures: [(String, any WritableKeyPath<RAMStatistics, UInt64> & Sendable)] = [
+        ("transferred", \.transferred), ("remaining", \.remaining), ("total", \.total),
+        ("duplicate", \.duplicate), ("skipped", \.skipped), ("normal", \.normal), ("normal-bytes", \.normalBytes),
+        ("dirty-sync-count", \.dirtySyncCount), ("pages-per-second", \.pagesPerSecond),
+        ("dirty-pages-rate", \.dirtyPagesRate), ("downtime-bytes", \.downtimeBytes),
+        ("precopy-bytes", \.precopyBytes), ("postcopy-bytes", \.postcopyBytes),
+        ("postcopy-requests", \.postcopyRequests), ("page-size", \.pageSize), ("multifd-bytes", \.multifdBytes),
+        ("dirty-sync-missed-zero-copy", \.zeroCopyFallbacks),
+    ]
 
     /// QEMU's socket_uri: `tcp:HOST:PORT`, `unix:PATH`, `fd:NAME`, `vsock:CID:PORT`.
     private static func socketURI(_ address: QDict) -> String {
