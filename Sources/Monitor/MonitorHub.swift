@@ -35,17 +35,23 @@ final class MonitorHub: Sendable {
     }
 
     /// The status hmp exits with: 0, or 1 after a failed incoming migration, as QEMU's.
-    var exitStatus: Int32 { status.load(ordering: .relaxed) }
+    var exitStatus: Int32 { status.load(ordering: .sequentiallyConsistent) }
+    private let statusChosen = Atomic<Bool>(false)
 
+    /// Ends hmp with `status`, unless an earlier request already chose one: the first reason to end is the
+    /// one hmp reports (QEMU gone, then the monitors' own end of input, still exits 1).
     func requestQuit(status: Int32) {
-        self.status.store(status, ordering: .relaxed)
-        requestQuit()
-    }
-
-    /// Asks the application to end: every monitor stops reading and the main thread shuts the machine down.
-    func requestQuit() {
+        if !statusChosen.exchange(true, ordering: .sequentiallyConsistent) {
+            self.status.store(status, ordering: .sequentiallyConsistent)
+        }
         quitRequested.store(true, ordering: .sequentiallyConsistent)
         wakeup.wake()
+    }
+
+    /// Asks the application to end with status 0 (unless a failure chose another first): every monitor stops
+    /// reading and the main thread shuts the machine down.
+    func requestQuit() {
+        requestQuit(status: 0)
     }
 
     var isQuitting: Bool { quitRequested.load(ordering: .sequentiallyConsistent) }
