@@ -2,14 +2,14 @@ import Migration
 import Platform
 import Synchronization
 
-/// A migration a real QEMU runs, seen through query-migrate: its figures are fetched at most twice a second
+/// A migration a real QEMU runs, seen through query-migrate: its figures are fetched at most once a second
 /// however often the status line asks, and a watcher reports its end to whoever started it.
 final class QMPMigration: MigrationHandle {
     let blockMode: BlockMigrationMode
     var outlivesMonitor: Bool { true }
     private let backend: QMPBackend
     private let cached = Mutex<(info: MigrationInfo, at: UInt64)?>(nil)
-    static let refreshMilliseconds: UInt64 = 500
+    static let refreshMilliseconds: UInt64 = 1000
 
     init(backend: QMPBackend, blockMode: BlockMigrationMode) {
         self.backend = backend
