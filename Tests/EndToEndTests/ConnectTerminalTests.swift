@@ -51,7 +51,7 @@ import Testing
         #expect(!term.cursorLineIs("(qemu) "), "no prompt while the migration runs")
 
         try term.press("C-c")
-        #expect(term.waitFor { $0.contains("cancelled") }, "\(term.screenText)")
+        #expect(term.waitFor { $0.contains("Migration cancelled; the guest is still paused here (prelaunch)") }, "\(term.screenText)")
         #expect(term.waitForCursorLine("(qemu) "), "\(term.screenText)")
         try term.type("info status")
         try term.press("Enter")

@@ -13,11 +13,12 @@ enum MigrationCommands {
             migration = try invocation.backend.migrate(
                 uri: arguments.string("uri") ?? "", blk: arguments.bool("blk") ?? false,
                 inc: arguments.bool("inc") ?? false, detach: detach,
-                onFinish: { [weak hub] info in
+                onFinish: { [weak hub, backend = invocation.backend] info in
                     // A migration someone waits for reports through that wait; a detached one reports here.
                     guard watch.finish(), let hub else { return }
                     let failure = info.status == .failed ? MigrationStatusText.errorLine(info) : nil
-                    hub.broadcast(terminal: MigrationStatusText.summary(info), plain: failure)
+                    let summary = MigrationStatusText.summary(info, runState: backend.runState)
+                    hub.broadcast(terminal: summary, plain: failure)
                 })
         } catch {
             throw CommandError(error)

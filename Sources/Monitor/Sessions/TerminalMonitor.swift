@@ -21,7 +21,8 @@ final class TerminalMonitor {
         editor.onWake = { [unowned self] in self.handleWake() }
         session.migrationWaiter = { [unowned self] migration, watch in
             MigrationStatusView(
-                migration: migration, watch: watch, session: session, hub: dispatcher.hub, wakeup: wakeup,
+                migration: migration, watch: watch, session: session, hub: dispatcher.hub,
+                runState: { [backend = dispatcher.backend] in backend.runState }, wakeup: wakeup,
                 typeAhead: { [editor] bytes in editor.pushInput(bytes) }
             ).run()
         }

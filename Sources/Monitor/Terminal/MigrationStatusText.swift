@@ -1,3 +1,4 @@
+import Machine
 import Migration
 
 /// The words of the migration status line and of the summary that replaces it. Pure, so that tests can read it.
@@ -37,8 +38,14 @@ enum MigrationStatusText {
         return String(line.prefix(max(0, width)))
     }
 
-    /// One line saying how a migration ended.
-    static func summary(_ info: MigrationInfo) -> String {
+    /// One line saying how a migration ended; after a failure or a cancel it says what the guest here is doing
+    /// now (`runState`), since a guest that was paused stays paused.
+    static func summary(_ info: MigrationInfo, runState: RunState) -> String {
+        let guest = switch runState {
+        case .running: "the guest keeps running here"
+        case .paused: "the guest is still paused here"
+        default: "the guest is still paused here (\(runState.rawValue))"
+        }
         switch info.status {
         case .completed:
             let sent = info.ram.transferred + (info.disk?.transferred ?? 0)
@@ -46,9 +53,9 @@ enum MigrationStatusText {
             return "Migration completed in \(HMPFormat.twoDecimals(seconds)) s: downtime \(info.downtime ?? 0) ms, "
                 + "\(mebibytes(sent)) MiB sent at \(mebibytes(UInt64(Double(sent) / seconds))) MiB/s"
         case .failed:
-            return "Migration failed: \(info.errorDescription ?? "unknown error"); the guest keeps running here"
+            return "Migration failed: \(info.errorDescription ?? "unknown error"); \(guest)"
         case .cancelled:
-            return "Migration cancelled; the guest keeps running here"
+            return "Migration cancelled; \(guest)"
         default:
             return "Migration \(info.status.rawValue)"
         }

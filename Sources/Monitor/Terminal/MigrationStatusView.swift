@@ -1,5 +1,6 @@
 import Glibc
 import Platform
+import Machine
 
 /// A synchronous `migrate` at a terminal: the monitor is suspended, a status line pinned to the bottom row is
 /// redrawn once a second (the seed's hmp_migrate_status_cb, with more to say), ^C cancels, ^Z detaches, and what
@@ -11,6 +12,8 @@ struct MigrationStatusView {
     let watch: MigrationWatch
     let session: MonitorSession
     let hub: MonitorHub
+    /// The guest's run state now, for the summary of a failed or cancelled migration.
+    let runState: () -> RunState
     let wakeup: Wakeup
     let terminal = Terminfo.current
     /// Receives the keys typed while waiting, to be edited and run after.
@@ -103,7 +106,7 @@ struct MigrationStatusView {
         } else if detachedByKey && watch.detach() {
             session.print("Migration continues in the background: info migrate shows it, migrate_cancel stops it")
         } else {
-            session.print(MigrationStatusText.summary(migration.info))
+            session.print(MigrationStatusText.summary(migration.info, runState: runState()))
         }
         typeAhead(typed)
         // readKeys drained the pipe: the editor must still look at what woke it (notifications, a resize).
