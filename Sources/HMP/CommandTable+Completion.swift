@@ -15,20 +15,29 @@ extension CommandTable {
         let wordStart = bytes.lastIndex(where: isBlank).map { $0 + 1 } ?? 0
         let word = String(decoding: bytes[wordStart...], as: UTF8.self)
         let before = bytes[..<wordStart].split(whereSeparator: isBlank).map { String(decoding: $0, as: UTF8.self) }
-        let candidates = candidates(in: commands, before: before[...], word: word, source: source)
-        return Completion(word: word, candidates: Array(Set(candidates.filter { $0.hasPrefix(word) })).sorted())
+        // A file name typed with its opening quote completes as a name, to be quoted again when inserted.
+        let unquoted = word.hasPrefix("\"") ? String(word.dropFirst()) : word
+        let (found, isFile, afterExpression) = candidates(in: commands, before: before[...], word: unquoted, source: source)
+        let prefix = isFile ? unquoted : word
+        let matches = Array(Set(found.filter { $0.hasPrefix(prefix) })).sorted()
+        let quoted = isFile
+            && (word.hasPrefix("\"") || afterExpression
+                || matches.contains { $0.contains(where: { $0 == " " || $0 == "\t" || $0 == "\"" || $0 == "\\" }) })
+        return Completion(word: word, candidates: matches, quoted: quoted)
     }
 
     /// Walks the typed words down the table: into subcommands, and back to the top after each `help`. A loop, not
     /// recursion, since `help help help …` may be as long as the line.
+    /// The candidates, whether they are file names, and whether that file name follows an integer (expression)
+    /// argument.
     private func candidates(
         in start: [CommandDefinition<Handler>], before: ArraySlice<String>, word: String, source: any CompletionSource
-    ) -> [String] {
+    ) -> (names: [String], isFile: Bool, afterExpression: Bool) {
         var table = start
         var before = before
         var others = source.otherCommands
         while let first = before.first {
-            guard let row = table.first(where: { $0.matches(first) }) else { return [] }
+            guard let row = table.first(where: { $0.matches(first) }) else { return ([], false, false) }
             before = before.dropFirst()
             if !row.subcommands.isEmpty {
                 table = row.subcommands
@@ -41,12 +50,12 @@ extension CommandTable {
                 return Self.argumentCandidates(row, typed: Array(before), word: word, source: source)
             }
         }
-        return table.flatMap(\.names) + others
+        return (table.flatMap(\.names) + others, false, false)
     }
 
     private static func argumentCandidates(
         _ row: CommandDefinition<Handler>, typed: [String], word: String, source: any CompletionSource
-    ) -> [String] {
+    ) -> (names: [String], isFile: Bool, afterExpression: Bool) {
         let specs = row.arguments
         var next = 0  // the first spec not yet used up
         var positional = 0
@@ -67,19 +76,22 @@ extension CommandTable {
             if next < specs.count, specs[next].kind != .restOfLine { next += 1 }
             positional += 1
         }
-        if awaitingValue { return [] }
+        if awaitingValue { return ([], false, false) }
 
         if word.hasPrefix("-") {
             let flags = specs[next...].prefix(while: \.isFlag).map { "-\(flagLetter($0))" }
-            if !flags.isEmpty { return flags }
+            if !flags.isEmpty { return (flags, false, false) }
         }
-        if let custom = row.completer?(positional, typed) { return custom }
-        guard let spec = specs[next...].first(where: { !$0.isFlag }) else { return [] }
-        switch spec.kind {
-        case .blockDevice: return source.blockDevices
-        case .filename: return source.files(matching: word)
-        case .bool: return ["on", "off"]
-        default: return []
+        if let custom = row.completer?(positional, typed) { return (custom, false, false) }
+        guard let index = specs[next...].firstIndex(where: { !$0.isFlag }) else { return ([], false, false) }
+        switch specs[index].kind {
+        case .blockDevice: return (source.blockDevices, false, false)
+        case .filename:
+            let previous = specs[..<index].last(where: { !$0.isFlag })?.kind
+            let afterExpression = previous == .int32 || previous == .long || previous == .megabytes
+            return (source.files(matching: word), true, afterExpression)
+        case .bool: return (["on", "off"], false, false)
+        default: return ([], false, false)
         }
     }
 

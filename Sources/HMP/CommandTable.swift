@@ -40,8 +40,25 @@ public struct Completion: Sendable, Equatable {
     /// Full candidates for `word`, sorted, without duplicates.
     public let candidates: [String]
 
-    public init(word: String, candidates: [String]) {
+    /// True when the chosen candidate must go in double quotes for the parser to take it: a file name after an
+    /// integer argument (an expression would read `/tmp` as a division), or one with blanks, quotes or
+    /// backslashes. `word` is then replaced whole by `quotedText(candidate)`.
+    public let quoted: Bool
+
+    public init(word: String, candidates: [String], quoted: Bool = false) {
         self.word = word
         self.candidates = candidates
+        self.quoted = quoted
+    }
+
+    /// `text` as the parser reads a quoted word: in double quotes, `"` and `\` escaped. `closed` adds the
+    /// closing quote (a directory stays open, for more to be typed).
+    public static func quotedText(_ text: String, closed: Bool) -> String {
+        var out = "\""
+        for character in text {
+            if character == "\"" || character == "\\" { out.append("\\") }
+            out.append(character)
+        }
+        return closed ? out + "\"" : out
     }
 }

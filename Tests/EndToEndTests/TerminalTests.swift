@@ -47,6 +47,22 @@ import Testing
         #expect(term.waitForCursorLine("(qemu) info block drive0 "), "\(term.screenText)")
     }
 
+    /// Tab after `pmemsave ADDR SIZE` inserts the file name quoted, since unquoted `/tmp/...` would be divided.
+    @Test func tabQuotesAFileNameTheParserWouldDivide() throws {
+        let directory = scratch.file("dumps")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: directory + "/ram1.bin", contents: Data())
+        let term = try start()
+        defer { term.close() }
+        try term.type("pmemsave 0 4096 \(directory)/ra")
+        try term.press("Tab")
+        #expect(term.waitForCursorLine("(qemu) pmemsave 0 4096 \"\(directory)/ram1.bin\" "), "\(term.screenText)")
+        try term.press("Enter")
+        #expect(term.waitFor { _ in (try? FileManager.default.attributesOfItem(atPath: directory + "/ram1.bin"))?[.size] as? Int == 4096 },
+                "the completed line parses and pmemsave writes 4096 bytes: \(term.screenText)")
+        #expect(!term.screenText.contains("invalid char"))
+    }
+
     @Test func historySurvivesARestartAndCtrlRFindsIt() throws {
         var term = try start()
         defer { term.close() }

@@ -105,3 +105,37 @@ final class Recorder: @unchecked Sendable {
         #expect(complete("info st") == ["status"])
     }
 }
+
+/// A file name completes to something the parser takes: quoted after an integer argument (an expression would
+/// divide by `/tmp`), or when it holds blanks, quotes or backslashes.
+@Suite struct QuotedFileCompletionTests {
+    static let table = CommandTable<String>([
+        CommandDefinition("pmemsave", args: "val:l,size:i,filename:F", params: "addr size file", help: "save", handler: "p"),
+        CommandDefinition("logfile", args: "filename:F", params: "filename", help: "log", handler: "l"),
+    ])
+
+    struct Files: CompletionSource {
+        var blockDevices: [String] { [] }
+        func files(matching prefix: String) -> [String] {
+            ["/tmp/ram1.bin", "/tmp/dir/", "my file", "plain.bin"].filter { $0.hasPrefix(prefix) }
+        }
+    }
+
+    func complete(_ line: String) -> Completion { Self.table.complete(line, source: Files()) }
+
+    @Test func afterAnExpressionTheNameIsQuoted() throws {
+        #expect(complete("pmemsave 0 4096 /tmp/r") == Completion(word: "/tmp/r", candidates: ["/tmp/ram1.bin"], quoted: true))
+        #expect(Completion.quotedText("/tmp/ram1.bin", closed: true) == "\"/tmp/ram1.bin\"")
+        #expect(complete("pmemsave 0 4096 \"/tmp/r").candidates == ["/tmp/ram1.bin"])
+        #expect(try Self.table.parse("pmemsave 0 4096 " + Completion.quotedText("/tmp/ram1.bin", closed: true))?
+            .arguments["filename"] == "/tmp/ram1.bin")
+    }
+
+    @Test func elsewhereOnlyWhenTheNameNeedsIt() throws {
+        #expect(complete("logfile pla") == Completion(word: "pla", candidates: ["plain.bin"], quoted: false))
+        #expect(complete("logfile my") == Completion(word: "my", candidates: ["my file"], quoted: true))
+        #expect(Completion.quotedText("a\"b\\c", closed: true) == "\"a\\\"b\\\\c\"")
+        #expect(try Self.table.parse("logfile " + Completion.quotedText("a\"b\\c", closed: true))?
+            .arguments["filename"] == "a\"b\\c")
+    }
+}

@@ -207,20 +207,32 @@ final class LineEditor {
         let candidates = completion.candidates
         guard !candidates.isEmpty else { return UInt8(CC_REFRESH_BEEP) }
         if candidates.count == 1 {
-            let rest = String(candidates[0].dropFirst(completion.word.count))
             // A directory or a URI scheme (`tcp:`) is only the start of the word; anything else is whole.
             let isPrefix = candidates[0].hasSuffix("/") || candidates[0].hasSuffix(":")
-            _ = el_insertstr(editLine, rest + (isPrefix ? "" : " "))
+            if completion.quoted {
+                replaceWord(completion.word, with: Completion.quotedText(candidates[0], closed: !isPrefix))
+                if !isPrefix { _ = el_insertstr(editLine, " ") }
+            } else {
+                _ = el_insertstr(editLine, String(candidates[0].dropFirst(completion.word.count)) + (isPrefix ? "" : " "))
+            }
             return UInt8(CC_REFRESH)
         }
         let common = CompletionList.longestCommonPrefix(candidates)
-        if common.count > completion.word.count {
+        if completion.quoted {
+            replaceWord(completion.word, with: Completion.quotedText(common, closed: false))
+        } else if common.count > completion.word.count {
             _ = el_insertstr(editLine, String(common.dropFirst(completion.word.count)))
         }
         var listing = "\n"
         for row in CompletionList.columns(candidates, width: Terminfo.size(of: output).columns) { listing += row + "\n" }
         try? FileIO.writeAll(output, listing)
         return UInt8(CC_REDISPLAY)
+    }
+
+    /// Deletes the word before the cursor and inserts `text` in its place (a file name that must be quoted).
+    private func replaceWord(_ word: String, with text: String) {
+        el_deletestr(editLine, Int32(word.unicodeScalars.count))
+        _ = el_insertstr(editLine, text)
     }
 
     private func abandonLine() -> UInt8 {
