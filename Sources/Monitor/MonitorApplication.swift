@@ -113,6 +113,22 @@ public final class MonitorApplication {
                 return 1
             }
         }
+        let qmpEvents = QMPEvents(dispatcher: dispatcher)
+        var qmpServers: [QMPServer] = []
+        for case .qmp(let address) in endpoints {
+            do throws(SystemError) {
+                let server = try QMPServer(address: address, dispatcher: dispatcher, events: qmpEvents)
+                server.start()
+                qmpServers.append(server)
+            } catch {
+                FileIO.reportError("\(error)")
+                local?.machine.shutdown()
+                for server in socketServers { server.remove() }
+                for server in qmpServers { server.remove() }
+                return 1
+            }
+        }
+        if !qmpServers.isEmpty { qmpEvents.startWatching() }
         if endpoints.contains(.stdio) && !hub.isQuitting {
             if atTerminal {
                 TerminalMonitor(dispatcher: dispatcher, wakeup: wakeup).run()
@@ -124,16 +140,21 @@ public final class MonitorApplication {
             }
         }
         // Attached to a QEMU, the end of stdin (^D, a script's end) detaches: that QEMU runs on by itself.
-        if local == nil && socketServers.isEmpty && endpoints.contains(.stdio) { hub.requestQuit(status: 0) }
+        if local == nil && socketServers.isEmpty && qmpServers.isEmpty && endpoints.contains(.stdio) { hub.requestQuit(status: 0) }
         // With no monitor left on stdin, the machine runs on until quit from a socket client or a signal.
         while !hub.isQuitting { wakeup.wait() }
         // The terminal is already restored: the line is QEMU's, on stderr, and the status is 0 as QEMU's.
         termination.printReport()
+        if !qmpServers.isEmpty {
+            // HMP's quit is QEMU's qmp_quit too: every negotiated QMP client hears why hmp ends.
+            qmpEvents.shutdown(reason: termination.isEndedBySignal ? "host-signal" : "host-qmp-quit")
+        }
         if let local {
             finishOutgoingMigration()
             local.machine.shutdown()
         }
         for server in socketServers { server.remove() }
+        for server in qmpServers { server.remove() }
         return hub.exitStatus
     }
 

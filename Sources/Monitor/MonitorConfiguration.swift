@@ -4,6 +4,47 @@ public enum MonitorEndpoint: Sendable, Equatable {
     case none
     /// A unix socket that serves one client at a time; `wait` holds start-up until the first client connects.
     case unixSocket(path: String, wait: Bool)
+    /// `-qmp unix:PATH,server=on,wait=off` or `-qmp tcp:HOST:PORT,server=on,wait=off`: a QMP server.
+    case qmp(QMPListenAddress)
+
+    /// Reads `-qmp`'s spelling. The server never waits for its first client: `wait=off` is required.
+    public init(qmp text: String) throws(MonitorEndpointError) {
+        func fail(_ reason: String) -> MonitorEndpointError {
+            MonitorEndpointError(
+                text: text, reason: reason, option: "-qmp",
+                usage: "use unix:PATH,server=on,wait=off or tcp:HOST:PORT,server=on,wait=off")
+        }
+        var fields = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let address = fields.removeFirst()
+        var server = false
+        var wait = true
+        for field in fields {
+            switch field {
+            case "server", "server=on": server = true
+            case "server=off": server = false
+            case "nowait", "wait=off": wait = false
+            case "wait", "wait=on": wait = true
+            default: throw fail("unknown socket option '\(field)'")
+            }
+        }
+        guard server else { throw fail("hmp only listens: add ',server=on'") }
+        guard !wait else { throw fail("hmp's QMP server does not wait for a client: add ',wait=off'") }
+        if address.hasPrefix("unix:") {
+            let path = String(address.dropFirst("unix:".count))
+            guard !path.isEmpty else { throw fail("the socket path is empty") }
+            self = .qmp(.unix(path: path))
+        } else if address.hasPrefix("tcp:") {
+            let rest = address.dropFirst("tcp:".count)
+            guard let colon = rest.lastIndex(of: ":") else { throw fail("tcp: needs HOST:PORT") }
+            var host = String(rest[..<colon])
+            let port = String(rest[rest.index(after: colon)...])
+            if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            guard !port.isEmpty else { throw fail("tcp: needs HOST:PORT") }
+            self = .qmp(.tcp(host: host, port: port))
+        } else {
+            throw fail("unknown QMP address")
+        }
+    }
 
     /// Reads QEMU's chardev spelling: `stdio`, `none`, `unix:PATH,server=on,wait=off` (also `server`, `nowait`).
     public init(parsing text: String) throws(MonitorEndpointError) {
@@ -35,11 +76,38 @@ public enum MonitorEndpoint: Sendable, Equatable {
     }
 }
 
+/// Where a QMP server listens.
+public enum QMPListenAddress: Sendable, Equatable, CustomStringConvertible {
+    case unix(path: String)
+    case tcp(host: String, port: String)
+
+    public var description: String {
+        switch self {
+        case .unix(let path): "unix:\(path)"
+        case .tcp(let host, let port): host.contains(":") ? "tcp:[\(host)]:\(port)" : "tcp:\(host):\(port)"
+        }
+    }
+}
+
 public struct MonitorEndpointError: Error, CustomStringConvertible {
     public let text: String
     public let reason: String
+    var option = "-monitor"
+    var usage = "use stdio, none, or unix:PATH,server=on,wait=off"
+
+    init(text: String, reason: String) {
+        self.text = text
+        self.reason = reason
+    }
+
+    init(text: String, reason: String, option: String, usage: String) {
+        self.text = text
+        self.reason = reason
+        self.option = option
+        self.usage = usage
+    }
 
     public var description: String {
-        "-monitor \(text): \(reason) (use stdio, none, or unix:PATH,server=on,wait=off)"
+        "\(option) \(text): \(reason) (\(usage))"
     }
 }

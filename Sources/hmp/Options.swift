@@ -36,6 +36,9 @@ struct Options: ParsableCommand {
     @Option(name: .customLong("monitor", withSingleDash: true), help: ArgumentHelp("Where a monitor is: stdio, none, or unix:PATH,server=on,wait=off. Repeatable; stdio when not given.", valueName: "dev"))
     var monitors: [String] = []
 
+    @Option(name: .customLong("qmp", withSingleDash: true), help: ArgumentHelp("A QMP server: unix:PATH,server=on,wait=off or tcp:HOST:PORT,server=on,wait=off. Repeatable.", valueName: "dev"))
+    var qmps: [String] = []
+
     @Option(name: .customLong("incoming", withSingleDash: true), help: ArgumentHelp("Wait for an incoming migration on this URI (tcp:0:PORT, unix:PATH, exec:CMD, defer).", valueName: "uri"))
     var incoming: String?
 
@@ -95,6 +98,10 @@ extension Options {
         for text in monitors.isEmpty ? ["stdio"] : monitors {
             let endpoint = try MonitorEndpoint(parsing: text)
             if endpoint != .none && !endpoints.contains(endpoint) { endpoints.append(endpoint) }
+        }
+        for text in qmps {
+            let endpoint = try MonitorEndpoint(qmp: text)
+            if !endpoints.contains(endpoint) { endpoints.append(endpoint) }
         }
         return endpoints
     }

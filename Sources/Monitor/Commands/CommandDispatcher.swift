@@ -22,6 +22,11 @@ final class CommandDispatcher: Sendable {
         self.banner = banner
     }
 
+    /// Runs `body` under the command lock, as one command: QMP's commands share it with HMP's.
+    func withCommandLock<T: Sendable, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        try lock.withLock { _ throws(E) -> T in try body() }
+    }
+
     func execute(_ line: String, in session: MonitorSession) {
         // A QEMU behind QMP runs the lines QMP has no command for itself (info qtree, x, device_add, ...).
         if let output = lock.withLock({ _ in backend.humanMonitorCommand(line) }) {

@@ -27,6 +27,7 @@ final class MonitorSession: @unchecked Sendable {
         self.history = history
         self.isTerminal = isTerminal
         self.wakeup = wakeup
+        captured = Mutex<String?>(nil)
     }
 
     /// A socket client's session.
@@ -36,7 +37,24 @@ final class MonitorSession: @unchecked Sendable {
         self.history = history
         isTerminal = false
         wakeup = nil
+        captured = Mutex<String?>(nil)
     }
+
+    /// What a capturing session (QMP's human-monitor-command) was given to write; nil for every other session.
+    private let captured: Mutex<String?>
+
+    /// A session that keeps what commands write, for human-monitor-command's reply.
+    init(capturing: Void) {
+        output = -1
+        client = nil
+        history = CommandHistory()
+        isTerminal = false
+        wakeup = nil
+        captured = Mutex<String?>("")
+    }
+
+    /// What was written so far, for a capturing session.
+    var capturedText: String { captured.withLock { $0 } ?? "" }
 
     /// True once a socket client has gone or been dropped: its monitor stops reading and ends.
     var isGone: Bool { client?.isDropped ?? false }
@@ -67,6 +85,12 @@ final class MonitorSession: @unchecked Sendable {
     }
 
     func write(_ text: String) {
+        let wasCaptured = captured.withLock { kept -> Bool in
+            guard kept != nil else { return false }
+            kept! += text
+            return true
+        }
+        if wasCaptured { return }
         if let client {
             client.write(text)
             return

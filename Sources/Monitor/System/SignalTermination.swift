@@ -48,6 +48,9 @@ final class SignalTermination: Sendable {
         if case .failure(let error) = started { FileIO.reportError("signals: \(error)") }
     }
 
+    /// True once an ending signal asked hmp to quit (QMP's SHUTDOWN then says `host-signal`).
+    var isEndedBySignal: Bool { endedBySignal.load(ordering: .sequentiallyConsistent) }
+
     /// Prints QEMU's `terminating on signal 15 from pid 1234 (kill)` on stderr once a signal has ended hmp, and
     /// only once, whether the monitors wound down in time or the grace ran out.
     func printReport() {

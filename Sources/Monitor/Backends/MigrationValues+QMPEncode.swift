@@ -1,0 +1,119 @@
+import Migration
+import QObject
+
+/// The reverse of MigrationValues+QMP: hmp's own values in QEMU 7.2's QMP shape, member for member in the
+/// order QEMU 7.2 sends them (its internal order, not the schema's), for hmp's QMP server.
+extension MigrationInfo {
+    /// query-migrate's reply, filled per status as QEMU's fill_source_migration_info does: nothing before the
+    /// first migration, only the status in setup and cancelled, the counters while active (and cancelling) and
+    /// once completed, status and error-desc when failed.
+    var queryMigrateReply: QDict {
+        var reply = QDict()
+        switch status {
+        case .none:
+            break
+        case .setup, .cancelled:
+            reply["status"] = .string(status.rawValue)
+        case .active, .cancelling:
+            reply["expected-downtime"] = .uint(expectedDowntime)
+            reply["status"] = .string(status.rawValue)
+            if let disk { reply["disk"] = .dict(Self.diskFigures(disk)) }
+            reply["setup-time"] = .uint(setupTime)
+            reply["total-time"] = .uint(totalTime)
+            reply["ram"] = .dict(ramFigures)
+        case .completed:
+            reply["status"] = .string(status.rawValue)
+            reply["setup-time"] = .uint(setupTime)
+            if let downtime { reply["downtime"] = .uint(downtime) }
+            reply["total-time"] = .uint(totalTime)
+            reply["ram"] = .dict(ramFigures)
+        case .failed:
+            reply["status"] = .string(status.rawValue)
+            if let errorDescription { reply["error-desc"] = .string(errorDescription) }
+        }
+        if status == .none, !socketAddresses.isEmpty {
+            reply["socket-address"] = .list(socketAddresses.map(Self.socketAddress))
+        }
+        return reply
+    }
+
+    /// QEMU's MigrationStats members, in the order it sends them.
+    static let qmpStatsOrder = [
+        "total", "postcopy-requests", "dirty-sync-count", "multifd-bytes", "pages-per-second", "downtime-bytes",
+        "page-size", "remaining", "postcopy-bytes", "mbps", "transferred", "dirty-sync-missed-zero-copy",
+        "precopy-bytes", "duplicate", "dirty-pages-rate", "skipped", "normal-bytes", "normal",
+    ]
+
+    private var ramFigures: QDict {
+        var figures = QDict()
+        for name in Self.qmpStatsOrder {
+            if name == "mbps" {
+                figures[name] = Self.number(ram.mbps)
+            } else if let field = Self.ramFigures.first(where: { $0.0 == name })?.1 {
+                figures[name] = .uint(ram[keyPath: field])
+            }
+        }
+        return figures
+    }
+
+    /// QEMU reports the disk in a MigrationStats too: only total, remaining and transferred are filled.
+    private static func diskFigures(_ disk: DiskStatistics) -> QDict {
+        var figures = QDict()
+        for name in qmpStatsOrder {
+            switch name {
+            case "total": figures[name] = .uint(disk.total)
+            case "remaining": figures[name] = .uint(disk.remaining)
+            case "transferred": figures[name] = .uint(disk.transferred)
+            default: figures[name] = .int(0)
+            }
+        }
+        return figures
+    }
+
+    /// A double as QEMU writes it: a whole value without a fraction (`0`, not `0.0`).
+    private static func number(_ value: Double) -> QValue {
+        value == value.rounded() && abs(value) < 1e15 ? .int(Int64(value)) : .double(value)
+    }
+
+    /// `tcp:HOST:PORT` back into QEMU's SocketAddress; other forms as their type.
+    private static func socketAddress(_ uri: String) -> QValue {
+        if uri.hasPrefix("tcp:"), let colon = uri.lastIndex(of: ":") {
+            let host = String(uri[uri.index(uri.startIndex, offsetBy: 4)..<colon])
+            let port = String(uri[uri.index(after: colon)...])
+            return .dict(["port": .string(port), "ipv4": .bool(!host.contains(":")), "host": .string(host),
+                          "type": "inet"])
+        }
+        if uri.hasPrefix("unix:") {
+            return .dict(["path": .string(String(uri.dropFirst(5))), "type": "unix"])
+        }
+        return .dict(["type": .string(uri)])
+    }
+}
+
+extension MigrationCapabilities {
+    /// query-migrate-capabilities' reply: all 21 in QEMU's order, `{"state": BOOL, "capability": NAME}`.
+    var queryCapabilitiesReply: QValue {
+        .list(Self.names.map { .dict(["state": .bool(self[$0]), "capability": .string($0)]) })
+    }
+}
+
+extension MigrationParameters {
+    /// query-migrate-parameters' members in the order QEMU 7.2 sends them.
+    static let qmpReplyOrder = [
+        "cpu-throttle-tailslow", "xbzrle-cache-size", "cpu-throttle-initial", "announce-max", "decompress-threads",
+        "compress-threads", "compress-level", "multifd-channels", "multifd-zstd-level", "announce-initial",
+        "block-incremental", "compress-wait-thread", "downtime-limit", "tls-authz", "multifd-compression",
+        "announce-rounds", "announce-step", "tls-creds", "multifd-zlib-level", "max-cpu-throttle",
+        "max-postcopy-bandwidth", "tls-hostname", "throttle-trigger-threshold", "max-bandwidth",
+        "x-checkpoint-delay", "cpu-throttle-increment",
+    ]
+
+    /// query-migrate-parameters' reply. The multifd levels are not kept by hmp: they stay at QEMU's default 1.
+    var queryParametersReply: QDict {
+        var reply = QDict()
+        for name in Self.qmpReplyOrder {
+            reply[name] = qmpValue(name) ?? .int(1)
+        }
+        return reply
+    }
+}

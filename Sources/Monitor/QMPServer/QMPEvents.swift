@@ -1,0 +1,93 @@
+import Glibc
+import Machine
+import Migration
+import Platform
+import QObject
+import Synchronization
+
+/// QMP's events for every negotiated client of every `-qmp` server: STOP and RESUME when the run state leaves or
+/// enters `running`, MIGRATION and MIGRATION_PASS (only with the `events` capability on, as QEMU), SHUTDOWN.
+/// The machine has no event hooks, so the states are compared: after each QMP command (so that a command's
+/// event comes before its reply, as QEMU sends it) and every 20 ms on a thread of its own for the rest.
+final class QMPEvents: Sendable {
+    private struct Seen {
+        var runState: RunState
+        var status: MigrationStatus
+        var pass: UInt64
+        var shutdownSent = false
+    }
+
+    private let dispatcher: CommandDispatcher
+    private let seen: Mutex<Seen>
+    private let sessions = Mutex<[QMPSession]>([])
+
+    init(dispatcher: CommandDispatcher) {
+        self.dispatcher = dispatcher
+        let backend = dispatcher.backend
+        let info = backend.migrationInfo
+        seen = Mutex(Seen(runState: backend.runState, status: info.status, pass: info.pass))
+    }
+
+    func attach(_ session: QMPSession) { sessions.withLock { $0.append(session) } }
+    func detach(_ session: QMPSession) { sessions.withLock { $0.removeAll { $0 === session } } }
+
+    /// Compares the states every 20 ms until hmp quits.
+    func startWatching() {
+        let hub = dispatcher.hub
+        _ = PlatformThread.detach { [self] in
+            while !hub.isQuitting {
+                check()
+                Clock.sleep(milliseconds: 20)
+            }
+        }
+    }
+
+    /// Sends the events for what changed since the last look.
+    func check() {
+        let backend = dispatcher.backend
+        seen.withLock { seen in
+            guard !seen.shutdownSent else { return }
+            let state = backend.runState
+            if state != seen.runState {
+                if seen.runState.isRunning && !state.isRunning { send("STOP") }
+                if !seen.runState.isRunning && state.isRunning { send("RESUME") }
+                seen.runState = state
+            }
+            let info = backend.migrationInfo
+            let eventsOn = dispatcher.withCommandLock { backend.migrationCapabilities["events"] }
+            if info.pass != seen.pass {
+                if eventsOn && info.pass > seen.pass { send("MIGRATION_PASS", ["pass": .uint(info.pass)]) }
+                seen.pass = info.pass
+            }
+            if info.status != seen.status {
+                if eventsOn && info.status != .none { send("MIGRATION", ["status": .string(info.status.rawValue)]) }
+                seen.status = info.status
+            }
+        }
+    }
+
+    /// SHUTDOWN, once: `quit` (QMP's or HMP's: both are qmp_quit in QEMU) or a signal.
+    func shutdown(reason: String) {
+        check()
+        seen.withLock { seen in
+            guard !seen.shutdownSent else { return }
+            seen.shutdownSent = true
+            send("SHUTDOWN", ["guest": false, "reason": .string(reason)])
+        }
+    }
+
+    /// `{"timestamp": {"seconds": S, "microseconds": U}, "event": NAME, "data": {...}}` from the wall clock,
+    /// the same bytes to every negotiated client.
+    private func send(_ name: String, _ data: QDict? = nil) {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var event = QDict()
+        event["timestamp"] = ["seconds": .int(Int64(now.tv_sec)), "microseconds": .int(Int64(now.tv_nsec / 1000))]
+        event["event"] = .string(name)
+        if let data { event["data"] = .dict(data) }
+        let line = QValue.dict(event).json + "\r\n"
+        for session in sessions.withLock({ $0 }) where session.isNegotiated {
+            session.output.write(line)
+        }
+    }
+}

@@ -1,0 +1,205 @@
+import Glibc
+import Platform
+import QMP
+import QObject
+import Synchronization
+
+/// One QMP client, on its own thread: the greeting, capabilities negotiation, then each JSON object the
+/// splitter cuts from its bytes runs as a command; replies and events go through a bounded non-blocking
+/// `ClientOutput`, so a client that stops reading is dropped rather than holding anyone up.
+final class QMPSession: Sendable {
+    let output: ClientOutput
+    private let dispatcher: CommandDispatcher
+    private let events: QMPEvents
+    private let negotiated = Atomic<Bool>(false)
+    private let ended = Atomic<Bool>(false)
+
+    var isNegotiated: Bool { negotiated.load(ordering: .sequentiallyConsistent) }
+
+    /// QEMU 7.2's greeting with hmp's QEMU version (7.2.22) and hmp as the package where QEMU names its
+    /// distribution's build.
+    static var greeting: String {
+        QValue.dict(["QMP": ["version": QMPCommands.version, "capabilities": ["oob"]]]).json + "\r\n"
+    }
+
+    init(descriptor: Int32, dispatcher: CommandDispatcher, events: QMPEvents) {
+        output = ClientOutput(descriptor: descriptor)
+        self.dispatcher = dispatcher
+        self.events = events
+    }
+
+    /// The whole session, on the calling thread, until the client leaves, is dropped, quits, or hmp ends.
+    func run() {
+        events.attach(self)
+        defer {
+            events.detach(self)
+            output.close()
+        }
+        output.write(Self.greeting)
+        var splitter = JSONStreamSplitter()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while !ended.load(ordering: .sequentiallyConsistent) && !dispatcher.hub.isQuitting && !output.isDropped {
+            var fds = [pollfd(fd: output.descriptor, events: Int16(POLLIN) | (output.hasPending ? Int16(POLLOUT) : 0), revents: 0),
+                       pollfd(fd: output.wakeup.readDescriptor, events: Int16(POLLIN), revents: 0)]
+            _ = retryingInterrupts { poll(&fds, 2, 100) }
+            if fds[0].revents & Int16(POLLOUT) != 0 || fds[1].revents != 0 { output.flush() }
+            guard fds[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 else { continue }
+            let count = (try? Descriptor.read(output.descriptor, into: &buffer)) ?? 0
+            guard count > 0 else { break }
+            for piece in splitter.feed(buffer[0..<count]) {
+                handle(piece)
+                if ended.load(ordering: .sequentiallyConsistent) { break }
+            }
+        }
+        // Let what is queued go out before hanging up (a quit's reply, say), briefly.
+        let deadline = Clock.milliseconds() + 200
+        while output.hasPending && !output.isDropped && Clock.milliseconds() < deadline {
+            var fd = pollfd(fd: output.descriptor, events: Int16(POLLOUT), revents: 0)
+            _ = poll(&fd, 1, 20)
+            output.flush()
+        }
+    }
+
+    private func reply(_ value: QValue, id: QValue?) {
+        var message = QDict()
+        message["return"] = value
+        if let id { message["id"] = id }
+        output.write(QValue.dict(message).json + "\r\n")
+    }
+
+    private func reply(_ error: QMPCommandError, id: QValue?) {
+        var message = QDict()
+        if let id { message["id"] = id }
+        message["error"] = ["class": .string(error.class), "desc": .string(error.description)]
+        output.write(QValue.dict(message).json + "\r\n")
+    }
+
+    private func handle(_ piece: JSONStreamSplitter.Piece) {
+        guard case .text(let bytes) = piece else {
+            reply(.generic("JSON parse error, token size or nesting limit exceeded"), id: nil)
+            return
+        }
+        let value: QValue
+        do throws(JSONError) {
+            value = try QValue(json: String(decoding: Self.doubleQuoted(bytes), as: UTF8.self))
+        } catch {
+            reply(.generic("JSON parse error, \(Self.parseErrorText(bytes, error))"), id: nil)
+            return
+        }
+        guard let request = value.dict else {
+            reply(.generic("QMP input must be a JSON object"), id: nil)
+            return
+        }
+        let id = request["id"]
+        do throws(QMPCommandError) {
+            try run(request, id: id)
+        } catch {
+            reply(error, id: id)
+        }
+    }
+
+    private func run(_ request: QDict, id: QValue?) throws(QMPCommandError) {
+        for (key, member) in request {
+            switch key {
+            case "execute":
+                guard member.string != nil else { throw .generic("QMP input member 'execute' must be a string") }
+            case "arguments":
+                guard member.dict != nil || member == .null else {
+                    throw .generic("QMP input member 'arguments' must be an object")
+                }
+            case "id":
+                break
+            default:
+                throw .generic("QMP input member '\(key)' is unexpected")
+            }
+        }
+        guard let name = request["execute"]?.string else { throw .generic("QMP input lacks member 'execute'") }
+        let arguments = request["arguments"]?.dict ?? QDict()
+        if !isNegotiated {
+            guard name == "qmp_capabilities" else {
+                throw QMPCommandError(class: "CommandNotFound", description: "Expecting capabilities negotiation with 'qmp_capabilities'")
+            }
+        } else if name == "qmp_capabilities" {
+            throw QMPCommandError(class: "CommandNotFound", description: "Capabilities negotiation is already complete, command ignored")
+        }
+        guard let command = QMPCommands.find(name) else {
+            throw QMPCommandError(class: "CommandNotFound", description: "The command \(name) has not been found")
+        }
+        if let parameters = command.parameters { try QMPCommands.check(arguments, against: parameters) }
+        if name == "qmp_capabilities" {
+            for capability in arguments["enable"]?.list ?? [] where capability.string != "oob" {
+                throw .generic("Parameter 'null' does not accept value '\(capability.string ?? capability.json)'")
+            }
+            negotiated.store(true, ordering: .sequentiallyConsistent)
+            reply(.dict(QDict()), id: id)
+            return
+        }
+        let call = QMPCall(arguments: arguments, backend: dispatcher.backend, dispatcher: dispatcher, events: events)
+        let result: QValue
+        if command.locked {
+            result = try dispatcher.withCommandLock { () throws(QMPCommandError) -> QValue in try command.handler(call) }
+        } else {
+            result = try command.handler(call)
+        }
+        // The command's events (STOP, RESUME, MIGRATION setup) come before its reply, as QEMU sends them.
+        if name == "quit" {
+            events.shutdown(reason: "host-qmp-quit")
+            reply(result, id: id)
+            ended.store(true, ordering: .sequentiallyConsistent)
+            dispatcher.hub.requestQuit()
+            return
+        }
+        events.check()
+        reply(result, id: id)
+    }
+
+    /// QEMU's JSON accepts single-quoted strings: rewritten here into double quotes for the parser.
+    static func doubleQuoted(_ bytes: [UInt8]) -> [UInt8] {
+        guard bytes.contains(UInt8(ascii: "'")) else { return bytes }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var quote: UInt8 = 0
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if quote == 0 {
+                if byte == UInt8(ascii: "'") {
+                    quote = byte
+                    out.append(UInt8(ascii: "\""))
+                } else {
+                    if byte == UInt8(ascii: "\"") { quote = byte }
+                    out.append(byte)
+                }
+            } else if byte == UInt8(ascii: "\\"), index + 1 < bytes.count {
+                let next = bytes[index + 1]
+                if quote == UInt8(ascii: "'") && next == UInt8(ascii: "'") {
+                    out.append(next)
+                } else {
+                    out.append(byte)
+                    out.append(next)
+                }
+                index += 1
+            } else if byte == quote {
+                quote = 0
+                out.append(UInt8(ascii: "\""))
+            } else if quote == UInt8(ascii: "'") && byte == UInt8(ascii: "\"") {
+                out.append(contentsOf: [UInt8(ascii: "\\"), byte])
+            } else {
+                out.append(byte)
+            }
+            index += 1
+        }
+        return out
+    }
+
+    /// The part of QEMU's `JSON parse error, ...` that is easy to match: an unknown keyword by name, a missing
+    /// colon, else `expecting value`.
+    static func parseErrorText(_ bytes: [UInt8], _ error: JSONError) -> String {
+        let isLetter = { (b: UInt8) in (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) }
+        if let first = bytes.first, isLetter(first) {
+            return "invalid keyword '\(String(decoding: bytes.prefix(while: isLetter), as: UTF8.self))'"
+        }
+        if error.reason == "expected ':'" { return "missing : in object pair" }
+        return "expecting value"
+    }
+}
