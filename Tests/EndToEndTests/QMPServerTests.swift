@@ -1,0 +1,208 @@
+import Foundation
+import Testing
+
+/// A raw QMP client on a unix socket: bytes out as given, lines (QEMU's `\r\n`) in, with a deadline.
+final class RawQMPClient {
+    let fd: Int32
+    private var received: [UInt8] = []
+
+    init(path: String, timeout: TimeInterval = 10) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                raw.copyBytes(from: path.utf8)
+                raw[path.utf8.count] = 0
+            }
+            let ok = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                }
+            }
+            if ok == 0 {
+                self.fd = fd
+                return
+            }
+            close(fd)
+            guard Date() < deadline else { throw POSIXError(.ECONNREFUSED) }
+            usleep(20_000)
+        }
+    }
+
+    deinit { close(fd) }
+
+    func sendRaw(_ text: String) {
+        _ = text.withCString { write(fd, $0, strlen($0)) }
+    }
+
+    /// One line, its `\r\n` checked and taken off; nil on EOF or timeout.
+    func readLine(timeout: TimeInterval = 10) -> String? {
+        let deadline = Date().addingTimeInterval(timeout)
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            if let end = received.firstIndex(of: 0x0A) {
+                let line = Array(received[..<end])
+                received.removeSubrange(...end)
+                guard line.last == 0x0D else { return "MISSING CR: " + String(decoding: line, as: UTF8.self) }
+                return String(decoding: line.dropLast(), as: UTF8.self)
+            }
+            var fds = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard Date() < deadline, poll(&fds, 1, 100) >= 0 else { return nil }
+            if fds.revents == 0 { continue }
+            let n = read(fd, &buffer, buffer.count)
+            if n <= 0 { return nil }
+            received += buffer[0..<n]
+        }
+    }
+
+    /// True when nothing arrives within `milliseconds`.
+    func isQuiet(milliseconds: Int32 = 300) -> Bool {
+        guard received.isEmpty else { return false }
+        var fds = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&fds, 1, milliseconds) == 0
+    }
+
+    /// Sends `text` and returns the next line that is not an event.
+    func command(_ text: String, events: inout [String]) -> String? {
+        sendRaw(text)
+        while let line = readLine() {
+            if line.hasPrefix("{\"timestamp\"") { events.append(line) } else { return line }
+        }
+        return nil
+    }
+
+    func command(_ text: String) -> String? {
+        var events: [String] = []
+        return command(text, events: &events)
+    }
+
+    /// Reads the greeting and negotiates.
+    func negotiate() {
+        _ = readLine()
+        _ = command(#"{"execute": "qmp_capabilities"}"#)
+    }
+
+    /// The reply's `return`, parsed.
+    func returned(_ text: String) -> Any? {
+        guard let line = command(text), let data = line.data(using: .utf8),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return nil }
+        return object["return"]
+    }
+}
+
+@Suite(.serialized)
+struct QMPServerTests {
+    static let greeting =
+        #"{"QMP": {"version": {"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": "hmp 0.1.0"}, "capabilities": ["oob"]}}"#
+
+    private func start(_ scratch: Scratch, _ extra: [String] = [], socket: String = "q.sock") throws -> HMPProcess {
+        try HMPProcess(["-m", "64", "-monitor", "none", "-qmp", "unix:\(scratch.file(socket)),server=on,wait=off"] + extra)
+    }
+
+    @Test func greetingNegotiationAndErrors() throws {
+        let scratch = Scratch()
+        let hmp = try start(scratch, ["-S"])
+        defer { hmp.close() }
+        let client = try RawQMPClient(path: scratch.file("q.sock"))
+        #expect(client.readLine() == Self.greeting)
+        let mode = try FileManager.default.attributesOfItem(atPath: scratch.file("q.sock"))[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(client.command(#"{"execute": "query-status", "id": "x1"}"#)
+            == #"{"id": "x1", "error": {"class": "CommandNotFound", "desc": "Expecting capabilities negotiation with 'qmp_capabilities'"}}"#)
+        #expect(client.command(#"{"execute": "qmp_capabilities", "arguments": {"foo": 1}}"#)
+            == #"{"error": {"class": "GenericError", "desc": "Parameter 'foo' is unexpected"}}"#)
+        #expect(client.command(#"{"execute": "qmp_capabilities"}"#) == #"{"return": {}}"#)
+        #expect(client.command(#"{"execute": "qmp_capabilities"}"#)
+            == #"{"error": {"class": "CommandNotFound", "desc": "Capabilities negotiation is already complete, command ignored"}}"#)
+        let prelaunch = #"{"status": "prelaunch", "singlestep": false, "running": false}"#
+        #expect(client.command(#"{"execute": "query-status", "id": {"a": [1, 2]}}"#)
+            == #"{"return": \#(prelaunch), "id": {"a": [1, 2]}}"#)
+        // Two objects in one write, then one across two writes.
+        client.sendRaw(#"{"execute":"query-status","id":"a"}{"execute":"query-name","id":"b"}"#)
+        #expect(client.readLine() == #"{"return": \#(prelaunch), "id": "a"}"#)
+        #expect(client.readLine() == #"{"return": {}, "id": "b"}"#)
+        client.sendRaw(#"{"execute":"query-"#)
+        #expect(client.isQuiet())
+        #expect(client.command(#"status","id":"split"}"#) == #"{"return": \#(prelaunch), "id": "split"}"#)
+        client.sendRaw("\n\n   \r\n")
+        #expect(client.isQuiet())
+        let errors: [(String, String)] = [
+            (#"{"execute": "nosuch-command"}"#, #"{"error": {"class": "CommandNotFound", "desc": "The command nosuch-command has not been found"}}"#),
+            (#"{"execute": "human-monitor-command", "id": "e1"}"#, #"{"id": "e1", "error": {"class": "GenericError", "desc": "Parameter 'command-line' is missing"}}"#),
+            (#"{"execute": "human-monitor-command", "arguments": {"command-line": 1}}"#, #"{"error": {"class": "GenericError", "desc": "Invalid parameter type for 'command-line', expected: string"}}"#),
+            (#"{"execute": "migrate", "arguments": {"uri": "tcp:127.0.0.1:1", "blk": "yes"}}"#, #"{"error": {"class": "GenericError", "desc": "Invalid parameter type for 'blk', expected: boolean"}}"#),
+            (#"{"execute": "query-status", "arguments": [1]}"#, #"{"error": {"class": "GenericError", "desc": "QMP input member 'arguments' must be an object"}}"#),
+            (#"{"execute": 1}"#, #"{"error": {"class": "GenericError", "desc": "QMP input member 'execute' must be a string"}}"#),
+            (#"{"id": 1}"#, #"{"id": 1, "error": {"class": "GenericError", "desc": "QMP input lacks member 'execute'"}}"#),
+            (#"{"execute": "query-status", "foo": 1}"#, #"{"error": {"class": "GenericError", "desc": "QMP input member 'foo' is unexpected"}}"#),
+            ("[1, 2]", #"{"error": {"class": "GenericError", "desc": "QMP input must be a JSON object"}}"#),
+            ("hello ", #"{"error": {"class": "GenericError", "desc": "JSON parse error, invalid keyword 'hello'"}}"#),
+            (#"{"execute": "query-status",}"#, #"{"error": {"class": "GenericError", "desc": "JSON parse error, expecting value"}}"#),
+            (#"{"execute": "migrate-set-parameters", "arguments": {"max-bandwidth": "fast"}}"#, #"{"error": {"class": "GenericError", "desc": "Parameter 'max-bandwidth' expects uint64"}}"#),
+            (#"{"execute": "migrate-set-capabilities", "arguments": {"capabilities": [{"capability": "nosuch", "state": true}]}}"#, #"{"error": {"class": "GenericError", "desc": "Parameter 'capability' does not accept value 'nosuch'"}}"#),
+            (#"{"execute": "migrate-set-capabilities", "arguments": {"capabilities": [{"capability": "events"}]}}"#, #"{"error": {"class": "GenericError", "desc": "Parameter 'capabilities[0].state' is missing"}}"#),
+        ]
+        for (input, expected) in errors {
+            #expect(client.command(input) == expected, "\(input)")
+        }
+        #expect(client.command("{'execute': 'query-status'}") == #"{"return": \#(prelaunch)}"#)
+        #expect(client.command(#"{"execute": "query-version"}"#)
+            == #"{"return": {"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": "hmp 0.1.0"}}"#)
+        #expect(client.command(#"{"execute": "query-migrate"}"#) == #"{"return": {}}"#)
+        #expect(client.command(#"{"execute": "migrate_cancel"}"#) == #"{"return": {}}"#)
+        let capabilities = try #require(client.command(#"{"execute": "query-migrate-capabilities"}"#))
+        #expect(capabilities.utf8.count + 2 == 1028)
+        #expect(capabilities.hasPrefix(#"{"return": [{"state": false, "capability": "xbzrle"}, {"state": false, "capability": "rdma-pin-all"}, "#))
+        #expect(client.command(#"{"execute": "migrate-set-capabilities", "arguments": {"capabilities": [{"capability": "events", "state": true}]}}"#) == #"{"return": {}}"#)
+        #expect(client.command(#"{"execute": "query-migrate-capabilities"}"#)?.contains(#"{"state": true, "capability": "events"}"#) == true)
+        let parameters = try #require(client.command(#"{"execute": "query-migrate-parameters"}"#))
+        #expect(parameters.hasPrefix(#"{"return": {"cpu-throttle-tailslow": false, "xbzrle-cache-size": 67108864, "#))
+        #expect(parameters.hasSuffix(#""max-bandwidth": 134217728, "x-checkpoint-delay": 20000, "cpu-throttle-increment": 10}}"#))
+        #expect(client.command(#"{"execute": "migrate-set-parameters", "arguments": {"max-bandwidth": 33554432}}"#) == #"{"return": {}}"#)
+        #expect(client.command(#"{"execute": "query-migrate-parameters"}"#)?.contains(#""max-bandwidth": 33554432,"#) == true)
+    }
+
+    @Test func runStateEventsHumanMonitorAndQuit() throws {
+        let scratch = Scratch()
+        let hmp = try start(scratch, ["-S"])
+        defer { hmp.close() }
+        let first = try RawQMPClient(path: scratch.file("q.sock"))
+        let second = try RawQMPClient(path: scratch.file("q.sock"))
+        let idle = try RawQMPClient(path: scratch.file("q.sock"))
+        first.negotiate()
+        second.negotiate()
+        #expect(idle.readLine() == Self.greeting)
+        var events: [String] = []
+        #expect(first.command(#"{"execute": "cont"}"#, events: &events) == #"{"return": {}}"#)
+        #expect(events.count == 1 && events.first?.hasSuffix(#", "event": "RESUME"}"#) == true, "\(events)")
+        let resume = try #require(second.readLine())
+        #expect(resume == events.first)
+        #expect(resume.range(of: #"^\{"timestamp": \{"seconds": [0-9]+, "microseconds": [0-9]+\}, "event": "RESUME"\}$"#, options: .regularExpression) != nil)
+        #expect(first.command(#"{"execute": "query-status"}"#) == #"{"return": {"status": "running", "singlestep": false, "running": true}}"#)
+        #expect(first.command(#"{"execute": "human-monitor-command", "arguments": {"command-line": "info status"}}"#)
+            == #"{"return": "VM status: running\r\n"}"#)
+        #expect(first.command(#"{"execute": "human-monitor-command", "arguments": {"command-line": "nosuchcmd arg1"}}"#)
+            == #"{"return": "unknown command: 'nosuchcmd'\r\n"}"#)
+        #expect(first.command(#"{"execute": "human-monitor-command", "arguments": {"command-line": ""}}"#) == #"{"return": ""}"#)
+        events = []
+        #expect(first.command(#"{"execute": "human-monitor-command", "arguments": {"command-line": "stop"}}"#, events: &events)
+            == #"{"return": ""}"#)
+        #expect(events.count == 1 && events.first?.hasSuffix(#""event": "STOP"}"#) == true)
+        #expect(second.readLine()?.hasSuffix(#""event": "STOP"}"#) == true)
+        #expect(first.command(#"{"execute": "stop"}"#) == #"{"return": {}}"#)
+        // A client that sends garbage costs nobody else.
+        second.sendRaw(String(repeating: "}]x", count: 10_000))
+        #expect(first.command(#"{"execute": "query-name"}"#) == #"{"return": {}}"#)
+        #expect(idle.isQuiet())
+        first.sendRaw(#"{"execute":"quit","id":"bye"}"#)
+        let shutdown = try #require(first.readLine())
+        #expect(shutdown.hasSuffix(#", "event": "SHUTDOWN", "data": {"guest": false, "reason": "host-qmp-quit"}}"#))
+        #expect(first.readLine() == #"{"return": {}, "id": "bye"}"#)
+        #expect(first.readLine(timeout: 5) == nil)
+        #expect(hmp.waitForExit() == 0)
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("q.sock")))
+    }
+}
