@@ -206,3 +206,133 @@ struct QMPServerTests {
         #expect(!FileManager.default.fileExists(atPath: scratch.file("q.sock")))
     }
 }
+
+@Suite(.serialized)
+struct QMPServerMigrationTests {
+    private func reply(_ client: RawQMPClient, _ text: String) -> [String: Any] {
+        client.returned(text) as? [String: Any] ?? [:]
+    }
+
+    /// `migrate` with blk through QMP to a second hmp waiting on -incoming, watched with query-migrate until
+    /// completed; RAM (pmemsave through human-monitor-command) and disk checked byte for byte.
+    @Test func blockMigrationWatchedWithQueryMigrate() throws {
+        let scratch = Scratch()
+        let source = scratch.patternFile("src.img", size: 8 << 20, seed: 7)
+        let target = scratch.file("dst.img")
+        _ = FileManager.default.createFile(atPath: target, contents: Data(count: 8 << 20))
+        let port = freePort()
+        let destination = try HMPProcess([
+            "-m", "64", "-drive", "file=\(target)", "-incoming", "tcp:127.0.0.1:\(port)", "-monitor", "none",
+            "-qmp", "unix:\(scratch.file("d.sock")),server=on,wait=off",
+        ])
+        defer { destination.close() }
+        let sourceHMP = try HMPProcess([
+            "-m", "64", "-drive", "file=\(source)", "-workload", "ram=8M,disk=1M", "-monitor", "none",
+            "-qmp", "unix:\(scratch.file("s.sock")),server=on,wait=off",
+        ])
+        defer { sourceHMP.close() }
+        let src = try RawQMPClient(path: scratch.file("s.sock"))
+        let dst = try RawQMPClient(path: scratch.file("d.sock"))
+        src.negotiate()
+        dst.negotiate()
+        #expect(dst.command(#"{"execute": "query-status"}"#)
+            == #"{"return": {"status": "inmigrate", "singlestep": false, "running": false}}"#)
+        #expect(src.command(#"{"execute": "migrate-set-capabilities", "arguments": {"capabilities": [{"capability": "events", "state": true}]}}"#) == #"{"return": {}}"#)
+        #expect(src.command(#"{"execute": "migrate-set-parameters", "arguments": {"max-bandwidth": 16777216}}"#) == #"{"return": {}}"#)
+        var events: [String] = []
+        #expect(src.command(#"{"execute": "migrate", "arguments": {"uri": "tcp:127.0.0.1:\#(port)", "blk": true}}"#, events: &events)
+            == #"{"return": {}}"#)
+        #expect(events.first?.hasSuffix(#""event": "MIGRATION", "data": {"status": "setup"}}"#) == true, "\(events)")
+        #expect(src.command(#"{"execute": "migrate", "arguments": {"uri": "tcp:127.0.0.1:\#(port)", "blk": true}}"#, events: &events)
+            == #"{"error": {"class": "GenericError", "desc": "There's a migration process in progress"}}"#)
+        var sawActiveDisk = false
+        var last: [String: Any] = [:]
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            guard let line = src.command(#"{"execute": "query-migrate"}"#, events: &events) else { break }
+            let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+            last = object?["return"] as? [String: Any] ?? [:]
+            let status = last["status"] as? String
+            if status == "active" {
+                #expect(line.hasPrefix(#"{"return": {"expected-downtime": "#), "\(line)")
+                if let disk = last["disk"] as? [String: Any] {
+                    sawActiveDisk = true
+                    #expect(disk["total"] as? Int == 8 << 20)
+                }
+                #expect((last["ram"] as? [String: Any])?["page-size"] as? Int == 4096)
+            }
+            if status == "completed" || status == "failed" { break }
+            usleep(100_000)
+        }
+        #expect(last["status"] as? String == "completed", "\(last)")
+        #expect(last["disk"] == nil && last["downtime"] != nil && last["ram"] != nil)
+        #expect(sawActiveDisk)
+        #expect(events.contains { $0.hasSuffix(#""event": "MIGRATION", "data": {"status": "completed"}}"#) }, "\(events)")
+        #expect(events.contains { $0.hasSuffix(#""event": "STOP"}"#) }, "\(events)")
+        #expect(src.command(#"{"execute": "query-status"}"#)
+            == #"{"return": {"status": "postmigrate", "singlestep": false, "running": false}}"#)
+        // The destination runs once the whole stream has loaded; its RESUME comes as an event.
+        var state = ""
+        let loaded = Date().addingTimeInterval(20)
+        while state != "running" && Date() < loaded {
+            state = (reply(dst, #"{"execute": "query-status"}"#)["status"] as? String) ?? ""
+            if state != "running" { usleep(50_000) }
+        }
+        #expect(state == "running")
+        let info = try #require(src.returned(#"{"execute": "human-monitor-command", "arguments": {"command-line": "info migrate"}}"#) as? String)
+        #expect(info.contains("Migration status: completed\r\n"))
+        #expect(info.hasSuffix("\r\n"))
+        // Stop the destination's guest (it runs the source's workload on), then compare RAM and disk.
+        _ = dst.command(#"{"execute": "stop"}"#)
+        for (client, name) in [(src, "src.ram"), (dst, "dst.ram")] {
+            let saved = client.returned(#"{"execute": "human-monitor-command", "arguments": {"command-line": "pmemsave 0 67108864 \"\#(scratch.file(name))\""}}"#) as? String
+            #expect(saved == "")
+        }
+        #expect(FileManager.default.contentsEqual(atPath: scratch.file("src.ram"), andPath: scratch.file("dst.ram")))
+        _ = dst.command(#"{"execute": "quit"}"#)
+        _ = src.command(#"{"execute": "quit"}"#)
+        #expect(destination.waitForExit() == 0)
+        #expect(sourceHMP.waitForExit() == 0)
+        #expect(FileManager.default.contentsEqual(atPath: source, andPath: target))
+    }
+
+    /// HMP's synchronous migrate through human-monitor-command runs detached, with QEMU's line; a failed one
+    /// leaves query-migrate at failed with its error-desc.
+    @Test func humanMonitorMigrateRunsDetached() throws {
+        let scratch = Scratch()
+        let hmp = try HMPProcess(["-m", "64", "-monitor", "none", "-qmp", "unix:\(scratch.file("q.sock")),server=on,wait=off"])
+        defer { hmp.close() }
+        let client = try RawQMPClient(path: scratch.file("q.sock"))
+        client.negotiate()
+        let port = freePort()
+        #expect(client.command(#"{"execute": "human-monitor-command", "arguments": {"command-line": "migrate -b tcp:127.0.0.1:\#(port)"}}"#)
+            == #"{"return": "terminal does not allow synchronous migration, continuing detached\r\n"}"#)
+        var last: [String: Any] = [:]
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            last = client.returned(#"{"execute": "query-migrate"}"#) as? [String: Any] ?? [:]
+            if last["status"] as? String == "failed" { break }
+            usleep(50_000)
+        }
+        #expect(last["status"] as? String == "failed")
+        #expect((last["error-desc"] as? String)?.contains("Connection refused") == true, "\(last)")
+        #expect(Set(last.keys) == ["status", "error-desc"])
+        #expect(client.command(#"{"execute": "query-status"}"#)
+            == #"{"return": {"status": "running", "singlestep": false, "running": true}}"#)
+    }
+
+    /// `hmp --connect` drives hmp's own QMP server as it drives a QEMU.
+    @Test func connectToOwnServer() throws {
+        let scratch = Scratch()
+        let server = try HMPProcess(["-m", "64", "-S", "-monitor", "none", "-qmp", "unix:\(scratch.file("q.sock")),server=on,wait=off"])
+        defer { server.close() }
+        _ = try RawQMPClient(path: scratch.file("q.sock"))
+        let result = try runHMP(["--connect", "unix:\(scratch.file("q.sock"))"], stdin: "info status\ninfo migrate\ncont\ninfo status\nquit\n")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("attached to QEMU 7.2.22 (hmp 0.1.0)"))
+        #expect(result.stdout.contains("(qemu) VM status: paused (prelaunch)\n"), "\(result.stdout)")
+        #expect(result.stdout.contains("(qemu) globals:\nstore-global-state: on\n"))
+        #expect(result.stdout.contains("(qemu) VM status: running\n"))
+        #expect(server.waitForExit() == 0)
+    }
+}
