@@ -321,6 +321,26 @@ struct QMPServerMigrationTests {
             == #"{"return": {"status": "running", "singlestep": false, "running": true}}"#)
     }
 
+    /// `-qmp tcp:...` beside `-qmp unix:...`: both greet, and `hmp --connect tcp:` drives it.
+    @Test func tcpServerBesideUnixServer() throws {
+        let scratch = Scratch()
+        let port = freePort()
+        let server = try HMPProcess([
+            "-m", "64", "-monitor", "none", "-qmp", "unix:\(scratch.file("q.sock")),server=on,wait=off",
+            "-qmp", "tcp:127.0.0.1:\(port),server=on,wait=off",
+        ])
+        defer { server.close() }
+        let unixClient = try RawQMPClient(path: scratch.file("q.sock"))
+        unixClient.negotiate()
+        let result = try runHMP(["--connect", "tcp:127.0.0.1:\(port)"], stdin: "stop\ninfo status\n")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("(qemu) VM status: paused\n"), "\(result.stdout)")
+        #expect(unixClient.readLine()?.hasSuffix(#""event": "STOP"}"#) == true)
+        let bad = try runHMP(["-m", "64", "-qmp", "unix:\(scratch.file("x.sock")),server=on"])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("-qmp unix:\(scratch.file("x.sock")),server=on: hmp's QMP server does not wait for a client: add ',wait=off'"), "\(bad.stderr)")
+    }
+
     /// `hmp --connect` drives hmp's own QMP server as it drives a QEMU.
     @Test func connectToOwnServer() throws {
         let scratch = Scratch()
