@@ -8,8 +8,8 @@ public struct MigrationCapabilities: Sendable, Equatable {
         "zero-copy-send", "postcopy-preempt",
     ]
 
-    /// What hmp's engine really honours: `block` (as `migrate -b`) and `events`, which only changes what QMP would
-    /// be told, and hmp has no QMP. Any other may be listed and turned off, not turned on.
+    /// What hmp's engine really honours: `block` (as `migrate -b`) and `events`, which turns on the MIGRATION and
+    /// MIGRATION_PASS events of hmp's QMP server (-qmp). Any other may be listed and turned off, not turned on.
     public static let implemented: Set<String> = ["block", "events"]
 
     /// Capabilities background-snapshot cannot be combined with, in the order QEMU checks them.
