@@ -1,3 +1,5 @@
+import Glibc
+
 /// A JSON text that is not well formed, with the byte offset where reading stopped.
 public struct JSONError: Error, Sendable, Equatable, CustomStringConvertible {
     public let offset: Int
@@ -21,7 +23,8 @@ extension QValue {
         case .uint(let u): out += String(u)
         case .double(let d):
             // JSON has no NaN or infinity; QEMU writes them as numbers that fail to parse, so null is kinder.
-            if d.isFinite { out += d == d.rounded() && abs(d) < 1e15 ? String(format1: d) : "\(d)" } else { out += "null" }
+            // Otherwise as QEMU's qnum_to_string: "%.17g" (335.15568773234202, not the shortest 335.155687732342).
+            if d.isFinite { out += d == d.rounded() && abs(d) < 1e15 ? String(format1: d) : String(g17: d) } else { out += "null" }
         case .string(let s): QValue.writeJSONString(s, into: &out)
         case .list(let items):
             out += "["
@@ -76,6 +79,13 @@ extension QValue {
 }
 
 extension String {
+    /// `%.17g`, as QEMU writes a double into JSON.
+    fileprivate init(g17 d: Double) {
+        var buffer = [CChar](repeating: 0, count: 40)
+        _ = withVaList([d]) { vsnprintf(&buffer, buffer.count, "%.17g", $0) }
+        self = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// A whole double written with one decimal place, as `1.0`, so it reads back as a double.
     fileprivate init(format1 d: Double) {
         self = String(Int64(d)) + ".0"

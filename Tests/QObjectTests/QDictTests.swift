@@ -37,6 +37,9 @@ import Testing
         #expect(QValue.dict(d).json == #"{"detach": true, "blk": true, "uri": "tcp:0:4444"}"#)
         #expect(QValue.list([1, 2.5, nil, "a\"b\n"]).json == #"[1, 2.5, null, "a\"b\n"]"#)
         #expect(QValue.double(3).json == "3.0")
+        // QEMU writes doubles with "%.17g" (query-migrate's mbps).
+        #expect(QValue.double(335.15568773234202).json == "335.15568773234202")
+        #expect(QValue.double(268.56864000000002).json == "268.56864000000002")
     }
 
     @Test func jsonRoundTrips() throws {
