@@ -86,7 +86,12 @@ final class RawQMPClient {
 
     /// The reply's `return`, parsed.
     func returned(_ text: String) -> Any? {
-        guard let line = command(text), let data = line.data(using: .utf8),
+        var events: [String] = []
+        return returned(text, events: &events)
+    }
+
+    func returned(_ text: String, events: inout [String]) -> Any? {
+        guard let line = command(text, events: &events), let data = line.data(using: .utf8),
             let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         else { return nil }
         return object["return"]
@@ -268,6 +273,17 @@ struct QMPServerMigrationTests {
         #expect(last["disk"] == nil && last["downtime"] != nil && last["ram"] != nil)
         #expect(sawActiveDisk)
         #expect(events.contains { $0.hasSuffix(#""event": "MIGRATION", "data": {"status": "completed"}}"#) }, "\(events)")
+        // Every status and pass as it happened, in order, not only what a poll caught.
+        let migrationEvents = events.compactMap { line -> String? in
+            guard let range = line.range(of: #""event": "MIGRATION"#) else { return nil }
+            return String(line[range.lowerBound...])
+        }
+        #expect(Array(migrationEvents.prefix(3)) == [
+            #""event": "MIGRATION", "data": {"status": "setup"}}"#,
+            #""event": "MIGRATION", "data": {"status": "active"}}"#,
+            #""event": "MIGRATION_PASS", "data": {"pass": 1}}"#,
+        ], "\(events)")
+        #expect(migrationEvents.last == #""event": "MIGRATION", "data": {"status": "completed"}}"#, "\(events)")
         #expect(events.contains { $0.hasSuffix(#""event": "STOP"}"#) }, "\(events)")
         #expect(src.command(#"{"execute": "query-status"}"#)
             == #"{"return": {"status": "postmigrate", "singlestep": false, "running": false}}"#)
@@ -294,6 +310,51 @@ struct QMPServerMigrationTests {
         #expect(destination.waitForExit() == 0)
         #expect(sourceHMP.waitForExit() == 0)
         #expect(FileManager.default.contentsEqual(atPath: source, andPath: target))
+    }
+
+    /// migrate_cancel mid-way: MIGRATION cancelling comes before its reply, then cancelled; the guest runs on.
+    @Test func cancelMidWay() throws {
+        let scratch = Scratch()
+        let source = scratch.patternFile("src.img", size: 16 << 20, seed: 3)
+        let target = scratch.file("dst.img")
+        _ = FileManager.default.createFile(atPath: target, contents: Data(count: 16 << 20))
+        let port = freePort()
+        let destination = try HMPProcess([
+            "-m", "64", "-drive", "file=\(target)", "-incoming", "tcp:127.0.0.1:\(port)", "-monitor", "none",
+        ])
+        defer { destination.close() }
+        let hmp = try HMPProcess([
+            "-m", "64", "-drive", "file=\(source)", "-monitor", "none",
+            "-qmp", "unix:\(scratch.file("s.sock")),server=on,wait=off",
+        ])
+        defer { hmp.close() }
+        let client = try RawQMPClient(path: scratch.file("s.sock"))
+        client.negotiate()
+        _ = client.command(#"{"execute": "migrate-set-capabilities", "arguments": {"capabilities": [{"capability": "events", "state": true}]}}"#)
+        _ = client.command(#"{"execute": "migrate-set-parameters", "arguments": {"max-bandwidth": 1048576}}"#)
+        var events: [String] = []
+        // The destination may still be starting: retry until it listens.
+        var status = ""
+        for _ in 0..<50 {
+            events = []
+            _ = client.command(#"{"execute": "migrate", "arguments": {"uri": "tcp:127.0.0.1:\#(port)", "blk": true}}"#, events: &events)
+            usleep(200_000)
+            status = (client.returned(#"{"execute": "query-migrate"}"#, events: &events) as? [String: Any])?["status"] as? String ?? ""
+            if status == "active" { break }
+        }
+        #expect(status == "active")
+        events = []
+        #expect(client.command(#"{"execute": "migrate_cancel"}"#, events: &events) == #"{"return": {}}"#)
+        #expect(events.first?.hasSuffix(#""event": "MIGRATION", "data": {"status": "cancelling"}}"#) == true, "\(events)")
+        let deadline = Date().addingTimeInterval(10)
+        while status != "cancelled" && Date() < deadline {
+            usleep(50_000)
+            status = (client.returned(#"{"execute": "query-migrate"}"#, events: &events) as? [String: Any])?["status"] as? String ?? ""
+        }
+        #expect(client.command(#"{"execute": "query-migrate"}"#, events: &events) == #"{"return": {"status": "cancelled"}}"#)
+        #expect(events.last?.hasSuffix(#""event": "MIGRATION", "data": {"status": "cancelled"}}"#) == true, "\(events)")
+        #expect(client.command(#"{"execute": "query-status"}"#)
+            == #"{"return": {"status": "running", "singlestep": false, "running": true}}"#)
     }
 
     /// HMP's synchronous migrate through human-monitor-command runs detached, with QEMU's line; a failed one

@@ -17,6 +17,12 @@ public final class MigrationState: @unchecked Sendable {
     public let incomingURI: String?
     private let live: LiveSettings
     private let outgoing = Mutex<OutgoingMigration?>(nil)
+    private let observer = Mutex<MigrationEventObserver?>(nil)
+
+    /// Who hears of each outgoing migration's changes (hmp's QMP server); set before the first migrate.
+    public func observeEvents(_ observer: @escaping MigrationEventObserver) {
+        self.observer.withLock { $0 = observer }
+    }
     private let incoming = Mutex<IncomingMigration?>(nil)
 
     public init(incomingURI: String?) {
@@ -62,7 +68,7 @@ public final class MigrationState: @unchecked Sendable {
         }
         let migration = OutgoingMigration(
             uri: uri, blockMode: blockMode, machine: machine, settings: live, descriptors: descriptors,
-            onFinish: onFinish)
+            observer: observer.withLock { $0 }, onFinish: onFinish)
         outgoing.withLock { $0 = migration }
         migration.start()
         return migration

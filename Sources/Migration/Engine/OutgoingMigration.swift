@@ -20,6 +20,8 @@ public final class OutgoingMigration: @unchecked Sendable {
     private let onFinish: @Sendable (MigrationInfo) -> Void
     /// The monitor's named descriptors, for `fd:NAME`.
     private let descriptors: @Sendable (String) -> Int32?
+    /// Told of each status change and pass, outside `progress`'s lock.
+    private let observer: MigrationEventObserver?
 
     /// The window over which bandwidth is measured and the rate limit applies, as QEMU's BUFFER_DELAY.
     static let windowMilliseconds: UInt64 = 100
@@ -29,9 +31,11 @@ public final class OutgoingMigration: @unchecked Sendable {
     public init(
         uri: MigrationURI, blockMode: BlockMigrationMode, machine: Machine, settings: LiveSettings,
         descriptors: @escaping @Sendable (String) -> Int32? = { _ in nil },
+        observer: MigrationEventObserver? = nil,
         onFinish: @escaping @Sendable (MigrationInfo) -> Void
     ) {
         self.descriptors = descriptors
+        self.observer = observer
         self.uri = uri
         self.blockMode = blockMode
         self.machine = machine
@@ -43,6 +47,7 @@ public final class OutgoingMigration: @unchecked Sendable {
             info.ram.remaining = machine.ram.size
             if blockMode != .none { info.disk = MigrationInfo.DiskStatistics() }
         }
+        observer?(.status(.setup))
     }
 
     /// The latest measured state; safe from any thread.
@@ -64,7 +69,12 @@ public final class OutgoingMigration: @unchecked Sendable {
     /// shutting the channel down.
     public func cancel() {
         guard !cancelRequested.exchange(true, ordering: .sequentiallyConsistent) else { return }
-        progress.withLock { if $0.status.isRunning { $0.status = .cancelling } }
+        let cancelling = progress.withLock { info -> Bool in
+            guard info.status.isRunning, info.status != .cancelling else { return false }
+            info.status = .cancelling
+            return true
+        }
+        if cancelling { observer?(.status(.cancelling)) }
         channel.withLock { $0?.shutdown() }
     }
 
@@ -83,10 +93,13 @@ public final class OutgoingMigration: @unchecked Sendable {
             let saver = SaveVMWriter(machine: machine, blockMode: blockMode)
             try saver.writeSetup(file)
             let setupTime = Clock.milliseconds() - startTime
-            progress.withLock { info in
+            let activated = progress.withLock { info -> Bool in
                 info.setupTime = setupTime
-                if info.status == .setup { info.status = .active }
+                guard info.status == .setup else { return false }
+                info.status = .active
+                return true
             }
+            if activated { observer?(.status(.active)) }
             try iterateUntilConverged(saver, file)
             stoppedGuestFrom = machine.runState
             try stopAndCopy(saver, file, runState: stoppedGuestFrom ?? .running)
@@ -190,17 +203,22 @@ public final class OutgoingMigration: @unchecked Sendable {
         let statistics = saver.statistics
         let pendingRAM = saver.pendingRAMBytes
         let pendingDisk = saver.pendingDiskBytes
-        progress.withLock { info in
+        let passes = progress.withLock { info -> (UInt64, UInt64) in
+            defer { info.ram.dirtySyncCount = statistics.dirtySyncCount }
             info.ram.transferred = statistics.ramTransferredBytes
             info.ram.remaining = pendingRAM
             info.ram.duplicate = statistics.duplicatePages
             info.ram.normal = statistics.normalPages
             info.ram.normalBytes = statistics.normalBytes
-            info.ram.dirtySyncCount = statistics.dirtySyncCount
             if info.disk != nil {
                 info.disk = MigrationInfo.DiskStatistics(
                     transferred: statistics.diskTransferredBytes, remaining: pendingDisk, total: statistics.diskTotalBytes)
             }
+            return (info.ram.dirtySyncCount, statistics.dirtySyncCount)
+        }
+        // Syncs are published every window: each pass begun since the last gets its event.
+        if let observer, passes.1 > passes.0 {
+            for pass in passes.0 + 1...passes.1 { observer(.pass(pass)) }
         }
     }
 
@@ -213,6 +231,7 @@ public final class OutgoingMigration: @unchecked Sendable {
             if status == .completed { info.ram.remaining = 0 }
             return info
         }
+        observer?(.status(status))
         onFinish(final)
     }
 }

@@ -7,8 +7,10 @@ import Synchronization
 
 /// QMP's events for every negotiated client of every `-qmp` server: STOP and RESUME when the run state leaves or
 /// enters `running`, MIGRATION and MIGRATION_PASS (only with the `events` capability on, as QEMU), SHUTDOWN.
-/// The machine has no event hooks, so the states are compared: after each QMP command (so that a command's
-/// event comes before its reply, as QEMU sends it) and every 20 ms on a thread of its own for the rest.
+/// The run state has no hooks, so it is compared: after each QMP command (so that a command's event comes
+/// before its reply, as QEMU sends it) and every 20 ms on a thread of its own for the rest. The built-in
+/// machine's migration reports each status change and pass as it happens (MigrationState.observeEvents), kept
+/// with its time until the next look; a QEMU behind --connect is compared as the run state is.
 final class QMPEvents: Sendable {
     private struct Seen {
         var runState: RunState
@@ -20,6 +22,10 @@ final class QMPEvents: Sendable {
     private let dispatcher: CommandDispatcher
     private let seen: Mutex<Seen>
     private let sessions = Mutex<[QMPSession]>([])
+    /// Migration changes recorded by the migration's threads, with their wall-clock time, oldest first.
+    private let recorded = Mutex<[(MigrationEvent, timespec)]>([])
+    /// True once the backend reports migration changes itself.
+    private let hooked = Atomic<Bool>(false)
 
     init(dispatcher: CommandDispatcher) {
         self.dispatcher = dispatcher
@@ -33,6 +39,13 @@ final class QMPEvents: Sendable {
 
     /// Compares the states every 20 ms until hmp quits.
     func startWatching() {
+        if let local = dispatcher.backend as? LocalBackend {
+            hooked.store(true, ordering: .sequentiallyConsistent)
+            local.migration.observeEvents { [weak self] event in
+                let now = Self.now()
+                self?.recorded.withLock { $0.append((event, now)) }
+            }
+        }
         let hub = dispatcher.hub
         _ = PlatformThread.detach { [self] in
             while !hub.isQuitting {
@@ -52,6 +65,22 @@ final class QMPEvents: Sendable {
                 if seen.runState.isRunning && !state.isRunning { send("STOP") }
                 if !seen.runState.isRunning && state.isRunning { send("RESUME") }
                 seen.runState = state
+            }
+            if hooked.load(ordering: .sequentiallyConsistent) {
+                let changes = recorded.withLock { changes in
+                    defer { changes.removeAll() }
+                    return changes
+                }
+                guard !changes.isEmpty, dispatcher.withCommandLock({ backend.migrationCapabilities["events"] }) else {
+                    return
+                }
+                for (change, time) in changes {
+                    switch change {
+                    case .status(let status): send("MIGRATION", ["status": .string(status.rawValue)], at: time)
+                    case .pass(let pass): send("MIGRATION_PASS", ["pass": .uint(pass)], at: time)
+                    }
+                }
+                return
             }
             let info = backend.migrationInfo
             let eventsOn = dispatcher.withCommandLock { backend.migrationCapabilities["events"] }
@@ -78,9 +107,14 @@ final class QMPEvents: Sendable {
 
     /// `{"timestamp": {"seconds": S, "microseconds": U}, "event": NAME, "data": {...}}` from the wall clock,
     /// the same bytes to every negotiated client.
-    private func send(_ name: String, _ data: QDict? = nil) {
+    private static func now() -> timespec {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
+        return now
+    }
+
+    private func send(_ name: String, _ data: QDict? = nil, at time: timespec = QMPEvents.now()) {
+        let now = time
         var event = QDict()
         event["timestamp"] = ["seconds": .int(Int64(now.tv_sec)), "microseconds": .int(Int64(now.tv_nsec / 1000))]
         event["event"] = .string(name)
