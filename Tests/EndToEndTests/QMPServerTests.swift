@@ -33,8 +33,15 @@ final class RawQMPClient {
 
     deinit { close(fd) }
 
+    /// Sends all of `text`; a peer that hung up gets EPIPE, not the test a SIGPIPE.
     func sendRaw(_ text: String) {
-        _ = text.withCString { write(fd, $0, strlen($0)) }
+        let bytes = Array(text.utf8)
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return }
+            sent += n
+        }
     }
 
     /// One line, its `\r\n` checked and taken off; nil on EOF or timeout.
@@ -202,6 +209,20 @@ struct QMPServerTests {
         second.sendRaw(String(repeating: "}]x", count: 10_000))
         #expect(first.command(#"{"execute": "query-name"}"#) == #"{"return": {}}"#)
         #expect(idle.isQuiet())
+        // A client that never reads while its replies pile up is dropped once its output passes the bound; the
+        // others go on, and its events stop.
+        let hog = try RawQMPClient(path: scratch.file("q.sock"))
+        hog.negotiate()
+        let flood = String(repeating: "}", count: 64 << 10)
+        for _ in 0..<8 { hog.sendRaw(flood) }
+        #expect(first.command(#"{"execute": "cont"}"#) == #"{"return": {}}"#)
+        #expect(first.command(#"{"execute": "query-status"}"#) == #"{"return": {"status": "running", "singlestep": false, "running": true}}"#)
+        // It sees its end (EOF, or a reset for the input hmp left unread) well before the read times out.
+        let started = Date()
+        var lines = 0
+        while hog.readLine(timeout: 20) != nil { lines += 1 }
+        #expect(Date().timeIntervalSince(started) < 15)
+        #expect(lines < 8 * 65536, "\(lines)")
         first.sendRaw(#"{"execute":"quit","id":"bye"}"#)
         let shutdown = try #require(first.readLine())
         #expect(shutdown.hasSuffix(#", "event": "SHUTDOWN", "data": {"guest": false, "reason": "host-qmp-quit"}}"#))
