@@ -423,6 +423,24 @@ struct QMPServerMigrationTests {
         #expect(bad.stderr.contains("-qmp unix:\(scratch.file("x.sock")),server=on: hmp's QMP server does not wait for a client: add ',wait=off'"), "\(bad.stderr)")
     }
 
+    /// SIGTERM: negotiated clients hear SHUTDOWN host-signal, then EOF; an unnegotiated one only EOF.
+    @Test func shutdownOnSignal() throws {
+        let scratch = Scratch()
+        let hmp = try HMPProcess(["-m", "64", "-monitor", "none", "-qmp", "unix:\(scratch.file("q.sock")),server=on,wait=off"])
+        defer { hmp.close() }
+        let negotiated = try RawQMPClient(path: scratch.file("q.sock"))
+        negotiated.negotiate()
+        let idle = try RawQMPClient(path: scratch.file("q.sock"))
+        _ = idle.readLine()
+        kill(hmp.process.processIdentifier, SIGTERM)
+        let line = try #require(negotiated.readLine())
+        #expect(line.hasSuffix(#""event": "SHUTDOWN", "data": {"guest": false, "reason": "host-signal"}}"#), "\(line)")
+        #expect(negotiated.readLine() == nil)
+        #expect(idle.readLine() == nil)
+        #expect(hmp.waitForExit() == 0)
+        #expect(hmp.errorText.contains("terminating on signal 15"))
+    }
+
     /// `hmp --connect` drives hmp's own QMP server as it drives a QEMU.
     @Test func connectToOwnServer() throws {
         let scratch = Scratch()
