@@ -1,30 +1,22 @@
 import Foundation
 import Testing
 
-/// QEMU's own Python QMP library (`qemu.qmp` from PyPI, in a venv of its own made on first use) against hmp's
-/// server: if the library that drives QEMU in QEMU's own tests is happy, so are the scripts built on it.
-/// Without python3's venv or without PyPI the test says so on stderr and checks nothing.
+/// QEMU's own Python QMP library (`qemu.qmp` from PyPI, in the venv `scripts/install-deps test` makes at
+/// .build/test-venv) against hmp's server: if the library that drives QEMU in QEMU's own tests is happy, so are
+/// the scripts built on it. Without it the test fails, saying how to install it.
 @Suite(.serialized)
 struct QEMUQMPClientTests {
-    /// The venv's python, made once per machine and kept for later runs.
+    /// The venv's python, when it has qemu.qmp.
     static let python: String? = {
-        let venv = NSTemporaryDirectory() + "hmp-test-qemu.qmp-venv"
-        let python = venv + "/bin/python"
-        func run(_ arguments: [String]) -> Bool {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = arguments
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            guard (try? process.run()) != nil else { return false }
-            process.waitUntilExit()
-            return process.terminationStatus == 0
-        }
-        if run([python, "-c", "import qemu.qmp"]) { return python }
-        guard run(["python3", "-m", "venv", venv]), run([python, "-m", "pip", "install", "-q", "qemu.qmp"]),
-            run([python, "-c", "import qemu.qmp"])
-        else { return nil }
-        return python
+        let python = FileManager.default.currentDirectoryPath + "/.build/test-venv/bin/python"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", "import qemu.qmp"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        process.waitUntilExit()
+        return process.terminationStatus == 0 ? python : nil
     }()
 
     static let script = #"""
@@ -60,10 +52,7 @@ struct QEMUQMPClientTests {
         """#
 
     @Test func qemuQMPLibraryDrivesHMP() throws {
-        guard let python = Self.python else {
-            FileHandle.standardError.write(Data("QEMUQMPClientTests: no python3 venv or no PyPI; qemu.qmp not tried\n".utf8))
-            return
-        }
+        let python = try #require(Self.python, "qemu.qmp is not installed in .build/test-venv: run scripts/install-deps test")
         let scratch = Scratch()
         let socket = scratch.file("q.sock")
         let hmp = try HMPProcess(["-m", "64", "-S", "-monitor", "none", "-qmp", "unix:\(socket),server=on,wait=off"])
