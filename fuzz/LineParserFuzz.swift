@@ -29,6 +29,8 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         precondition(!error.lines.isEmpty)
     }
     let completion = ShippedCommandTable.complete(line, source: FixedSource())
-    precondition(completion.candidates.allSatisfy { $0.hasPrefix(completion.word) })
+    // A quoted file name completes the word without its opening quote; the editor then replaces the whole word.
+    let typed = completion.quoted && completion.word.hasPrefix("\"") ? String(completion.word.dropFirst()) : completion.word
+    precondition(completion.candidates.allSatisfy { $0.hasPrefix(typed) })
     return 0
 }
