@@ -14,19 +14,9 @@ public enum MonitorEndpoint: Sendable, Equatable {
                 text: text, reason: reason, option: "-qmp",
                 usage: "use unix:PATH,server=on,wait=off or tcp:HOST:PORT,server=on,wait=off")
         }
-        var fields = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        let address = fields.removeFirst()
-        var server = false
-        var wait = true
-        for field in fields {
-            switch field {
-            case "server", "server=on": server = true
-            case "server=off": server = false
-            case "nowait", "wait=off": wait = false
-            case "wait", "wait=on": wait = true
-            default: throw fail("unknown socket option '\(field)'")
-            }
-        }
+        var fields = text.split(separator: ",", omittingEmptySubsequences: false)
+        let address = String(fields.removeFirst())
+        let (server, wait) = try Self.socketOptions(fields) { fail("unknown socket option '\($0)'") }
         guard server else { throw fail("hmp only listens: add ',server=on'") }
         guard !wait else { throw fail("hmp's QMP server does not wait for a client: add ',wait=off'") }
         if address.hasPrefix("unix:") {
@@ -56,23 +46,35 @@ public enum MonitorEndpoint: Sendable, Equatable {
             var fields = text.dropFirst("unix:".count).split(separator: ",", omittingEmptySubsequences: false)
             let path = String(fields.removeFirst())
             guard !path.isEmpty else { throw MonitorEndpointError(text: text, reason: "the socket path is empty") }
-            var server = false
-            var wait = true
-            for field in fields {
-                switch field {
-                case "server", "server=on": server = true
-                case "server=off": server = false
-                case "nowait", "wait=off": wait = false
-                case "wait", "wait=on": wait = true
-                default:
-                    throw MonitorEndpointError(text: text, reason: "unknown socket option '\(field)'")
-                }
+            let (server, wait) = try Self.socketOptions(fields) {
+                MonitorEndpointError(text: text, reason: "unknown socket option '\($0)'")
             }
             guard server else {
                 throw MonitorEndpointError(text: text, reason: "hmp only listens: add ',server=on'")
             }
             self = .unixSocket(path: path, wait: wait)
         }
+    }
+}
+
+extension MonitorEndpoint {
+    /// QEMU's chardev socket options after the address: `server`/`server=on|off`, `wait`/`nowait`/`wait=on|off`;
+    /// QEMU's defaults are no server and waiting. `unknown` words the error for any other option.
+    static func socketOptions(
+        _ fields: some Sequence<Substring>, unknown: (Substring) -> MonitorEndpointError
+    ) throws(MonitorEndpointError) -> (server: Bool, wait: Bool) {
+        var server = false
+        var wait = true
+        for field in fields {
+            switch field {
+            case "server", "server=on": server = true
+            case "server=off": server = false
+            case "nowait", "wait=off": wait = false
+            case "wait", "wait=on": wait = true
+            default: throw unknown(field)
+            }
+        }
+        return (server, wait)
     }
 }
 
