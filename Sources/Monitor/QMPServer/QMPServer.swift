@@ -76,16 +76,7 @@ final class QMPServer: @unchecked Sendable {
     }
 
     private func acceptClients() {
-        while !dispatcher.hub.isQuitting {
-            switch Descriptor.accept(listener) {
-            case .success(let client):
-                admit(client)
-            case .failure(.badFileDescriptor), .failure(.invalidArgument):
-                return
-            case .failure:
-                Clock.sleep(milliseconds: 100)
-            }
-        }
+        Descriptor.acceptEach(listener, while: { !dispatcher.hub.isQuitting }, admit)
     }
 
     private func admit(_ client: Int32) {

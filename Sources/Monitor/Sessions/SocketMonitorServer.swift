@@ -80,18 +80,7 @@ final class SocketMonitorServer: @unchecked Sendable {
     }
 
     private func acceptClients() {
-        while !dispatcher.hub.isQuitting {
-            switch Descriptor.accept(listener) {
-            case .success(let client):
-                admit(client)
-            case .failure(.badFileDescriptor), .failure(.invalidArgument):
-                return  // the listener is closed: hmp is quitting
-            case .failure:
-                // Out of descriptors or memory, or a client that gave up before it was accepted: try again
-                // shortly, without spinning.
-                Clock.sleep(milliseconds: 100)
-            }
-        }
+        Descriptor.acceptEach(listener, while: { !dispatcher.hub.isQuitting }, admit)
     }
 
     private func admit(_ client: Int32) {
