@@ -14,7 +14,7 @@ public final class MonitorApplication {
     static let cancelGraceMilliseconds: UInt64 = 2000
 
     private let endpoints: [MonitorEndpoint]
-    private let wakeup: Wakeup
+    private let loop: EventLoop
     private let hub: MonitorHub
     private let backend: any MonitorBackend
     /// The built-in machine, when hmp runs one (not with --connect).
@@ -25,21 +25,19 @@ public final class MonitorApplication {
 
     /// `endpoints`: every `-monitor`, e.g. the terminal on stdio and a unix socket beside it.
     public convenience init(machine: Machine, endpoints: [MonitorEndpoint]) {
-        let wakeup = Wakeup()
-        let hub = MonitorHub(wakeup: wakeup)
+        let hub = MonitorHub(loop: EventLoop())
         let local = LocalBackend(machine: machine, endApplication: { hub.requestQuit(status: $0) })
-        self.init(backend: local, local: local, hub: hub, wakeup: wakeup, endpoints: endpoints, greeting: Self.banner)
+        self.init(backend: local, local: local, hub: hub, endpoints: endpoints, greeting: Self.banner)
     }
 
     /// `hmp --connect ADDRESS`: the monitors drive the QEMU whose QMP socket is at `address` (`unix:PATH` or
     /// `tcp:HOST:PORT`). Throws a one-line reason when it cannot be reached.
     public convenience init(connectingTo address: String, endpoints: [MonitorEndpoint]) throws(ConnectError) {
-        let wakeup = Wakeup()
-        let hub = MonitorHub(wakeup: wakeup)
+        let hub = MonitorHub(loop: EventLoop())
         let backend: QMPBackend
         do throws(QMPError) {
             backend = try QMPBackend(
-                address: QMPAddress(parsing: address),
+                address: QMPAddress(parsing: address), loop: hub.loop,
                 events: { event in hub.broadcast(terminal: HMPFormat.event(event), plain: HMPFormat.plainEvent(event)) },
                 ended: { status, line in
                     if let line { FileIO.reportError(line) }
@@ -52,7 +50,7 @@ public final class MonitorApplication {
         let qemu = backend.greeting
         let package = qemu.package.isEmpty ? "" : " (\(qemu.package))"
         self.init(
-            backend: backend, local: nil, hub: hub, wakeup: wakeup, endpoints: endpoints,
+            backend: backend, local: nil, hub: hub, endpoints: endpoints,
             greeting: "hmp \(Self.version) monitor attached to QEMU \(qemu.version)\(package) at \(backend.address)"
                 + " - type 'help' for more information")
     }
@@ -64,17 +62,18 @@ public final class MonitorApplication {
     }
 
     private init(
-        backend: any MonitorBackend, local: LocalBackend?, hub: MonitorHub, wakeup: Wakeup,
+        backend: any MonitorBackend, local: LocalBackend?, hub: MonitorHub,
         endpoints: [MonitorEndpoint], greeting: String
     ) {
         self.endpoints = endpoints
-        self.wakeup = wakeup
+        loop = hub.loop
         self.hub = hub
         self.backend = backend
         self.local = local
         Signals.install()
-        // The main thread's monitor wakes for every signal too: ^C and resizes at the terminal, quit elsewhere.
-        Signals.wake(wakeup)
+        // The loop wakes for every signal too: ^C and resizes at the terminal; ending signals are
+        // SignalTermination's, which asks the loop to quit.
+        Signals.wake(loop.wakeup)
         dispatcher = CommandDispatcher(table: hmpCommands, backend: backend, hub: hub, banner: greeting)
         atTerminal = endpoints.contains(.stdio) && isatty(0) == 1 && isatty(1) == 1
         var saved = termios()
@@ -129,20 +128,24 @@ public final class MonitorApplication {
             }
         }
         if !qmpServers.isEmpty { qmpEvents.startWatching() }
+        // Attached to a QEMU, the end of stdin (^D, a script's end) detaches: that QEMU runs on by itself. With
+        // the built-in machine, or other monitors, the machine runs on until quit from a socket or a signal.
+        let stdinEndsHMP = local == nil && socketServers.isEmpty && qmpServers.isEmpty
+        var stdinMonitor: PlainMonitor?
         if endpoints.contains(.stdio) && !hub.isQuitting {
             if atTerminal {
-                TerminalMonitor(dispatcher: dispatcher, wakeup: wakeup).run()
+                TerminalMonitor(dispatcher: dispatcher).run()
+                if stdinEndsHMP { hub.requestQuit(status: 0) }
             } else {
                 let session = MonitorSession(output: 1, history: CommandHistory(), isTerminal: false)
-                var monitor = PlainMonitor(input: 0, session: session, dispatcher: dispatcher)
-                monitor.wakeup = wakeup
-                monitor.run()
+                stdinMonitor = PlainMonitor(input: 0, session: session, dispatcher: dispatcher) { [hub] in
+                    if stdinEndsHMP { hub.requestQuit(status: 0) }
+                }
+                stdinMonitor?.start()
             }
         }
-        // Attached to a QEMU, the end of stdin (^D, a script's end) detaches: that QEMU runs on by itself.
-        if local == nil && socketServers.isEmpty && qmpServers.isEmpty && endpoints.contains(.stdio) { hub.requestQuit(status: 0) }
-        // With no monitor left on stdin, the machine runs on until quit from a socket client or a signal.
-        while !hub.isQuitting { wakeup.wait() }
+        loop.run { hub.isQuitting }
+        stdinMonitor?.stop()
         // The terminal is already restored: the line is QEMU's, on stderr, and the status is 0 as QEMU's.
         termination.printReport()
         if !qmpServers.isEmpty {

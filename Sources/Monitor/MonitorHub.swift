@@ -1,17 +1,16 @@
 import Platform
 import Synchronization
 
-/// The application's side of every monitor, apart from the machine: the sessions connected now (for lines no
-/// command asked for), and the quit flag every monitor loop checks, with the status hmp exits with.
+/// The application's side of every monitor, apart from the machine: the event loop they all run on, the
+/// sessions connected now (for lines no command asked for), and the quit flag, with the status hmp exits with.
 final class MonitorHub: Sendable {
+    let loop: EventLoop
     private let quitRequested = Atomic<Bool>(false)
     private let status = Atomic<Int32>(0)
-    private let wakeup: Wakeup
     private let sessions = Mutex<[MonitorSession]>([])
 
-    /// `wakeup` is the main thread's: quit wakes it.
-    init(wakeup: Wakeup) {
-        self.wakeup = wakeup
+    init(loop: EventLoop) {
+        self.loop = loop
     }
 
     func attach(_ session: MonitorSession) {
@@ -24,12 +23,15 @@ final class MonitorHub: Sendable {
 
     /// Prints a line no command asked for on every monitor: `terminal` above the line being edited at a terminal,
     /// `plain` (if any) on pipes and sockets, where scripts read the output and QEMU reports only failures.
+    /// Any thread may call it; the lines are written by the loop, after the command running now has printed.
     func broadcast(terminal: String, plain: String?) {
-        for session in sessions.withLock({ $0 }) {
-            if session.isTerminal {
-                session.notify(terminal)
-            } else if let plain {
-                session.notify(plain)
+        loop.post { [self] in
+            for session in sessions.withLock({ $0 }) {
+                if session.isTerminal {
+                    session.notify(terminal)
+                } else if let plain {
+                    session.notify(plain)
+                }
             }
         }
     }
@@ -45,7 +47,7 @@ final class MonitorHub: Sendable {
             self.status.store(status, ordering: .sequentiallyConsistent)
         }
         quitRequested.store(true, ordering: .sequentiallyConsistent)
-        wakeup.wake()
+        loop.wake()
     }
 
     /// Asks the application to end with status 0 (unless a failure chose another first): every monitor stops

@@ -26,19 +26,6 @@ public enum Descriptor {
         retryingInterrupts { hmp_accept_cloexec(listener) }
     }
 
-    /// Accepts connections on `listener` and hands each to `admit`, while `keepGoing` says so, until the
-    /// listener is closed (EBADF or EINVAL: the owner is quitting). A transient failure (out of descriptors or
-    /// memory, a client that gave up before it was accepted) is retried after 100 ms, without spinning.
-    public static func acceptEach(_ listener: Int32, while keepGoing: () -> Bool, _ admit: (Int32) -> Void) {
-        while keepGoing() {
-            switch accept(listener) {
-            case .success(let client): admit(client)
-            case .failure(.badFileDescriptor), .failure(.invalidArgument): return
-            case .failure: Clock.sleep(milliseconds: 100)
-            }
-        }
-    }
-
     /// fcntl F_DUPFD_CLOEXEC: a new descriptor for the same file, not inherited by children.
     public static func duplicate(_ fd: Int32) throws(SystemError) -> Int32 {
         try systemCall("dup") { fcntl(fd, F_DUPFD_CLOEXEC, 3) }

@@ -30,6 +30,8 @@ import Testing
         let src = try HMPProcess(["-m", "64", "-workload", "ram=8M"])
         #expect(src.run("migrate_set_parameter max-bandwidth 1") == "")
         #expect(src.run("migrate -d \"exec:cat > /dev/null\"") == "")
+        // Setup (starting the exec: child) may outlast the command on a loaded machine.
+        src.waitFor { _ in !src.run("info migrate").contains("Migration status: setup\n") }
         #expect(src.run("info migrate").contains("Migration status: active\n"))
         #expect(src.run("migrate_set_capability block on") == "Error: There's a migration process in progress\n")
         #expect(src.run("migrate_set_capability events off") == "Error: There's a migration process in progress\n")

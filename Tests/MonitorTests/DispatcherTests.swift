@@ -8,7 +8,7 @@ import Testing
 /// Lines through the dispatcher to a LocalBackend, output read back from a pipe.
 @Suite struct DispatcherTests {
     final class Harness {
-        let hub = MonitorHub(wakeup: Wakeup())
+        let hub = MonitorHub(loop: EventLoop())
         let backend: LocalBackend
         let dispatcher: CommandDispatcher
         let session: MonitorSession

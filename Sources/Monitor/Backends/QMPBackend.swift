@@ -15,6 +15,8 @@ final class QMPBackend: MonitorBackend, Sendable {
     /// One request at a time: the monitors' commands, the status line's polls and the event reader share it.
     private let connection: Mutex<QMPConnection>
     private let descriptor: Int32
+    /// The monitors' loop: QEMU's events are read from it, and migrations are watched by its timers.
+    let loop: EventLoop
     private let events: @Sendable (QMPEvent) -> Void
     private let ended: @Sendable (_ status: Int32, _ line: String?) -> Void
     private let quitting = Atomic<Bool>(false)
@@ -33,39 +35,41 @@ final class QMPBackend: MonitorBackend, Sendable {
     /// Connects and negotiates. `events` gets every QMP event; `ended` is told once when QEMU goes away, with
     /// the status hmp should exit with (0 after `quit`) and the line to say, if any.
     init(
-        address: QMPAddress, events: @escaping @Sendable (QMPEvent) -> Void,
+        address: QMPAddress, loop: EventLoop, events: @escaping @Sendable (QMPEvent) -> Void,
         ended: @escaping @Sendable (_ status: Int32, _ line: String?) -> Void
     ) throws(QMPError) {
         let connection = try QMPConnection.open(address)
         self.address = address
         greeting = connection.greeting ?? QMPGreeting(major: 0, minor: 0, micro: 0, package: "", capabilities: [])
         descriptor = connection.descriptor
+        self.loop = loop
         self.connection = Mutex(connection)
         self.events = events
         self.ended = ended
     }
 
-    /// Reads events while no command is running, until QEMU goes away.
+    /// Reads events from the loop between commands (commands run on the loop too, so none is in flight then),
+    /// until QEMU goes away.
     func startEventReader() {
-        let started = PlatformThread.detach { [self] in
-            var ready = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-            while !gone.load(ordering: .acquiring) {
-                guard case .success(1) = retryingInterrupts({ poll(&ready, 1, 200) }) else { continue }
-                let outcome = connection.withLock { connection -> Result<[QMPEvent], QMPError> in
-                    do throws(QMPError) {
-                        try connection.readAvailable()
-                        return .success(connection.takeEvents())
-                    } catch {
-                        return .failure(error)
-                    }
-                }
-                switch outcome {
-                case .success(let arrived): for event in arrived { events(event) }
-                case .failure(let error): lost(error)
+        var source: EventLoop.SourceID?
+        source = loop.watch(descriptor) { [self] _ in
+            let outcome = connection.withLock { connection -> Result<[QMPEvent], QMPError> in
+                do throws(QMPError) {
+                    try connection.readAvailable()
+                    return .success(connection.takeEvents())
+                } catch {
+                    return .failure(error)
                 }
             }
+            switch outcome {
+            case .success(let arrived): for event in arrived { events(event) }
+            case .failure(let error): lost(error)
+            }
+            if gone.load(ordering: .acquiring), let reader = source {
+                loop.remove(reader)
+                source = nil
+            }
         }
-        if case .failure(let error) = started { FileIO.reportError("QMP events: \(error)") }
     }
 
     /// Sends one command and returns its `return` value; QEMU's error comes back in QEMU's words.

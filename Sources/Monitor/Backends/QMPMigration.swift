@@ -31,17 +31,16 @@ final class QMPMigration: MigrationHandle {
         cached.withLock { $0 = nil }
     }
 
-    /// Polls until the migration has ended, then calls `onFinish` once.
+    /// Polls from the loop until the migration has ended, then calls `onFinish` once.
     func watch(onFinish: @escaping @Sendable (MigrationInfo) -> Void) {
-        PlatformThread.detach { [self] in
-            while true {
-                let current = info
-                if current.status.isFinished || current.status == .none {
-                    onFinish(current)
-                    return
-                }
-                Clock.sleep(milliseconds: QMPMigration.refreshMilliseconds)
-            }
+        let loop = backend.loop
+        var timer: EventLoop.TimerID?
+        timer = loop.every(milliseconds: QMPMigration.refreshMilliseconds) { [self] in
+            let current = info
+            guard current.status.isFinished || current.status == .none else { return }
+            if let timer { loop.cancel(timer) }
+            timer = nil
+            onFinish(current)
         }
     }
 }

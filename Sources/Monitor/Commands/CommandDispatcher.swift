@@ -27,38 +27,31 @@ final class CommandDispatcher: Sendable {
         try lock.withLock { _ throws(E) -> T in try body() }
     }
 
-    func execute(_ line: String, in session: MonitorSession) {
+    /// Runs one line; what is left to do (a synchronous migration to wait for) is the front end's, which decides
+    /// what waiting looks like: the status line, QEMU's `Completed N %` lines, or going on detached.
+    @discardableResult
+    func execute(_ line: String, in session: MonitorSession) -> CommandOutcome {
         // A QEMU behind QMP runs the lines QMP has no command for itself (info qtree, x, device_add, ...).
         if let output = lock.withLock({ _ in backend.humanMonitorCommand(line) }) {
             session.write(output)
-            return
+            return .done
         }
         let parsed: ParsedCommand<CommandHandler>?
         do throws(HMPError) {
             parsed = try table.parse(line)
         } catch {
             for text in error.lines { session.print(text) }
-            return
+            return .done
         }
-        guard let parsed, let handler = parsed.definition.handler else { return }
+        guard let parsed, let handler = parsed.definition.handler else { return .done }
         let invocation = CommandInvocation(arguments: parsed.arguments, backend: backend, hub: hub, session: session)
-        let outcome = lock.withLock { _ -> CommandOutcome in
+        // The wait, if any, is outside the lock, so that other monitors can still `migrate_cancel` it.
+        return lock.withLock { _ -> CommandOutcome in
             do throws(CommandError) {
                 return try handler(invocation)
             } catch {
                 session.print("Error: \(error.message)")
                 return .done
-            }
-        }
-        // Outside the lock, so that other monitors can still `migrate_cancel` the migration waited for.
-        switch outcome {
-        case .done:
-            break
-        case .waitForMigration(let migration, let watch):
-            if let waiter = session.migrationWaiter {
-                waiter(migration, watch)
-            } else {
-                SynchronousMigration(migration: migration, watch: watch, session: session).wait()
             }
         }
     }

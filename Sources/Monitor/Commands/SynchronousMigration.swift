@@ -1,59 +1,67 @@
 import Glibc
 import Platform
 
-/// `migrate` without -d: the monitor that typed it waits, outside the command lock so that other monitors can
-/// still `migrate_cancel`, and prints QEMU's `Completed N %\r` once a second for block migration (the seed's
-/// hmp_migrate_status_cb). Lines typed meanwhile stay unread and run afterwards.
+/// `migrate` without -d on a pipe or a socket: the monitor that typed it is suspended, outside the command lock
+/// so that other monitors can still `migrate_cancel`, and QEMU's `Completed N %\r` is printed once a second for
+/// block migration (the seed's hmp_migrate_status_cb). Lines typed meanwhile stay unread and run afterwards.
 ///
-/// A socket client that goes away (or is dropped for not reading) while it waits detaches the migration, as
-/// `-d` would: it goes on, any monitor can `migrate_cancel` it, and its end is broadcast to the monitors left.
-struct SynchronousMigration {
+/// It is a timer on the event loop, not a wait: every other monitor is served meanwhile. A socket client that
+/// goes away (or is dropped for not reading) while suspended detaches the migration, as `-d` would: it goes on,
+/// any monitor can `migrate_cancel` it, and its end is broadcast to the monitors left.
+final class SynchronousMigration {
     let migration: any MigrationHandle
     let watch: MigrationWatch
     let session: MonitorSession
+    private let loop: EventLoop
+    private var timer: EventLoop.TimerID?
+    private var lastReport: UInt64?
 
-    func wait() {
-        let isBlock = migration.blockMode != .none
-        var lastReport: UInt64?
-        while true {
-            let info = migration.info
-            if info.status.isFinished { break }
-            let now = Clock.milliseconds()
-            // Until setup has sized the disks there is nothing to report (QEMU would say 100 %).
-            if isBlock, lastReport.map({ now - $0 >= 1000 }) ?? true, let disk = info.disk, disk.total > 0,
-                info.status == .active || info.status == .setup
-            {
-                session.write("Completed \(disk.percent) %\r")
-                lastReport = now
-            }
-            if let client = session.client {
-                guard clientStaysFor(milliseconds: 20, client) else {
-                    // Whether or not the migration ended meanwhile, there is no one left here to tell.
-                    _ = watch.detach()
-                    return
-                }
-            } else {
-                usleep(20_000)
-            }
-        }
-        let info = migration.info
-        if isBlock { session.write("\n") }
-        if info.status == .failed { session.print(MigrationStatusText.errorLine(info)) }
+    /// How often the migration's state is looked at: its end is seen within this.
+    static let checkMilliseconds: UInt64 = 20
+
+    init(migration: any MigrationHandle, watch: MigrationWatch, session: MonitorSession, loop: EventLoop) {
+        self.migration = migration
+        self.watch = watch
+        self.session = session
+        self.loop = loop
     }
 
-    /// Waits up to `milliseconds`, flushing the client's output as its socket takes it, without reading what it
-    /// types; false once it has hung up, failed or been dropped, and then it is dropped for good.
-    private func clientStaysFor(milliseconds: Int32, _ client: ClientOutput) -> Bool {
-        // POLLHUP and POLLERR are reported even when not asked for; POLLIN is not asked for, as the lines it
-        // types wait for the migration to end.
-        var fds = [pollfd(fd: client.descriptor, events: client.hasPending ? Int16(POLLOUT) : 0, revents: 0),
-                   pollfd(fd: client.wakeup.readDescriptor, events: Int16(POLLIN), revents: 0)]
-        _ = poll(&fds, 2, milliseconds)
-        if fds[0].revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 || client.isDropped {
-            client.drop()
-            return false
+    /// Starts watching; `finished` is called on the loop once the migration has ended and its end is printed.
+    func start(finished: @escaping () -> Void) {
+        report()
+        timer = loop.every(milliseconds: Self.checkMilliseconds) { [unowned self] in
+            guard migration.info.status.isFinished else {
+                report()
+                return
+            }
+            stopTimer()
+            let info = migration.info
+            if migration.blockMode != .none { session.write("\n") }
+            if info.status == .failed { session.print(MigrationStatusText.errorLine(info)) }
+            finished()
         }
-        if fds[0].revents & Int16(POLLOUT) != 0 || fds[1].revents != 0 { client.flush() }
-        return true
+    }
+
+    /// The monitor went away: the migration goes on detached, and whoever is left hears of its end.
+    func abandon() {
+        stopTimer()
+        _ = watch.detach()
+    }
+
+    private func stopTimer() {
+        if let timer { loop.cancel(timer) }
+        timer = nil
+    }
+
+    private func report() {
+        guard migration.blockMode != .none else { return }
+        let info = migration.info
+        let now = Clock.milliseconds()
+        // Until setup has sized the disks there is nothing to report (QEMU would say 100 %).
+        guard lastReport.map({ now - $0 >= 1000 }) ?? true, let disk = info.disk, disk.total > 0,
+            info.status == .active || info.status == .setup
+        else { return }
+        session.write("Completed \(disk.percent) %\r")
+        lastReport = now
     }
 }

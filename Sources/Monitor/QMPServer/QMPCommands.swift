@@ -168,11 +168,10 @@ enum QMPCommands {
     /// QEMU's monitor ends them. A synchronous `migrate` cannot wait here: it runs detached, as QEMU's does.
     static func humanMonitorCommand(_ line: String, dispatcher: CommandDispatcher) -> String {
         let session = MonitorSession(capturing: ())
-        session.migrationWaiter = { [weak session] _, watch in
+        if case .waitForMigration(_, let watch) = dispatcher.execute(line, in: session) {
             _ = watch.detach()
-            session?.print("terminal does not allow synchronous migration, continuing detached")
+            session.print("terminal does not allow synchronous migration, continuing detached")
         }
-        dispatcher.execute(line, in: session)
         var text = ""
         for character in session.capturedText {
             if character == "\n" { text += "\r\n" } else { text.append(character) }

@@ -8,7 +8,7 @@ import Synchronization
 /// QMP's events for every negotiated client of every `-qmp` server: STOP and RESUME when the run state leaves or
 /// enters `running`, MIGRATION and MIGRATION_PASS (only with the `events` capability on, as QEMU), SHUTDOWN.
 /// The run state has no hooks, so it is compared: after each QMP command (so that a command's event comes
-/// before its reply, as QEMU sends it) and every 20 ms on a thread of its own for the rest. The built-in
+/// before its reply, as QEMU sends it) and every 20 ms on the event loop for the rest. The built-in
 /// machine's migration reports each status change and pass as it happens (MigrationState.observeEvents), kept
 /// with its time until the next look; a QEMU behind --connect is compared as the run state is.
 final class QMPEvents: Sendable {
@@ -46,13 +46,7 @@ final class QMPEvents: Sendable {
                 self?.recorded.withLock { $0.append((event, now)) }
             }
         }
-        let hub = dispatcher.hub
-        _ = PlatformThread.detach { [self] in
-            while !hub.isQuitting {
-                check()
-                Clock.sleep(milliseconds: 20)
-            }
-        }
+        dispatcher.hub.loop.every(milliseconds: 20) { [self] in check() }
     }
 
     /// Sends the events for what changed since the last look.

@@ -1,20 +1,19 @@
 import Glibc
 import Platform
-import Synchronization
 
 /// `-qmp unix:PATH,server=on,wait=off` or `-qmp tcp:HOST:PORT,server=on,wait=off`: QEMU 7.2's QMP over the same
-/// machine and the same command lock as the HMP monitors. An accept loop on a thread of its own; each client
-/// (at most 8) on another, so that several are served at once (QEMU serves one per socket) and a client that
-/// stops reading or sends garbage costs nobody else.
-final class QMPServer: @unchecked Sendable {
+/// machine and the same command lock as the HMP monitors. The listener and each client (at most 8) are sources
+/// on the event loop, so several are served at once (QEMU serves one per socket) and a client that stops reading
+/// or sends garbage costs nobody else.
+final class QMPServer {
     static let clientLimit = 8
 
-    // Set in init and read-only afterwards (`clients` is atomic).
     let address: QMPListenAddress
     private let listener: Int32
     private let dispatcher: CommandDispatcher
     private let events: QMPEvents
-    private let clients = Atomic<Int>(0)
+    private var acceptor: Acceptor?
+    private var sessions: [ObjectIdentifier: QMPSession] = [:]
 
     init(address: QMPListenAddress, dispatcher: CommandDispatcher, events: QMPEvents) throws(SystemError) {
         self.address = address
@@ -64,35 +63,29 @@ final class QMPServer: @unchecked Sendable {
     }
 
     func start() {
-        if case .failure(let error) = PlatformThread.detach({ [self] in acceptClients() }) {
-            FileIO.reportError("-qmp \(address): \(error)")
-        }
+        guard acceptor == nil else { return }
+        acceptor = Acceptor(listener: listener, loop: dispatcher.hub.loop) { [unowned self] client in admit(client) }
     }
 
-    /// Closes the listener; a unix socket's file goes too, as QEMU removes it on a clean exit.
+    /// Ends every client, closes the listener; a unix socket's file goes too, as QEMU removes it on a clean exit.
     func remove() {
+        acceptor?.stop()
+        for session in sessions.values { session.end() }
         Descriptor.close(listener)
         if case .unix(let path) = address { unlink(path) }
     }
 
-    private func acceptClients() {
-        Descriptor.acceptEach(listener, while: { !dispatcher.hub.isQuitting }, admit)
-    }
-
     private func admit(_ client: Int32) {
-        guard clients.add(1, ordering: .sequentiallyConsistent).newValue <= QMPServer.clientLimit else {
-            clients.subtract(1, ordering: .sequentiallyConsistent)
+        guard sessions.count < QMPServer.clientLimit else {
             Descriptor.close(client)
             return
         }
-        let session = QMPSession(descriptor: client, dispatcher: dispatcher, events: events)
-        let started = PlatformThread.detach { [self] in
-            session.run()
-            clients.subtract(1, ordering: .sequentiallyConsistent)
+        var key: ObjectIdentifier?
+        let session = QMPSession(descriptor: client, dispatcher: dispatcher, events: events) { [weak self] in
+            if let key { self?.sessions[key] = nil }
         }
-        if case .failure = started {
-            clients.subtract(1, ordering: .sequentiallyConsistent)
-            session.output.close()
-        }
+        key = ObjectIdentifier(session)
+        sessions[key!] = session
+        session.start()
     }
 }

@@ -4,15 +4,21 @@ import QMP
 import QObject
 import Synchronization
 
-/// One QMP client, on its own thread: the greeting, capabilities negotiation, then each JSON object the
+/// One QMP client, a source on the event loop: the greeting, capabilities negotiation, then each JSON object the
 /// splitter cuts from its bytes runs as a command; replies and events go through a bounded non-blocking
 /// `ClientOutput`, so a client that stops reading is dropped rather than holding anyone up.
-final class QMPSession: Sendable {
+final class QMPSession: @unchecked Sendable {
+    // Everything but `negotiated` (which QMPEvents reads) belongs to the loop's thread.
     let output: ClientOutput
     private let dispatcher: CommandDispatcher
     private let events: QMPEvents
     private let negotiated = Atomic<Bool>(false)
-    private let ended = Atomic<Bool>(false)
+    private var ended = false
+    private var source: EventLoop.SourceID?
+    private var splitter = JSONStreamSplitter()
+    private var buffer = [UInt8](repeating: 0, count: 65536)
+    /// Called once, on the loop, when the session has ended.
+    private let closed: () -> Void
 
     var isNegotiated: Bool { negotiated.load(ordering: .sequentiallyConsistent) }
 
@@ -22,42 +28,50 @@ final class QMPSession: Sendable {
         QValue.dict(["QMP": ["version": QMPCommands.version, "capabilities": ["oob"]]]).json + "\r\n"
     }
 
-    init(descriptor: Int32, dispatcher: CommandDispatcher, events: QMPEvents) {
-        output = ClientOutput(descriptor: descriptor)
+    init(descriptor: Int32, dispatcher: CommandDispatcher, events: QMPEvents, closed: @escaping () -> Void) {
+        output = ClientOutput(descriptor: descriptor, loop: dispatcher.hub.loop)
         self.dispatcher = dispatcher
         self.events = events
+        self.closed = closed
     }
 
-    /// The whole session, on the calling thread, until the client leaves, is dropped, quits, or hmp ends.
-    func run() {
+    /// Greets the client and serves it from the loop until it leaves, is dropped, quits, or hmp ends.
+    func start() {
         events.attach(self)
-        defer {
-            events.detach(self)
-            output.close()
-        }
         output.write(Self.greeting)
-        var splitter = JSONStreamSplitter()
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while !ended.load(ordering: .sequentiallyConsistent) && !dispatcher.hub.isQuitting && !output.isDropped {
-            var fds = [pollfd(fd: output.descriptor, events: Int16(POLLIN) | (output.hasPending ? Int16(POLLOUT) : 0), revents: 0),
-                       pollfd(fd: output.wakeup.readDescriptor, events: Int16(POLLIN), revents: 0)]
-            _ = retryingInterrupts { poll(&fds, 2, 100) }
-            if fds[0].revents & Int16(POLLOUT) != 0 || fds[1].revents != 0 { output.flush() }
-            guard fds[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 else { continue }
-            let count = (try? Descriptor.read(output.descriptor, into: &buffer)) ?? 0
-            guard count > 0 else { break }
-            for piece in splitter.feed(buffer[0..<count]) {
-                handle(piece)
-                if ended.load(ordering: .sequentiallyConsistent) { break }
-            }
+        source = dispatcher.hub.loop.watch(output.descriptor, interest: { [unowned self] in
+            EventLoop.Events.readable.union(output.outputInterest)
+        }) { [unowned self] ready in self.ready(ready) }
+    }
+
+    private func ready(_ events: EventLoop.Events) {
+        if events.contains(.writable) { output.flush() }
+        if output.isDropped {
+            end()
+            return
         }
-        // Let what is queued go out before hanging up (a quit's reply, say), briefly.
-        let deadline = Clock.milliseconds() + 200
-        while output.hasPending && !output.isDropped && Clock.milliseconds() < deadline {
-            var fd = pollfd(fd: output.descriptor, events: Int16(POLLOUT), revents: 0)
-            _ = poll(&fd, 1, 20)
-            output.flush()
+        guard !events.intersection([.readable, .hangup]).isEmpty else { return }
+        let count = (try? Descriptor.read(output.descriptor, into: &buffer)) ?? 0
+        guard count > 0 else {
+            end()
+            return
         }
+        for piece in splitter.feed(buffer[0..<count]) {
+            handle(piece)
+            if ended { return }
+        }
+    }
+
+    /// Ends the session once: what is queued (a quit's reply, say) gets a moment to go out before hanging up.
+    func end() {
+        guard !ended else { return }
+        ended = true
+        if let source { dispatcher.hub.loop.remove(source) }
+        source = nil
+        events.detach(self)
+        output.flush(forUpTo: 200)
+        output.close()
+        closed()
     }
 
     private func reply(_ value: QValue, id: QValue?) {
@@ -145,8 +159,8 @@ final class QMPSession: Sendable {
         if name == "quit" {
             events.shutdown(reason: "host-qmp-quit")
             reply(result, id: id)
-            ended.store(true, ordering: .sequentiallyConsistent)
             dispatcher.hub.requestQuit()
+            end()
             return
         }
         events.check()

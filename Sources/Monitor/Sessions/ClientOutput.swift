@@ -3,16 +3,15 @@ import Platform
 import Synchronization
 import SystemPackage
 
-/// Output to a socket client, which may stop reading or go away at any moment. No thread that writes to a client
-/// (its own thread running a command, or the migration thread broadcasting an end) ever waits for it: each write
-/// is non-blocking, what the socket cannot take yet waits in a bounded queue that the client's own thread flushes
-/// when poll says the socket is writable, and a client whose queue overflows is dropped.
+/// Output to a socket client, which may stop reading or go away at any moment. Nothing that writes to a client
+/// ever waits for it: each write is non-blocking, what the socket cannot take yet waits in a bounded queue that
+/// the event loop flushes when poll says the socket is writable, and a client whose queue overflows is dropped.
 final class ClientOutput: Sendable {
     /// What a client may leave unread before it is dropped: far more than any command prints.
     static let limit = 1 << 20
     let descriptor: Int32
-    /// Woken when bytes are queued, so that the client's thread, asleep in poll, starts waiting for POLLOUT too.
-    let wakeup = Wakeup()
+    /// Woken when bytes are queued, so that the loop, asleep in poll, starts waiting for POLLOUT too.
+    private let loop: EventLoop
 
     private struct Queue {
         var bytes: [UInt8] = []
@@ -23,8 +22,9 @@ final class ClientOutput: Sendable {
     }
     private let queue = Mutex(Queue())
 
-    init(descriptor: Int32) {
+    init(descriptor: Int32, loop: EventLoop) {
         self.descriptor = descriptor
+        self.loop = loop
     }
 
     func write(_ text: String) {
@@ -40,13 +40,12 @@ final class ClientOutput: Sendable {
                 return
             }
             queue.bytes.append(contentsOf: bytes[sent...])
-            if wasEmpty { wakeup.wake() }
+            if wasEmpty { loop.wake() }
         }
     }
 
-    /// Sends what is queued, as far as the socket takes it now; the client's thread calls it on POLLOUT.
+    /// Sends what is queued, as far as the socket takes it now; the loop calls it on POLLOUT.
     func flush() {
-        wakeup.drain()
         queue.withLock { queue in
             guard !queue.dropped, !queue.isEmpty else { return }
             queue.start += send(queue.bytes[queue.start...], &queue)
@@ -59,16 +58,19 @@ final class ClientOutput: Sendable {
 
     var hasPending: Bool { queue.withLock { !$0.isEmpty } }
 
+    /// What the loop waits for on this client besides its input: POLLOUT while bytes are queued.
+    var outputInterest: EventLoop.Events { hasPending ? .writable : [] }
+
     /// True once the client is gone or dropped: its session ends.
     var isDropped: Bool { queue.withLock { $0.dropped } }
 
-    /// Ends the client: its thread's poll and read see the end of input, and nothing more is written.
+    /// Ends the client: the loop's poll and read see the end of input, and nothing more is written.
     func drop() {
         queue.withLock { drop(&$0) }
     }
 
-    /// Called once by the client's thread when its session ends; later writes are discarded, never sent to
-    /// whatever descriptor reuses the number.
+    /// Called once when the client's session ends, after its loop source is removed; later writes are
+    /// discarded, never sent to whatever descriptor reuses the number.
     func close() {
         queue.withLock { queue in
             queue.dropped = true
@@ -76,8 +78,16 @@ final class ClientOutput: Sendable {
             queue.start = 0
             Descriptor.close(descriptor)
         }
-        Descriptor.close(wakeup.readDescriptor)
-        Descriptor.close(wakeup.writeDescriptor)
+    }
+
+    /// Sends what is still queued for up to `milliseconds` (a quit's reply, a last event) before hmp hangs up.
+    func flush(forUpTo milliseconds: UInt64) {
+        let deadline = Clock.milliseconds() + milliseconds
+        while hasPending && !isDropped && Clock.milliseconds() < deadline {
+            var ready = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+            _ = poll(&ready, 1, 20)
+            flush()
+        }
     }
 
     private func drop(_ queue: inout Queue) {

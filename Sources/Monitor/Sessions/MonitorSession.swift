@@ -16,11 +16,9 @@ final class MonitorSession: @unchecked Sendable {
     /// For a terminal: lines from other threads wait here until the editor can print them above the prompt.
     private let pending = Mutex<[String]>([])
     private let wakeup: Wakeup?
-    /// How this session waits for a synchronous migration; nil waits as QEMU's monitor does on a pipe.
-    var migrationWaiter: ((any MigrationHandle, MigrationWatch) -> Void)?
 
-    /// `wakeup` is the terminal editor's: set it for a session whose notifications must not garble a line being
-    /// edited.
+    /// `wakeup` is the event loop's: set it for a session whose notifications must wait until the line editor
+    /// can print them above the line being edited.
     init(output: Int32, history: CommandHistory, isTerminal: Bool, wakeup: Wakeup? = nil) {
         self.output = output
         client = nil
@@ -59,7 +57,8 @@ final class MonitorSession: @unchecked Sendable {
     /// True once a socket client has gone or been dropped: its monitor stops reading and ends.
     var isGone: Bool { client?.isDropped ?? false }
 
-    /// A line no command asked for. A terminal prints it above the prompt when its editor next wakes.
+    /// A line no command asked for, written on the loop (MonitorHub.broadcast). A terminal prints it above the
+    /// prompt when its editor next wakes.
     func notify(_ line: String) {
         guard let wakeup else {
             print(line)

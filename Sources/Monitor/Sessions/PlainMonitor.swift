@@ -3,100 +3,145 @@ import Platform
 
 /// A monitor without line editing, for a pipe or a socket: it reads plain lines and writes plain text, with
 /// neither echo nor escape sequences, but with QEMU's banner and `(qemu) ` prompts, which scripts wait for.
-struct PlainMonitor {
+///
+/// It lives on the event loop: each time its input is readable it runs the complete lines received, one at a
+/// time. A synchronous `migrate` suspends it (QEMU's monitor_suspend): no more lines are read or run until the
+/// migration ends, while every other monitor is served as before.
+final class PlainMonitor {
     let input: Int32
     let session: MonitorSession
     let dispatcher: CommandDispatcher
     /// A unix-socket client may pass descriptors (SCM_RIGHTS) along with its lines, for `getfd`.
-    var acceptsDescriptors = false
-    /// When set, the monitor also wakes for it and calls `onWake` (signals, quit from another monitor).
-    var wakeup: Wakeup?
-    var onWake: () -> Void = {}
+    let acceptsDescriptors: Bool
+    /// Called once, on the loop, when the monitor has ended: end of input, the client gone, or hmp quitting.
+    private let ended: () -> Void
+    private var loop: EventLoop { dispatcher.hub.loop }
+    private var source: EventLoop.SourceID?
+    private var lines = LineSplitter()
+    private var buffer = [UInt8](repeating: 0, count: 65536)
+    /// The synchronous migration this monitor waits for, if any.
+    private var waiting: SynchronousMigration?
+    /// The input has ended (or failed); the lines already received still run.
+    private var inputEnded = false
+    private var finished = false
 
-    /// Serves lines until end of input, quit, or (a socket client) the client going away.
-    func run() {
+    init(input: Int32, session: MonitorSession, dispatcher: CommandDispatcher, acceptsDescriptors: Bool = false,
+         ended: @escaping () -> Void = {}) {
+        self.input = input
+        self.session = session
+        self.dispatcher = dispatcher
+        self.acceptsDescriptors = acceptsDescriptors
+        self.ended = ended
+    }
+
+    /// Greets and starts serving lines on the loop.
+    func start() {
         dispatcher.hub.attach(session)
-        defer { dispatcher.hub.detach(session) }
         session.write(dispatcher.banner + "\n" + MonitorApplication.prompt)
-        var lines = LineSplitter()
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while !dispatcher.hub.isQuitting && !session.isGone {
-            guard waitForInput() else { continue }
-            let received = retryingInterrupts {
-                acceptsDescriptors
-                    ? receive(into: &buffer)
-                    : buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
-            }
-            guard case .success(let n) = received, n > 0 else { break }
-            buffer.withUnsafeBytes { lines.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-            while let line = lines.next() {
-                switch line {
-                case .text(let line):
-                    session.history.add(line)
-                    dispatcher.execute(line, in: session)
-                case .tooLong:
-                    session.print(LineSplitter.tooLongMessage)
+        watchInput()
+    }
+
+    private func watchInput() {
+        source = loop.watch(input, interest: { [unowned self] in
+            let input: EventLoop.Events = waiting == nil ? .readable : []
+            return input.union(session.client?.outputInterest ?? [])
+        }) { [unowned self] events in ready(events) }
+    }
+
+    private func ready(_ events: EventLoop.Events) {
+        if let client = session.client, events.contains(.writable) { client.flush() }
+        if waiting != nil {
+            // Suspended: only a socket client's hang-up matters now (it detaches the migration).
+            if events.contains(.hangup) || session.isGone { clientLeftWhileWaiting() }
+            return
+        }
+        guard !events.intersection([.readable, .hangup]).isEmpty else {
+            if session.isGone { finish() }
+            return
+        }
+        let received = retryingInterrupts {
+            acceptsDescriptors
+                ? DescriptorPassing.receive(from: input, into: &buffer) { session.receivedDescriptors.append($0) }
+                : buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+        }
+        guard case .success(let n) = received, n > 0 else {
+            inputEnded = true
+            finish()
+            return
+        }
+        buffer.withUnsafeBytes { lines.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        runLines()
+    }
+
+    /// Runs the lines received, until they are all done or one of them waits for a migration.
+    private func runLines() {
+        while waiting == nil, !finished, let line = lines.next() {
+            switch line {
+            case .text(let line):
+                session.history.add(line)
+                switch dispatcher.execute(line, in: session) {
+                case .done:
+                    break
+                case .waitForMigration(let migration, let watch):
+                    suspend(for: migration, watch)
+                    return
                 }
-                if dispatcher.hub.isQuitting || session.isGone { return }
-                session.write(MonitorApplication.prompt)
+            case .tooLong:
+                session.print(LineSplitter.tooLongMessage)
             }
+            afterCommand()
+        }
+        if inputEnded { finish() }
+    }
+
+    private func afterCommand() {
+        if dispatcher.hub.isQuitting || session.isGone {
+            finish()
+        } else {
+            session.write(MonitorApplication.prompt)
         }
     }
 
-    /// recvmsg: the bytes into `buffer`, and any descriptors that came with them into the session.
-    private func receive(into buffer: inout [UInt8]) -> Int {
-        var control = [UInt8](repeating: 0, count: 256)
-        let n = buffer.withUnsafeMutableBytes { bytes in
-            control.withUnsafeMutableBytes { controlBytes in
-                var vector = iovec(iov_base: bytes.baseAddress, iov_len: bytes.count)
-                return withUnsafeMutablePointer(to: &vector) { vectorPointer in
-                    var message = msghdr()
-                    message.msg_iov = vectorPointer
-                    message.msg_iovlen = 1
-                    message.msg_control = controlBytes.baseAddress
-                    message.msg_controllen = controlBytes.count
-                    let n = recvmsg(input, &message, Int32(MSG_CMSG_CLOEXEC))
-                    if n >= 0 { collectDescriptors(UnsafeRawBufferPointer(rebasing: controlBytes[0..<message.msg_controllen])) }
-                    return n
-                }
-            }
+    private func suspend(for migration: any MigrationHandle, _ watch: MigrationWatch) {
+        let wait = SynchronousMigration(migration: migration, watch: watch, session: session, loop: loop)
+        waiting = wait
+        // A pipe's end (POLLHUP) would wake the loop again and again: stdin is not watched meanwhile; a socket
+        // client is, for its hang-up.
+        if session.client == nil, let source {
+            loop.remove(source)
+            self.source = nil
         }
-        return n
+        wait.start { [unowned self] in resume() }
     }
 
-    /// Walks the control messages as CMSG_FIRSTHDR/CMSG_NXTHDR do (a 16-byte header, data aligned to 8 bytes).
-    private func collectDescriptors(_ control: UnsafeRawBufferPointer) {
-        let header = MemoryLayout<cmsghdr>.size
-        var offset = 0
-        while offset + header <= control.count {
-            let length = control.loadUnaligned(fromByteOffset: offset, as: Int.self)
-            let level = control.loadUnaligned(fromByteOffset: offset + 8, as: Int32.self)
-            let type = control.loadUnaligned(fromByteOffset: offset + 12, as: Int32.self)
-            guard length >= header, offset + length <= control.count else { return }
-            if level == SOL_SOCKET && type == Int32(SCM_RIGHTS) {
-                for i in 0..<(length - header) / 4 {
-                    session.receivedDescriptors.append(
-                        control.loadUnaligned(fromByteOffset: offset + header + i * 4, as: Int32.self))
-                }
-            }
-            offset += (length + 7) & ~7
-        }
+    private func resume() {
+        waiting = nil
+        if source == nil && !inputEnded { watchInput() }
+        afterCommand()
+        runLines()
     }
 
-    /// True when input is ready (or has ended); false after a wake-up or an interrupted wait. A socket client's
-    /// queued output is flushed here as the socket takes it.
-    private func waitForInput() -> Bool {
-        let client = session.client
-        let output = client?.hasPending == true ? Int16(POLLOUT) : 0
-        var fds = [pollfd(fd: input, events: Int16(POLLIN) | output, revents: 0)]
-        if let wakeup { fds.append(pollfd(fd: wakeup.readDescriptor, events: Int16(POLLIN), revents: 0)) }
-        if let client { fds.append(pollfd(fd: client.wakeup.readDescriptor, events: Int16(POLLIN), revents: 0)) }
-        guard poll(&fds, nfds_t(fds.count), -1) > 0 else { return false }
-        if let client, fds[0].revents & Int16(POLLOUT) != 0 || fds[fds.count - 1].revents != 0 { client.flush() }
-        if let wakeup, fds[1].revents != 0 {
-            wakeup.drain()
-            onWake()
-        }
-        return fds[0].revents & ~Int16(POLLOUT) != 0
+    private func clientLeftWhileWaiting() {
+        waiting?.abandon()
+        waiting = nil
+        session.client?.drop()
+        finish()
+    }
+
+    /// Ends the monitor once: no more lines, the session leaves the hub, and the owner is told.
+    private func finish() {
+        guard !finished else { return }
+        finished = true
+        waiting?.abandon()
+        waiting = nil
+        if let source { loop.remove(source) }
+        source = nil
+        dispatcher.hub.detach(session)
+        ended()
+    }
+
+    /// Ends the monitor because hmp is quitting.
+    func stop() {
+        finish()
     }
 }

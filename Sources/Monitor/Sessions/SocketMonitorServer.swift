@@ -2,22 +2,22 @@ import Glibc
 import SystemPackage
 import Platform
 import Machine
-import Synchronization
 
-/// `-monitor unix:PATH,server=on`: the same HMP over a unix socket, each client on a thread of its own with its
-/// own history, so that scripts and tests can drive a machine whose stdin is not theirs. Commands from all of them
-/// still run one at a time (the dispatcher's lock); a client that hangs, stops reading or goes away holds up no
-/// one else, not even during a synchronous `migrate`.
-final class SocketMonitorServer: @unchecked Sendable {
+/// `-monitor unix:PATH,server=on`: the same HMP over a unix socket, each client a monitor of its own with its own
+/// history, so that scripts and tests can drive a machine whose stdin is not theirs. The listener and every client
+/// are sources on the event loop; commands run one at a time, and a client that hangs, stops reading or goes away
+/// holds up no one else, not even during a synchronous `migrate`.
+final class SocketMonitorServer {
     /// Clients served at once; one more is told so and closed, so that a flood of connections costs a bounded
-    /// number of threads.
+    /// amount of memory.
     static let clientLimit = 8
 
-    // Set in init and read-only afterwards (`clients` is atomic); the accept loop runs on one thread.
     let path: String
     private let listener: Int32
     private let dispatcher: CommandDispatcher
-    private let clients = Atomic<Int>(0)
+    private var loop: EventLoop { dispatcher.hub.loop }
+    private var acceptor: Acceptor?
+    private var clients: [ObjectIdentifier: PlainMonitor] = [:]
 
     init(path: String, dispatcher: CommandDispatcher) throws(SystemError) {
         self.path = path
@@ -54,67 +54,44 @@ final class SocketMonitorServer: @unchecked Sendable {
         }
     }
 
-    /// Waits for the first client and starts serving it on a thread of its own (`wait=on`), so that start-up
-    /// goes on and later clients are served beside it.
-    /// A signal or `quit` ends the wait: it looks at the quit flag ten times a second.
+    /// `wait=on`: start-up waits, on the loop, until the first client is here (or hmp is asked to quit).
     func acceptFirstClient() {
-        var ready = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
-        while !dispatcher.hub.isQuitting {
-            guard case .success(1) = retryingInterrupts({ poll(&ready, 1, 100) }) else { continue }
-            guard case .success(let client) = Descriptor.accept(listener) else { return }
-            admit(client)
-            return
-        }
+        start()
+        loop.run { !clients.isEmpty || dispatcher.hub.isQuitting }
     }
 
-    /// Accepts clients on a thread of its own until quit, each served on a new thread.
+    /// Serves clients from now on.
     func start() {
-        if case .failure(let error) = PlatformThread.detach({ [self] in acceptClients() }) {
-            FileIO.reportError("monitor socket '\(path)': \(error)")
-        }
+        guard acceptor == nil else { return }
+        acceptor = Acceptor(listener: listener, loop: loop) { [unowned self] client in admit(client) }
     }
 
+    /// Ends every client and removes the socket.
     func remove() {
+        acceptor?.stop()
+        for client in clients.values { client.stop() }
         Descriptor.close(listener)
         unlink(path)
     }
 
-    private func acceptClients() {
-        Descriptor.acceptEach(listener, while: { !dispatcher.hub.isQuitting }, admit)
-    }
-
     private func admit(_ client: Int32) {
         let limit = SocketMonitorServer.clientLimit
-        guard clients.add(1, ordering: .sequentiallyConsistent).newValue <= limit else {
-            clients.subtract(1, ordering: .sequentiallyConsistent)
-            refuse(client, "Error: too many monitor clients (the limit is \(limit)); try again later")
+        let output = ClientOutput(descriptor: client, loop: loop)
+        guard clients.count < limit else {
+            output.write("Error: too many monitor clients (the limit is \(limit)); try again later\n")
+            output.close()
             return
         }
-        let started = PlatformThread.detach { [self] in
-            serve(client)
-            clients.subtract(1, ordering: .sequentiallyConsistent)
-        }
-        if case .failure(let error) = started {
-            clients.subtract(1, ordering: .sequentiallyConsistent)
-            refuse(client, "Error: \(error); try again later")
-        }
-    }
-
-    /// Tells a client why it is not served, without waiting for it, and closes it.
-    private func refuse(_ client: Int32, _ message: String) {
-        let output = ClientOutput(descriptor: client)
-        output.write(message + "\n")
-        output.close()
-    }
-
-    /// One client's whole session, on the calling thread.
-    private func serve(_ client: Int32) {
-        let output = ClientOutput(descriptor: client)
-        defer { output.close() }
         let session = MonitorSession(client: output, history: CommandHistory())
-        defer { for descriptor in session.receivedDescriptors { Descriptor.close(descriptor) } }
-        var monitor = PlainMonitor(input: client, session: session, dispatcher: dispatcher)
-        monitor.acceptsDescriptors = true
-        monitor.run()
+        let key = ObjectIdentifier(session)
+        let monitor = PlainMonitor(input: client, session: session, dispatcher: dispatcher, acceptsDescriptors: true) {
+            [weak self] in
+            self?.clients[key] = nil
+            output.flush(forUpTo: 100)
+            output.close()
+            for descriptor in session.receivedDescriptors { Descriptor.close(descriptor) }
+        }
+        clients[key] = monitor
+        monitor.start()
     }
 }

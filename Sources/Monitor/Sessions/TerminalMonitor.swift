@@ -2,7 +2,8 @@ import Glibc
 import Platform
 import HMP
 
-/// The monitor a person types at: libedit line editing, completion, history kept across runs.
+/// The monitor a person types at: libedit line editing, completion, history kept across runs. It runs the event
+/// loop while it waits for keys, so the terminal is one source among the others.
 final class TerminalMonitor {
     let session: MonitorSession
     let dispatcher: CommandDispatcher
@@ -10,27 +11,27 @@ final class TerminalMonitor {
     /// SignalTermination's, which asks every monitor to quit.
     private var signals = SignalWatch()
     private let editor: LineEditor
+    private let keys: TerminalKeys
 
-    init(dispatcher: CommandDispatcher, wakeup: Wakeup) {
+    init(dispatcher: CommandDispatcher) {
         self.dispatcher = dispatcher
+        let loop = dispatcher.hub.loop
         let history = CommandHistory(file: CommandHistory.defaultFile)
-        session = MonitorSession(output: 1, history: history, isTerminal: true, wakeup: wakeup)
-        editor = LineEditor(prompt: MonitorApplication.prompt, wakeup: wakeup, history: history.entries)
+        session = MonitorSession(output: 1, history: history, isTerminal: true, wakeup: loop.wakeup)
+        keys = TerminalKeys(input: 0, loop: loop)
+        editor = LineEditor(prompt: MonitorApplication.prompt, keys: keys, loop: loop, history: history.entries)
         let source = MachineCompletionSource(backend: dispatcher.backend)
         editor.complete = { [table = dispatcher.table] line in table.complete(line, source: source) }
         editor.onWake = { [unowned self] in self.handleWake() }
-        session.migrationWaiter = { [unowned self] migration, watch in
-            MigrationStatusView(
-                migration: migration, watch: watch, session: session, hub: dispatcher.hub,
-                runState: { [backend = dispatcher.backend] in backend.runState }, wakeup: wakeup,
-                typeAhead: { [editor] bytes in editor.pushInput(bytes) }
-            ).run()
-        }
     }
 
+    /// Serves the terminal until Ctrl-D, quit, or the terminal's end; the loop goes on serving the other monitors.
     func run() {
         dispatcher.hub.attach(session)
-        defer { dispatcher.hub.detach(session) }
+        defer {
+            dispatcher.hub.detach(session)
+            keys.stop()
+        }
         session.print(dispatcher.banner)
         while !dispatcher.hub.isQuitting {
             switch editor.readLine() {
@@ -39,7 +40,13 @@ final class TerminalMonitor {
                     session.history.add(line)
                     editor.addToHistory(line)
                 }
-                dispatcher.execute(line, in: session)
+                if case .waitForMigration(let migration, let watch) = dispatcher.execute(line, in: session) {
+                    MigrationStatusView(
+                        migration: migration, watch: watch, session: session, hub: dispatcher.hub,
+                        runState: { [backend = dispatcher.backend] in backend.runState },
+                        loop: dispatcher.hub.loop, keys: keys
+                    ).run()
+                }
             case .interrupted:
                 continue
             case .endOfInput:

@@ -6,8 +6,8 @@ import HMP
 /// The terminal monitor's line editing, through libedit: emacs keys by default, the user's ~/.editrc (vi mode
 /// included), Ctrl-R search, history, and Tab completion from the command table.
 ///
-/// libedit blocks inside `el_gets`; its read function is ours (`EL_GETCFN`), so that while it waits for a key it
-/// also wakes for signals and for messages from other threads, which it prints above the prompt.
+/// libedit blocks inside `el_gets`; its read function is ours (`EL_GETCFN`): while it waits for a key it runs the
+/// event loop, so every other monitor is served, and it wakes for signals and for lines to print above the prompt.
 final class LineEditor {
     enum Input {
         case line(String)
@@ -23,14 +23,16 @@ final class LineEditor {
     private let history: OpaquePointer
     private var historyEvent = HistEvent()
     private let prompt: UnsafeMutablePointer<CChar>
-    private let input: Int32
+    private let keys: TerminalKeys
     private let output: Int32
-    private let wakeup: Wakeup
+    private let loop: EventLoop
+    /// Set by the loop's wake-up; the editor calls `onWake` before it waits again.
+    private var woken = false
     private let terminal = Terminfo.current
 
     /// Completes the text before the cursor.
     var complete: ((String) -> Completion)?
-    /// Called on the editor's thread when the wake-up pipe fires; returns what the editor should do.
+    /// Called when the loop's wake-up pipe has fired; returns what the editor should do.
     var onWake: (() -> WakeAction)?
 
     enum WakeAction {
@@ -47,10 +49,10 @@ final class LineEditor {
     /// Decoded characters waiting to be handed to libedit one at a time.
     private var pendingInput: [wchar_t] = []
 
-    init(prompt: String, input: Int32 = 0, output: Int32 = 1, wakeup: Wakeup, history lines: [String]) {
-        self.input = input
+    init(prompt: String, keys: TerminalKeys, input: Int32 = 0, output: Int32 = 1, loop: EventLoop, history lines: [String]) {
+        self.keys = keys
         self.output = output
-        self.wakeup = wakeup
+        self.loop = loop
         self.prompt = strdup(prompt)
         // Copies for libedit's FILEs, so that its fclose leaves ours open; close-on-exec, as every descriptor.
         let stdinFile = fdopen((try? Descriptor.duplicate(input)) ?? -1, "r")
@@ -77,6 +79,7 @@ final class LineEditor {
         // The user's ~/.editrc (or $EDITRC) comes last but for our own keys, so that it can change the rest.
         _ = el_source(editLine, nil)
         bindOwnKeys()
+        loop.onWake { [weak self] in self?.woken = true }
     }
 
     deinit {
@@ -145,12 +148,8 @@ final class LineEditor {
                 character?.pointee = pendingInput.removeFirst()
                 return 1
             }
-            var fds = [pollfd(fd: input, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: wakeup.readDescriptor, events: Int16(POLLIN), revents: 0)]
-            // An interrupted poll is retried: the handler has already written to the wake-up pipe.
-            guard case .success = retryingInterrupts({ poll(&fds, 2, -1) }) else { return 0 }
-            if fds[1].revents != 0 {
-                wakeup.drain()
+            if woken {
+                woken = false
                 switch onWake?() ?? .keepReading {
                 case .keepReading: break
                 case .resize:
@@ -165,38 +164,15 @@ final class LineEditor {
                     stopRequested = true
                     return 0
                 }
+                continue
             }
-            if fds[0].revents != 0 {
-                guard readUTF8() else { return 0 }
+            if let scalars = keys.takeCharacter() {
+                pendingInput.append(contentsOf: scalars.map { wchar_t(bitPattern: $0.value) })
+                continue
             }
+            if keys.ended { return 0 }
+            loop.runOnce()
         }
-    }
-
-    /// Keys typed while the monitor was suspended: the editor reads them before the terminal, so they are edited
-    /// and run in order as if typed at the prompt.
-    func pushInput(_ bytes: [UInt8]) {
-        for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
-            pendingInput.append(wchar_t(bitPattern: scalar.value))
-        }
-    }
-
-    /// Reads one UTF-8 sequence from the terminal into `pendingInput`; false at end of input.
-    private func readUTF8() -> Bool {
-        guard let first = readByte() else { return false }
-        let length = first < 0x80 ? 1 : first >= 0xF0 ? 4 : first >= 0xE0 ? 3 : first >= 0xC0 ? 2 : 1
-        var bytes = [first]
-        while bytes.count < length, let next = readByte() { bytes.append(next) }
-        for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
-            pendingInput.append(wchar_t(bitPattern: scalar.value))
-        }
-        return true
-    }
-
-    /// One byte from the terminal; nil at end of input or on an error.
-    private func readByte() -> UInt8? {
-        var byte: UInt8 = 0
-        let n = (try? withUnsafeMutableBytes(of: &byte) { raw throws(SystemError) in try Descriptor.read(input, into: raw) }) ?? 0
-        return n == 1 ? byte : nil
     }
 
     private func completeWord() -> UInt8 {

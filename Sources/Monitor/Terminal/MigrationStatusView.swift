@@ -6,7 +6,7 @@ import Machine
 /// redrawn once a second (the seed's hmp_migrate_status_cb, with more to say), ^C cancels, ^Z detaches, and what
 /// the person types meanwhile is kept for the prompt that comes back. Quit from another monitor or an ending
 /// signal (MonitorHub.isQuitting, with a byte on the wake-up pipe) cancels the migration and leaves at once, the
-/// terminal restored.
+/// terminal restored. It runs the event loop while it waits, so every other monitor is served meanwhile.
 struct MigrationStatusView {
     let migration: any MigrationHandle
     let watch: MigrationWatch
@@ -14,10 +14,10 @@ struct MigrationStatusView {
     let hub: MonitorHub
     /// The guest's run state now, for the summary of a failed or cancelled migration.
     let runState: () -> RunState
-    let wakeup: Wakeup
+    let loop: EventLoop
+    /// The keys typed while waiting; those that are not ^C or ^Z go back, to be edited and run after.
+    let keys: TerminalKeys
     let terminal = Terminfo.current
-    /// Receives the keys typed while waiting, to be edited and run after.
-    let typeAhead: ([UInt8]) -> Void
 
     func run() {
         var saved = termios()
@@ -79,7 +79,8 @@ struct MigrationStatusView {
                 lastDraw = now
                 drawNow = false
             }
-            for byte in readKeys(timeout: 100) {
+            loop.runOnce(timeout: 100)
+            for byte in keys.take() {
                 switch byte {
                 case 0x03 where !cancelled:
                     migration.cancel()
@@ -108,20 +109,8 @@ struct MigrationStatusView {
         } else {
             session.print(MigrationStatusText.summary(migration.info, runState: runState()))
         }
-        typeAhead(typed)
-        // readKeys drained the pipe: the editor must still look at what woke it (notifications, a resize).
-        wakeup.wake()
-    }
-
-    /// Whatever keys arrive within `timeout` milliseconds; returns early, with none, when the wake-up pipe fires.
-    private func readKeys(timeout: Int32) -> [UInt8] {
-        var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: wakeup.readDescriptor, events: Int16(POLLIN), revents: 0)]
-        guard case .success(let ready) = retryingInterrupts({ poll(&fds, 2, timeout) }), ready > 0 else { return [] }
-        if fds[1].revents != 0 { wakeup.drain() }
-        guard fds[0].revents != 0 else { return [] }
-        var buffer = [UInt8](repeating: 0, count: 256)
-        let n = (try? buffer.withUnsafeMutableBytes { raw throws(SystemError) in try Descriptor.read(0, into: raw) }) ?? 0
-        return Array(buffer[0..<n])
+        keys.giveBack(typed)
+        // Lines that arrived meanwhile wait for the editor: it prints them once it looks at its wake-ups again.
+        loop.wake()
     }
 }

@@ -1,0 +1,46 @@
+import Glibc
+
+/// Descriptors a unix-socket peer passes with its bytes (SCM_RIGHTS), as QEMU's `getfd` takes them: from the HMP
+/// monitor's socket and from QMP's.
+public enum DescriptorPassing {
+    /// One recvmsg into `buffer`: the byte count (or -1 with errno set, for `retryingInterrupts`); each descriptor
+    /// that came with the bytes, close-on-exec, goes to `received`, which then owns it.
+    public static func receive(from socket: Int32, into buffer: inout [UInt8], _ received: (Int32) -> Void) -> Int {
+        var control = [UInt8](repeating: 0, count: 256)
+        return buffer.withUnsafeMutableBytes { bytes in
+            control.withUnsafeMutableBytes { controlBytes in
+                var vector = iovec(iov_base: bytes.baseAddress, iov_len: bytes.count)
+                return withUnsafeMutablePointer(to: &vector) { vectorPointer in
+                    var message = msghdr()
+                    message.msg_iov = vectorPointer
+                    message.msg_iovlen = 1
+                    message.msg_control = controlBytes.baseAddress
+                    message.msg_controllen = controlBytes.count
+                    let n = recvmsg(socket, &message, Int32(MSG_CMSG_CLOEXEC))
+                    if n >= 0 {
+                        collect(UnsafeRawBufferPointer(rebasing: controlBytes[0..<message.msg_controllen]), received)
+                    }
+                    return n
+                }
+            }
+        }
+    }
+
+    /// Walks the control messages as CMSG_FIRSTHDR/CMSG_NXTHDR do (a 16-byte header, data aligned to 8 bytes).
+    private static func collect(_ control: UnsafeRawBufferPointer, _ received: (Int32) -> Void) {
+        let header = MemoryLayout<cmsghdr>.size
+        var offset = 0
+        while offset + header <= control.count {
+            let length = control.loadUnaligned(fromByteOffset: offset, as: Int.self)
+            let level = control.loadUnaligned(fromByteOffset: offset + 8, as: Int32.self)
+            let type = control.loadUnaligned(fromByteOffset: offset + 12, as: Int32.self)
+            guard length >= header, offset + length <= control.count else { return }
+            if level == SOL_SOCKET && type == Int32(SCM_RIGHTS) {
+                for i in 0..<(length - header) / 4 {
+                    received(control.loadUnaligned(fromByteOffset: offset + header + i * 4, as: Int32.self))
+                }
+            }
+            offset += (length + 7) & ~7
+        }
+    }
+}
