@@ -26,6 +26,29 @@ public enum DescriptorPassing {
         }
     }
 
+    /// One sendmsg of `bytes` with `descriptor` attached (SCM_RIGHTS): how many bytes went (the descriptor goes
+    /// with the first of them), or -1 with errno set, for `retryingInterrupts`.
+    public static func send(_ bytes: UnsafeRawBufferPointer, with descriptor: Int32, on socket: Int32) -> Int {
+        let header = MemoryLayout<cmsghdr>.size
+        // CMSG_SPACE(sizeof(int)): the header and the descriptor, padded to 8 bytes.
+        var control = [UInt8](repeating: 0, count: (header + 4 + 7) & ~7)
+        return control.withUnsafeMutableBytes { controlBytes in
+            controlBytes.storeBytes(of: header + 4, toByteOffset: 0, as: Int.self)
+            controlBytes.storeBytes(of: SOL_SOCKET, toByteOffset: 8, as: Int32.self)
+            controlBytes.storeBytes(of: Int32(SCM_RIGHTS), toByteOffset: 12, as: Int32.self)
+            controlBytes.storeBytes(of: descriptor, toByteOffset: header, as: Int32.self)
+            var vector = iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count)
+            return withUnsafeMutablePointer(to: &vector) { vectorPointer in
+                var message = msghdr()
+                message.msg_iov = vectorPointer
+                message.msg_iovlen = 1
+                message.msg_control = controlBytes.baseAddress
+                message.msg_controllen = controlBytes.count
+                return sendmsg(socket, &message, Int32(MSG_NOSIGNAL))
+            }
+        }
+    }
+
     /// Walks the control messages as CMSG_FIRSTHDR/CMSG_NXTHDR do (a 16-byte header, data aligned to 8 bytes).
     private static func collect(_ control: UnsafeRawBufferPointer, _ received: (Int32) -> Void) {
         let header = MemoryLayout<cmsghdr>.size

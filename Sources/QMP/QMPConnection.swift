@@ -42,14 +42,18 @@ public final class QMPConnection {
     /// Sends `command` and waits for its reply: the `return` value, or the server's error as `.command`.
     /// A negative timeout waits as long as it takes (a `migrate` to a slow peer, say).
     @discardableResult
-    public func execute(_ command: String, arguments: QDict? = nil, timeout: Int32 = -1) throws(QMPError) -> QValue {
+    ///
+    /// `passing`: a descriptor sent along with the request (SCM_RIGHTS, on a unix socket), for `getfd`.
+    public func execute(
+        _ command: String, arguments: QDict? = nil, passing descriptor: Int32? = nil, timeout: Int32 = -1
+    ) throws(QMPError) -> QValue {
         nextID += 1
         let id = QValue.string("hmp-\(nextID)")
         var request = QDict()
         request["execute"] = .string(command)
         if let arguments { request["arguments"] = .dict(arguments) }
         request["id"] = id
-        try send(QValue.dict(request).json + "\r\n")
+        try send(QValue.dict(request).json + "\r\n", passing: descriptor)
         while true {
             for message in try receive(timeout: timeout, waitingFor: command) {
                 switch message {
@@ -72,10 +76,21 @@ public final class QMPConnection {
         _ = try receive(timeout: 0, waitingFor: "events")
     }
 
-    private func send(_ text: String) throws(QMPError) {
+    private func send(_ text: String, passing passed: Int32? = nil) throws(QMPError) {
         guard !closed else { throw .connectionClosed }
+        var bytes = Array(text.utf8)
         do throws(SystemError) {
-            try Descriptor.writeAll(descriptor, text)
+            if let passed {
+                let sent = try systemCall("sendmsg") {
+                    bytes.withUnsafeBytes { DescriptorPassing.send($0, with: passed, on: descriptor) }
+                }
+                bytes.removeFirst(sent)
+            }
+            var failure: SystemError?
+            bytes.withUnsafeBytes { raw in
+                do throws(SystemError) { try Descriptor.writeAll(descriptor, raw) } catch { failure = error }
+            }
+            if let failure { throw failure }
         } catch {
             closed = true
             throw error.errno == .brokenPipe || error.errno == .connectionReset ? .connectionClosed : .system(error)

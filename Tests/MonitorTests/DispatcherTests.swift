@@ -109,8 +109,8 @@ import Testing
         let h = try Harness()
         let fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
         h.backend.name(descriptor: fd, as: "x")
-        #expect(h.backend.closeDescriptor(named: "x"))
-        #expect(!h.backend.closeDescriptor(named: "x"))
+        try h.backend.closeDescriptor(named: "x")
+        #expect(throws: BackendError("File descriptor named 'x' not found")) { try h.backend.closeDescriptor(named: "x") }
     }
 
     /// Runs `line`'s handler directly, as the dispatcher would under its lock, and returns what it left to do.

@@ -130,10 +130,11 @@ final class LocalBackend: MonitorBackend, @unchecked Sendable {
         if let previous { close(previous) }
     }
 
-    func closeDescriptor(named name: String) -> Bool {
-        guard let descriptor = takeDescriptor(named: name) else { return false }
+    func closeDescriptor(named name: String) throws(BackendError) {
+        guard let descriptor = takeDescriptor(named: name) else {
+            throw BackendError("File descriptor named '\(name)' not found")
+        }
         close(descriptor)
-        return true
     }
 
     private func takeDescriptor(named name: String) -> Int32? {

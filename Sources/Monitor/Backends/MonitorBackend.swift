@@ -39,9 +39,10 @@ protocol MonitorBackend: AnyObject, Sendable {
     func setMigrationCapability(name: String, on: Bool) throws(BackendError)
 
     /// `getfd`: gives `descriptor` a name for `migrate fd:NAME`; a descriptor already holding it is closed.
-    func name(descriptor: Int32, as name: String)
-    /// `closefd`: false when no descriptor has that name.
-    func closeDescriptor(named name: String) -> Bool
+    /// The backend owns `descriptor` from here, whether or not naming it succeeds.
+    func name(descriptor: Int32, as name: String) throws(BackendError)
+    /// `closefd`: QEMU's error when no descriptor has that name.
+    func closeDescriptor(named name: String) throws(BackendError)
 
     /// `quit`: the machine is to end. The application leaves once every monitor has stopped.
     func quit()

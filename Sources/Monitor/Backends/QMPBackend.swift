@@ -30,6 +30,8 @@ final class QMPBackend: MonitorBackend, Sendable {
         "migrate", "migrate_cancel", "migrate_incoming", "migrate_set_parameter", "migrate_set_capability",
         "migrate_set_speed", "migrate_set_downtime", "stop", "s", "cont", "c", "quit", "q",
         "info migrate", "info migrate_parameters", "info migrate_capabilities", "info status", "info history",
+        // The descriptor came to hmp, so hmp passes it on: QEMU's own HMP getfd would find none.
+        "getfd", "closefd",
     ]
 
     /// Connects and negotiates. `events` gets every QMP event; `ended` is told once when QEMU goes away, with
@@ -74,10 +76,10 @@ final class QMPBackend: MonitorBackend, Sendable {
 
     /// Sends one command and returns its `return` value; QEMU's error comes back in QEMU's words.
     @discardableResult
-    func call(_ command: String, _ arguments: QDict? = nil) throws(BackendError) -> QValue {
+    func call(_ command: String, _ arguments: QDict? = nil, passing descriptor: Int32? = nil) throws(BackendError) -> QValue {
         let outcome = connection.withLock { connection -> (Result<QValue, QMPError>, [QMPEvent]) in
             do throws(QMPError) {
-                let value = try connection.execute(command, arguments: arguments)
+                let value = try connection.execute(command, arguments: arguments, passing: descriptor)
                 return (.success(value), connection.takeEvents())
             } catch {
                 return (.failure(error), connection.takeEvents())
@@ -205,12 +207,16 @@ final class QMPBackend: MonitorBackend, Sendable {
         try call("migrate-set-capabilities", ["capabilities": [entry]])
     }
 
-    /// Descriptors stay here: passing them on to QEMU (SCM_RIGHTS over QMP) is not done yet.
-    func name(descriptor: Int32, as name: String) {
-        close(descriptor)
+    /// The descriptor a monitor client passed goes on to QEMU with QMP's getfd (SCM_RIGHTS over the QMP socket),
+    /// so that `migrate fd:NAME` and the like work there; hmp's copy is closed either way.
+    func name(descriptor: Int32, as name: String) throws(BackendError) {
+        defer { close(descriptor) }
+        try call("getfd", ["fdname": .string(name)], passing: descriptor)
     }
 
-    func closeDescriptor(named name: String) -> Bool { false }
+    func closeDescriptor(named name: String) throws(BackendError) {
+        try call("closefd", ["fdname": .string(name)])
+    }
 
     func quit() {
         quitting.store(true, ordering: .releasing)

@@ -23,14 +23,19 @@ enum MonitorCommands {
         guard let descriptor = invocation.session.receivedDescriptors.popLast() else {
             throw CommandError("No file descriptor supplied via SCM_RIGHTS")
         }
-        invocation.backend.name(descriptor: descriptor, as: invocation.arguments.string("fdname") ?? "")
+        do throws(BackendError) {
+            try invocation.backend.name(descriptor: descriptor, as: invocation.arguments.string("fdname") ?? "")
+        } catch {
+            throw CommandError(error)
+        }
         return .done
     }
 
     static let closefd: CommandHandler = { invocation throws(CommandError) in
-        let name = invocation.arguments.string("fdname") ?? ""
-        guard invocation.backend.closeDescriptor(named: name) else {
-            throw CommandError("File descriptor named '\(name)' not found")
+        do throws(BackendError) {
+            try invocation.backend.closeDescriptor(named: invocation.arguments.string("fdname") ?? "")
+        } catch {
+            throw CommandError(error)
         }
         return .done
     }

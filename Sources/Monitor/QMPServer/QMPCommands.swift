@@ -34,6 +34,8 @@ struct QMPCall {
     let backend: any MonitorBackend
     let dispatcher: CommandDispatcher
     let events: QMPEvents
+    /// The client that sent the command (its passed descriptors, for getfd).
+    let session: QMPSession
 }
 
 typealias QMPHandler = @Sendable (QMPCall) throws(QMPCommandError) -> QValue

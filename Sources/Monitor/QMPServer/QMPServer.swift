@@ -81,7 +81,10 @@ final class QMPServer {
             return
         }
         var key: ObjectIdentifier?
-        let session = QMPSession(descriptor: client, dispatcher: dispatcher, events: events) { [weak self] in
+        let isUnix = if case .unix = address { true } else { false }
+        let session = QMPSession(
+            descriptor: client, acceptsDescriptors: isUnix, dispatcher: dispatcher, events: events
+        ) { [weak self] in
             if let key { self?.sessions[key] = nil }
         }
         key = ObjectIdentifier(session)

@@ -19,6 +19,9 @@ final class QMPSession: @unchecked Sendable {
     private var buffer = [UInt8](repeating: 0, count: 65536)
     /// Called once, on the loop, when the session has ended.
     private let closed: () -> Void
+    /// A unix-socket client may pass descriptors (SCM_RIGHTS) with its commands, for `getfd`; newest last.
+    private let acceptsDescriptors: Bool
+    private var receivedDescriptors: [Int32] = []
 
     var isNegotiated: Bool { negotiated.load(ordering: .sequentiallyConsistent) }
 
@@ -28,8 +31,12 @@ final class QMPSession: @unchecked Sendable {
         QValue.dict(["QMP": ["version": QMPCommands.version, "capabilities": ["oob"]]]).json + "\r\n"
     }
 
-    init(descriptor: Int32, dispatcher: CommandDispatcher, events: QMPEvents, closed: @escaping () -> Void) {
+    init(
+        descriptor: Int32, acceptsDescriptors: Bool, dispatcher: CommandDispatcher, events: QMPEvents,
+        closed: @escaping () -> Void
+    ) {
         output = ClientOutput(descriptor: descriptor, loop: dispatcher.hub.loop)
+        self.acceptsDescriptors = acceptsDescriptors
         self.dispatcher = dispatcher
         self.events = events
         self.closed = closed
@@ -51,8 +58,12 @@ final class QMPSession: @unchecked Sendable {
             return
         }
         guard !events.intersection([.readable, .hangup]).isEmpty else { return }
-        let count = (try? Descriptor.read(output.descriptor, into: &buffer)) ?? 0
-        guard count > 0 else {
+        let received = retryingInterrupts {
+            acceptsDescriptors
+                ? DescriptorPassing.receive(from: output.descriptor, into: &buffer) { receivedDescriptors.append($0) }
+                : buffer.withUnsafeMutableBytes { read(output.descriptor, $0.baseAddress, $0.count) }
+        }
+        guard case .success(let count) = received, count > 0 else {
             end()
             return
         }
@@ -71,7 +82,14 @@ final class QMPSession: @unchecked Sendable {
         events.detach(self)
         output.flush(forUpTo: 200)
         output.close()
+        for descriptor in receivedDescriptors { Descriptor.close(descriptor) }
+        receivedDescriptors = []
         closed()
+    }
+
+    /// The newest descriptor the client passed and no `getfd` took yet; the caller owns it.
+    func takeReceivedDescriptor() -> Int32? {
+        receivedDescriptors.popLast()
     }
 
     private func reply(_ value: QValue, id: QValue?) {
@@ -148,7 +166,8 @@ final class QMPSession: @unchecked Sendable {
             reply(.dict(QDict()), id: id)
             return
         }
-        let call = QMPCall(arguments: arguments, backend: dispatcher.backend, dispatcher: dispatcher, events: events)
+        let call = QMPCall(
+            arguments: arguments, backend: dispatcher.backend, dispatcher: dispatcher, events: events, session: self)
         let result: QValue
         if command.locked {
             result = try dispatcher.withCommandLock { () throws(QMPCommandError) -> QValue in try command.handler(call) }
