@@ -86,9 +86,9 @@ public final class Machine: Sendable {
                 throw .cannotContinue(reason: "Migration is not finalized yet")
             case .shutdown:
                 throw .cannotContinue(reason: "the machine has shut down: quit and start a new one")
-            case .internalError:
+            case .internalError, .guestPanicked:
                 throw .cannotContinue(reason: "Resetting the Virtual Machine is required")
-            case .paused, .prelaunch, .postmigrate:
+            case .paused, .prelaunch, .postmigrate, .debug, .ioError, .restoreVM, .saveVM, .suspended, .watchdog, .colo:
                 s.runState = .running
                 applyWorkload(.running)
             }

@@ -11,6 +11,10 @@ import Testing
         #expect(HMPFormat.status(.postmigrate) == "VM status: paused (postmigrate)")
         #expect(HMPFormat.status(.inmigrate) == "VM status: paused (inmigrate)")
         #expect(HMPFormat.status(.finishMigrate) == "VM status: paused (finish-migrate)")
+        // States only a QEMU behind --connect reaches, as query-status spells them.
+        #expect(HMPFormat.status(RunState(rawValue: "io-error")!) == "VM status: paused (io-error)")
+        #expect(HMPFormat.status(RunState(rawValue: "guest-panicked")!) == "VM status: paused (guest-panicked)")
+        #expect(HMPFormat.status(RunState(rawValue: "suspended")!) == "VM status: paused (suspended)")
     }
 
     @Test func block() {
