@@ -6,7 +6,9 @@
 #include <spawn.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 extern ssize_t splice(int fd_in, long long *off_in, int fd_out, long long *off_out, size_t len, unsigned int flags);
 extern int pipe2(int fds[2], int flags);
@@ -23,4 +25,6 @@ static inline int hmp_set_pipe_size(int fd, int size) { return fcntl(fd, 1031 /*
 static inline int hmp_spawn_close_from(posix_spawn_file_actions_t *actions, int from) {
     return posix_spawn_file_actions_addclosefrom_np(actions, from);
 }
+/* A descriptor that becomes readable when the process exits (Linux 5.3), for poll; glibc 2.36 has no wrapper. */
+static inline int hmp_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 #endif

@@ -22,6 +22,8 @@ public final class MonitorApplication {
     private let dispatcher: CommandDispatcher
     private let atTerminal: Bool
     private let termination: SignalTermination
+    /// `--demo-destination HOST:PORT`: keep a destination hmp there for the demo (the built-in machine only).
+    public var demoDestination: String?
 
     /// `endpoints`: every `-monitor`, e.g. the terminal on stdio and a unix socket beside it.
     public convenience init(machine: Machine, endpoints: [MonitorEndpoint]) {
@@ -98,6 +100,22 @@ public final class MonitorApplication {
                 return 1
             }
         }
+        var demo: DemoDestination?
+        if let address = demoDestination, let local {
+            do throws(DemoDestination.Failure) {
+                let destination = try DemoDestination(
+                    address: address, configuration: local.machine.configuration, backend: local, hub: hub)
+                demo = destination
+                try destination.start()
+                try? FileIO.writeAll(1, destination.introduction + "\n")
+            } catch {
+                FileIO.reportError("\(error)")
+                demo?.stop()
+                local.machine.shutdown()
+                return 1
+            }
+        }
+        defer { demo?.stop() }
         var socketServers: [SocketMonitorServer] = []
         for case .unixSocket(let path, let wait) in endpoints {
             do {

@@ -178,7 +178,8 @@ public final class EventLoop: @unchecked Sendable {
 
     private func fireTimers() {
         let now = Clock.milliseconds()
-        let due = timers.filter { $0.due <= now }
+        // Oldest first: on a busy machine several fall due in one wait.
+        let due = timers.filter { $0.due <= now }.sorted { $0.due < $1.due }
         guard !due.isEmpty else { return }
         for timer in due {
             // A handler may cancel its own timer or others: each is looked up again before it runs.

@@ -48,6 +48,9 @@ struct Options: ParsableCommand {
     @Option(name: .customLong("connect"), help: ArgumentHelp("Drive the running QEMU whose QMP socket is at ADDRESS (unix:PATH or tcp:HOST:PORT) instead of the built-in machine.", valueName: "address"))
     var connect: String?
 
+    @Option(name: .customLong("demo-destination"), help: ArgumentHelp("Keep a destination hmp listening on HOST:PORT for the demo, replaced after every migration to it.", valueName: "host:port"))
+    var demoDestination: String?
+
     @Flag(name: .customLong("print-man-commands", withSingleDash: false), help: .hidden)
     var printManCommands = false
 
@@ -87,6 +90,7 @@ extension Options {
         if workload != nil { given.append("-workload") }
         if incoming != nil { given.append("-incoming") }
         if !devices.isEmpty { given.append("-device") }
+        if demoDestination != nil { given.append("--demo-destination") }
         return given
     }
 }

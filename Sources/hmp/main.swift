@@ -69,4 +69,6 @@ for _ in options.devices {
     // QEMU's text for a device whose state cannot migrate (qemu_savevm_state_blocked).
     machine.addMigrationBlocker("State blocked by non-migratable device 'nomigrate'")
 }
-exit(MonitorApplication(machine: machine, endpoints: endpoints).run())
+let application = MonitorApplication(machine: machine, endpoints: endpoints)
+application.demoDestination = options.demoDestination
+exit(application.run())

@@ -17,11 +17,12 @@ public final class MigrationState: @unchecked Sendable {
     public let incomingURI: String?
     private let live: LiveSettings
     private let outgoing = Mutex<OutgoingMigration?>(nil)
-    private let observer = Mutex<MigrationEventObserver?>(nil)
+    private let observers = Mutex<[MigrationEventObserver]>([])
 
-    /// Who hears of each outgoing migration's changes (hmp's QMP server); set before the first migrate.
+    /// Who hear of each outgoing migration's changes, on its thread (hmp's QMP server, the demo's destination);
+    /// added before the first migrate.
     public func observeEvents(_ observer: @escaping MigrationEventObserver) {
-        self.observer.withLock { $0 = observer }
+        observers.withLock { $0.append(observer) }
     }
     private let incoming = Mutex<IncomingMigration?>(nil)
 
@@ -68,7 +69,9 @@ public final class MigrationState: @unchecked Sendable {
         }
         let migration = OutgoingMigration(
             uri: uri, blockMode: blockMode, machine: machine, settings: live, descriptors: descriptors,
-            observer: observer.withLock { $0 }, onFinish: onFinish)
+            observer: observers.withLock { observers in
+                observers.isEmpty ? nil : { @Sendable [observers] event in for observer in observers { observer(event) } }
+            }, onFinish: onFinish)
         outgoing.withLock { $0 = migration }
         migration.start()
         return migration

@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+
+/// `--demo-destination`, the demo's way of migrating again and again: at a real terminal (tmux), two migrations
+/// in a row to the same address, each checked byte for byte on the destination that received it, and a
+/// destination killed behind the demo's back, which the prompt hears of.
+@Suite(.serialized) struct DemoDestinationTests {
+    let scratch = Scratch()
+
+    /// The first monitor path the screen names after `after`.
+    func monitorPath(in text: String, after marker: String) -> String? {
+        guard let range = text.range(of: marker, options: .backwards) else { return nil }
+        let rest = text[range.upperBound...].prefix { !$0.isWhitespace && $0 != ")" && $0 != ";" }
+        return rest.isEmpty ? nil : String(rest)
+    }
+
+    @Test func theDemoMigratesAgainAndAgainAndSaysWhenItsDestinationDies() throws {
+        let port = freePort()
+        let disk = scratch.patternFile("disk.img", size: 8 << 20, seed: 9)
+        let home = scratch.file("home")
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let term = try TerminalSession(
+            "\(hmpBinary) -m 32 -drive file=\(disk),id=disk0 --demo-destination 127.0.0.1:\(port)",
+            width: 200, height: 40, environment: ["HOME": home, "TMPDIR": scratch.path])
+        defer { term.close() }
+        #expect(term.waitForCursorLine("(qemu) "), "\(term.screenText)")
+        #expect(term.screenText.contains("listens on 127.0.0.1:\(port) only"), "\(term.screenText)")
+
+        for round in 1...2 {
+            // A clear screen each round: what the round says is then all on it.
+            try term.press("C-l")
+            #expect(term.waitFor { !$0.contains("Migration completed in ") })
+            try term.type("migrate -b tcp:127.0.0.1:\(port)")
+            try term.press("Enter")
+            #expect(term.waitFor(timeout: 30) { $0.contains("Migration completed in ") },
+                    "round \(round): \(term.screenText)")
+            #expect(term.waitFor { $0.contains("The guest arrived") },
+                    "round \(round): \(term.screenText)")
+            #expect(term.waitForCursorLine("(qemu) "))
+            // The destination that received the guest is still up: its RAM and disk are the source's.
+            let text = term.screenText
+            guard let arrived = monitorPath(in: text, after: "The guest arrived at the demo's destination (monitor: ")
+            else {
+                Issue.record("no monitor named: \(text)")
+                return
+            }
+            let client = try SocketClient(path: arrived)
+            _ = client.readUntilPrompt()
+            let theirs = scratch.file("dst-\(round).ram"), ours = scratch.file("src-\(round).ram")
+            #expect(client.command("pmemsave 0 0x2000000 \"\(theirs)\"") == "")
+            try term.type("pmemsave 0 0x2000000 \"\(ours)\"")
+            try term.press("Enter")
+            #expect(term.waitFor { _ in FileManager.default.fileExists(atPath: ours) })
+            #expect(term.waitFor { _ in sameBytes(ours, theirs) }, "round \(round): RAM differs")
+            let copy = arrived.replacingOccurrences(of: "destination-\(round).sock", with: "disk0-\(round).img")
+            #expect(sameBytes(disk, copy), "round \(round): the disk differs")
+        }
+
+        // A destination killed behind the demo's back: the prompt says so and a fresh one listens.
+        let text = term.screenText
+        guard let pid = monitorPath(in: text, after: "a fresh destination listens on 127.0.0.1:\(port) (pid ") else {
+            Issue.record("no pid named: \(text)")
+            return
+        }
+        let killed = Process()
+        killed.executableURL = URL(fileURLWithPath: "/bin/kill")
+        killed.arguments = ["-KILL", pid]
+        try killed.run()
+        killed.waitUntilExit()
+        #expect(killed.terminationStatus == 0, "kill \(pid)")
+        #expect(term.waitFor { $0.contains("The demo's destination was killed by signal 9") }, "\(term.screenText)")
+        #expect(term.waitForCursorLine("(qemu) "), "the line being edited is drawn again")
+        try term.press("C-l")
+        #expect(term.waitFor { !$0.contains("Migration completed in ") })
+        try term.type("migrate -b tcp:127.0.0.1:\(port)")
+        try term.press("Enter")
+        #expect(term.waitFor(timeout: 30) { $0.contains("Migration completed in ") },
+                "\(term.screenText)")
+    }
+}
