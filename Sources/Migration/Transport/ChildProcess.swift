@@ -16,40 +16,13 @@ final class ChildProcess: Sendable {
     /// Spawns `command` with `streamFD` as its stdin or stdout and /dev/null as the other; stderr is shared so that
     /// the command's complaints show, as with QEMU. Descriptors the transports open are all close-on-exec.
     init(command: String, streamFD: Int32, direction: Direction) throws(MigrationError) {
-        var actions = posix_spawn_file_actions_t()
-        var attributes = posix_spawnattr_t()
-        posix_spawn_file_actions_init(&actions)
-        posix_spawnattr_init(&attributes)
-        defer {
-            posix_spawn_file_actions_destroy(&actions)
-            posix_spawnattr_destroy(&attributes)
+        let reads = direction == .childReadsStdin
+        // A process group of its own, so that shutdown() reaches a pipeline's members too.
+        switch Spawn.start("/bin/sh", ["/bin/sh", "-c", command], stdin: reads ? streamFD : -1,
+                           stdout: reads ? -1 : streamFD, newProcessGroup: true) {
+        case .success(let child): pid = child
+        case .failure(let error): throw systemError("Failed to spawn '\(command)'", error.rawValue)
         }
-        let (streamTarget, nullTarget, nullMode) = direction == .childReadsStdin
-            ? (STDIN_FILENO, STDOUT_FILENO, O_WRONLY) : (STDOUT_FILENO, STDIN_FILENO, O_RDONLY)
-        posix_spawn_file_actions_adddup2(&actions, streamFD, streamTarget)
-        posix_spawn_file_actions_addopen(&actions, nullTarget, "/dev/null", nullMode, 0)
-        // Every descriptor hmp opens is close-on-exec; this closes, in the child, any that something else leaked,
-        // so that the command sees only its stdin, stdout and stderr.
-        hmp_spawn_close_from(&actions, 3)
-
-        // Default SIGPIPE (we ignore it) and an empty mask (the migration thread may block signals), as a shell expects.
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGPIPE)
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setsigmask(&attributes, &mask)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
-
-        var child: pid_t = 0
-        let arguments = ["/bin/sh", "-c", command]
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { for argument in argv { free(argument) } }
-        let result = posix_spawn(&child, "/bin/sh", &actions, &attributes, &argv, environ)
-        guard result == 0 else { throw systemError("Failed to spawn '\(command)'", result) }
-        pid = child
     }
 
     /// Kills the child's whole process group with `signal` unless it has been reaped.
