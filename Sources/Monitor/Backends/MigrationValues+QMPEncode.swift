@@ -48,7 +48,7 @@ extension MigrationInfo {
         var figures = QDict()
         for name in Self.qmpStatsOrder {
             if name == "mbps" {
-                figures[name] = Self.number(ram.mbps)
+                figures[name] = .double(ram.mbps)
             } else if let field = Self.ramFigures.first(where: { $0.0 == name })?.1 {
                 figures[name] = .uint(ram[keyPath: field])
             }
@@ -68,11 +68,6 @@ extension MigrationInfo {
             }
         }
         return figures
-    }
-
-    /// A double as QEMU writes it: a whole value without a fraction (`0`, not `0.0`).
-    private static func number(_ value: Double) -> QValue {
-        value == value.rounded() && abs(value) < 1e15 ? .int(Int64(value)) : .double(value)
     }
 
     /// `tcp:HOST:PORT` back into QEMU's SocketAddress; other forms as their type.
