@@ -92,6 +92,8 @@ public final class OutgoingMigration: @unchecked Sendable {
             let file = QEMUFileWriter(fileDescriptor: connected.writeDescriptor)
             let saver = SaveVMWriter(machine: machine, blockMode: blockMode)
             try saver.writeSetup(file)
+            // The setup's first bitmap sync is pass 1, which QEMU reports before the status turns active.
+            publish(saver)
             let setupTime = Clock.milliseconds() - startTime
             let activated = progress.withLock { info -> Bool in
                 info.setupTime = setupTime

@@ -6,32 +6,38 @@ import QObject
 extension MigrationInfo {
     /// query-migrate's reply, filled per status as QEMU's fill_source_migration_info does: nothing before the
     /// first migration, only the status in setup and cancelled, the counters while active (and cancelling) and
-    /// once completed, status and error-desc when failed.
+    /// once completed, status and error-desc when failed. What `presence` rules out stays out: a destination
+    /// (fill_destination_migration_info) has its status and, while it listens, its socket addresses only.
     var queryMigrateReply: QDict {
         var reply = QDict()
+        let figures = presence.ram ?? true
         switch status {
         case .none:
             break
         case .setup, .cancelled:
             reply["status"] = .string(status.rawValue)
         case .active, .cancelling:
-            reply["expected-downtime"] = .uint(expectedDowntime)
+            if presence.expectedDowntime ?? true { reply["expected-downtime"] = .uint(expectedDowntime) }
             reply["status"] = .string(status.rawValue)
-            if let disk { reply["disk"] = .dict(Self.diskFigures(disk)) }
-            reply["setup-time"] = .uint(setupTime)
-            reply["total-time"] = .uint(totalTime)
-            reply["ram"] = .dict(ramFigures)
+            if figures, let disk { reply["disk"] = .dict(Self.diskFigures(disk)) }
+            if presence.setupTime ?? true { reply["setup-time"] = .uint(setupTime) }
+            if figures {
+                reply["total-time"] = .uint(totalTime)
+                reply["ram"] = .dict(ramFigures)
+            }
         case .completed:
             reply["status"] = .string(status.rawValue)
-            reply["setup-time"] = .uint(setupTime)
-            if let downtime { reply["downtime"] = .uint(downtime) }
-            reply["total-time"] = .uint(totalTime)
-            reply["ram"] = .dict(ramFigures)
+            if presence.setupTime ?? true { reply["setup-time"] = .uint(setupTime) }
+            if figures {
+                if let downtime { reply["downtime"] = .uint(downtime) }
+                reply["total-time"] = .uint(totalTime)
+                reply["ram"] = .dict(ramFigures)
+            }
         case .failed:
             reply["status"] = .string(status.rawValue)
             if let errorDescription { reply["error-desc"] = .string(errorDescription) }
         }
-        if status == .none, !socketAddresses.isEmpty {
+        if !socketAddresses.isEmpty {
             reply["socket-address"] = .list(socketAddresses.map(Self.socketAddress))
         }
         return reply
