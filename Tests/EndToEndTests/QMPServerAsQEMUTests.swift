@@ -200,6 +200,8 @@ struct QMPServerAsQEMUTests {
             // A line break inside a string is an error at once, not more of the string.
             #"{"execute": "query-status"#,
             #"{"execute": "migrate", "arguments": null}"#,
+            // An id object comes back in QEMU's QDict order (QValue.inQEMUOrder), not as sent.
+            #"{"execute": "query-name", "id": {"a": 1, "c": 2, "d": 3}}"#,
         ]
         for request in cases {
             let expected = qemu.exchange(request)

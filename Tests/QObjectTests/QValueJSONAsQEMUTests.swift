@@ -101,3 +101,35 @@ struct QValueJSONAsQEMUTests {
         #expect(QValue.double(1.5).prettyJSON == "1.5")
     }
 }
+
+/// QEMU's QDict order, against what QEMU 7.2 sent.
+struct QValueQEMUOrderTests {
+    @Test func echoedIDComesBackInQEMUsOrder() throws {
+        let sent = try QValue(json: #"{"a": [1, 2.5, [], {}, "é\u0001😀", null, true, {"b": [[]]}], "c": 1.0, "d": -0.0, "e": 1e300, "f": 18446744073709551615, "g": -5}"#)
+        #expect(sent.inQEMUOrder == QValueJSONAsQEMUTests.echoed)
+        #expect(sent.inQEMUOrder.json == QValueJSONAsQEMUTests.echoed.json)
+    }
+
+    @Test func schemaOrderBecomesReplyOrder() {
+        let version: QValue = ["major": 7, "minor": 2, "micro": 22]
+        #expect(version.inQEMUOrder.dict?.keys == ["micro", "minor", "major"])
+        // MigrationParameters' members in schema order come out as query-migrate-parameters lists them.
+        let schema = [
+            "announce-initial", "announce-max", "announce-rounds", "announce-step", "compress-level", "compress-threads",
+            "compress-wait-thread", "decompress-threads", "throttle-trigger-threshold", "cpu-throttle-initial",
+            "cpu-throttle-increment", "cpu-throttle-tailslow", "tls-creds", "tls-hostname", "tls-authz",
+            "max-bandwidth", "downtime-limit", "x-checkpoint-delay", "block-incremental", "multifd-channels",
+            "xbzrle-cache-size", "max-postcopy-bandwidth", "max-cpu-throttle", "multifd-compression",
+            "multifd-zlib-level", "multifd-zstd-level",
+        ]
+        let parameters = QDict(schema.map { ($0, QValue.int(0)) })
+        #expect(parameters.inQEMUOrder.keys == [
+            "cpu-throttle-tailslow", "xbzrle-cache-size", "cpu-throttle-initial", "announce-max", "decompress-threads",
+            "compress-threads", "compress-level", "multifd-channels", "multifd-zstd-level", "announce-initial",
+            "block-incremental", "compress-wait-thread", "downtime-limit", "tls-authz", "multifd-compression",
+            "announce-rounds", "announce-step", "tls-creds", "multifd-zlib-level", "max-cpu-throttle",
+            "max-postcopy-bandwidth", "tls-hostname", "throttle-trigger-threshold", "max-bandwidth",
+            "x-checkpoint-delay", "cpu-throttle-increment",
+        ])
+    }
+}
