@@ -408,14 +408,20 @@ struct QMPServerAsQEMUTests {
                 destination.command(#"{"execute": "human-monitor-command", "arguments": {"command-line": "info migrate"}}"#)
                     .replacingOccurrences(of: ":\(port)", with: ":PORT"))
             seen["dst status"] = destination.command(#"{"execute": "query-status"}"#)
-            _ = source.command(#"{"execute": "migrate-set-parameters", "arguments": {"max-bandwidth": 4194304}}"#)
+            // Slow (4 MiB of disk at 1 MiB/s) while the active stage is looked at, then unlimited (0) to finish.
+            _ = source.command(#"{"execute": "migrate-set-parameters", "arguments": {"max-bandwidth": 1048576}}"#)
             seen["migrate"] = source.command(
                 #"{"execute": "migrate", "arguments": {"uri": "tcp:127.0.0.1:\#(port)", "blk": true}}"#, events: &sourceEvents)
-            usleep(300_000)
-            seen["dst active"] = portless(destination.command(#"{"execute": "query-migrate"}"#, events: &destinationEvents))
-            seen["src active"] = Self.shape(source.command(#"{"execute": "query-migrate"}"#, events: &sourceEvents))
-            var last = ""
+            var active = ""
             let deadline = Date().addingTimeInterval(30)
+            while !active.contains(#""active""#) && Date() < deadline {
+                active = destination.command(#"{"execute": "query-migrate"}"#, events: &destinationEvents)
+                usleep(20_000)
+            }
+            seen["dst active"] = portless(active)
+            seen["src active"] = Self.shape(source.command(#"{"execute": "query-migrate"}"#, events: &sourceEvents))
+            _ = source.command(#"{"execute": "migrate-set-parameters", "arguments": {"max-bandwidth": 0}}"#)
+            var last = ""
             while Date() < deadline {
                 last = source.command(#"{"execute": "query-migrate"}"#, events: &sourceEvents)
                 if last.contains(#""completed""#) || last.contains(#""failed""#) { break }
@@ -482,7 +488,12 @@ struct QMPServerAsQEMUTests {
             _ = source.command(#"{"execute": "migrate-set-parameters", "arguments": {"max-bandwidth": 1048576}}"#)
             _ = source.command(
                 #"{"execute": "migrate", "arguments": {"uri": "tcp:127.0.0.1:\#(port)", "blk": true}}"#, events: &sourceEvents)
-            usleep(500_000)
+            var active = ""
+            let started = Date().addingTimeInterval(10)
+            while !active.contains(#""active""#) && Date() < started {
+                active = source.command(#"{"execute": "query-migrate"}"#, events: &sourceEvents)
+                usleep(20_000)
+            }
             seen["cancel"] = source.command(#"{"execute": "migrate_cancel"}"#, events: &sourceEvents)
             var state = ""
             let deadline = Date().addingTimeInterval(10)
