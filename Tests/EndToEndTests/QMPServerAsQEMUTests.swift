@@ -236,6 +236,27 @@ struct QMPServerAsQEMUTests {
         ], qemu, hmp)
     }
 
+    /// query-block for one raw disk: hmp's drive is a fixed disk as QEMU's virtio disk is; the drive's name, its
+    /// generated node name, its qdev path and the image's path are each side's own.
+    @Test func queryBlockOfARawDisk() throws {
+        let scratch = Scratch()
+        let images = (qemu: scratch.patternFile("qemu.raw", size: 1 << 20, seed: 4),
+                      hmp: scratch.patternFile("hmp.raw", size: 1 << 20, seed: 4))
+        let qemu = try QMPPeer(.qemu, scratch, name: "q", qemuArguments: [
+            "-M", "pc", "-m", "64", "-serial", "none", "-drive", "file=\(images.qemu),format=raw,if=virtio",
+        ])
+        let hmp = try QMPPeer(.hmp, scratch, name: "q", hmpArguments: ["-drive", "file=\(images.hmp)"])
+        for peer in [qemu, hmp] { _ = peer.exchange(#"{"execute": "qmp_capabilities"}"#) }
+        func normalized(_ reply: String, _ image: String) -> String {
+            reply.replacingOccurrences(of: image, with: "IMAGE")
+                .replacingOccurrences(of: #""device": "[^"]*""#, with: #""device": "D""#, options: .regularExpression)
+                .replacingOccurrences(of: ##""node-name": "#block[0-9]+""##, with: #""node-name": "N""#, options: .regularExpression)
+                .replacingOccurrences(of: #"device\[[0-9]+\]"#, with: "device[I]", options: .regularExpression)
+        }
+        let expected = normalized(qemu.command(#"{"execute": "query-block"}"#), images.qemu)
+        #expect(normalized(hmp.command(#"{"execute": "query-block"}"#), images.hmp) == expected)
+    }
+
     /// query-commands: hmp lists only what it implements, each as QEMU lists it and in QEMU's order.
     @Test func commandList() throws {
         let scratch = Scratch()
