@@ -102,18 +102,23 @@ extension MigrationParameters {
     /// query-migrate-parameters' members in the order QEMU 7.2 sends them.
     static let qmpReplyOrder = [
         "cpu-throttle-tailslow", "xbzrle-cache-size", "cpu-throttle-initial", "announce-max", "decompress-threads",
-        "compress-threads", "compress-level", "multifd-channels", "multifd-zstd-level", "announce-initial",
+        "block-bitmap-mapping", "compress-threads", "compress-level", "multifd-channels", "multifd-zstd-level", "announce-initial",
         "block-incremental", "compress-wait-thread", "downtime-limit", "tls-authz", "multifd-compression",
         "announce-rounds", "announce-step", "tls-creds", "multifd-zlib-level", "max-cpu-throttle",
         "max-postcopy-bandwidth", "tls-hostname", "throttle-trigger-threshold", "max-bandwidth",
         "x-checkpoint-delay", "cpu-throttle-increment",
     ]
 
-    /// query-migrate-parameters' reply. The multifd levels are not kept by hmp: they stay at QEMU's default 1.
+    /// query-migrate-parameters' reply: block-bitmap-mapping once it has been set. The multifd levels are not
+    /// kept by hmp: they stay at QEMU's default 1.
     var queryParametersReply: QDict {
         var reply = QDict()
         for name in Self.qmpReplyOrder {
-            reply[name] = qmpValue(name) ?? .int(1)
+            if name == "block-bitmap-mapping" {
+                reply[name] = qmpValue(name)
+            } else {
+                reply[name] = qmpValue(name) ?? .int(1)
+            }
         }
         return reply
     }

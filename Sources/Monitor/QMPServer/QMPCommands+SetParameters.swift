@@ -26,6 +26,7 @@ extension QMPCommands {
         // (`expects uint8`); max-bandwidth apart, in bytes, as QMP gives it (HMP's default unit is MiB).
         var settings: [(name: String, value: String)] = []
         var bandwidth: UInt64?
+        var mapping: [BitmapNodeAlias]?
         for name in setParametersOrder {
             guard let value = call.arguments[name] else { continue }
             if booleanParameters.contains(name) {
@@ -42,7 +43,7 @@ extension QMPCommands {
                 }
                 settings.append((name, method))
             } else if name == "block-bitmap-mapping" {
-                try checkBitmapMapping(value)
+                mapping = try bitmapMapping(value)
             } else if name == "max-bandwidth" {
                 bandwidth = try uint64(name, value)
             } else {
@@ -59,6 +60,7 @@ extension QMPCommands {
             throw .generic(error.message)
         }
         if let bandwidth { next.setSpeed(bytes: bandwidth) }
+        if let mapping { next.blockBitmapMapping = mapping }
         do throws(BackendError) {
             try call.backend.setMigrationParameters(next)
         } catch {
@@ -76,8 +78,8 @@ extension QMPCommands {
     }
 
     /// block-bitmap-mapping as the visitor and check_dirty_bitmap_mig_alias_map read it. The built-in machine
-    /// has no dirty bitmaps to migrate, so a well-formed mapping is accepted and has nothing to map.
-    private static func checkBitmapMapping(_ value: QValue) throws(QMPCommandError) {
+    /// has no dirty bitmaps to migrate: a well-formed mapping is kept and listed, and maps nothing.
+    private static func bitmapMapping(_ value: QValue) throws(QMPCommandError) -> [BitmapNodeAlias] {
         let name = "block-bitmap-mapping"
         guard let nodes = value.list else { throw .generic("Invalid parameter type for '\(name)', expected: array") }
         var nodeNames: Set<String> = []
@@ -119,6 +121,7 @@ extension QMPCommands {
                 }
             }
         }
+        return nodes.compactMap(BitmapNodeAlias.init(qmp:))
     }
 
     /// QEMU's id_wellformed: a letter, then letters, digits, `-`, `.` or `_`.
