@@ -380,7 +380,7 @@ struct QMPServerAsQEMUTests {
         let events = #"{"execute": "migrate-set-capabilities", "arguments": {"capabilities": [{"capability": "events", "state": true}]}}"#
         compare([events], qemu, hmp)
         let path = scratch.file("nosuch.sock")
-        for uri in ["foo:bar", "tcp:127.0.0.1", "fd:nosuch", "unix:\(path)", "tcp:127.0.0.1:1"] {
+        for uri in ["foo:bar", "tcp:127.0.0.1", "fd:nosuch", "unix:\(path)", "tcp:127.0.0.1:1", "exec:false"] {
             let request = #"{"execute": "migrate", "arguments": {"uri": "\#(uri)"}}"#
             var replies: [String: [String]] = [:]
             var events: [String: [String]] = [:]

@@ -89,7 +89,7 @@ public final class OutgoingMigration: @unchecked Sendable {
             })
             channel.withLock { $0 = connected }
             if isCancelled { throw MigrationError("cancelled") }
-            let file = QEMUFileWriter(fileDescriptor: connected.writeDescriptor)
+            let file = QEMUFileWriter(fileDescriptor: connected.writeDescriptor, toCommand: connected.isCommand)
             let saver = SaveVMWriter(machine: machine, blockMode: blockMode)
             try saver.writeSetup(file)
             // The setup's first bitmap sync is pass 1, which QEMU reports before the status turns active.
