@@ -26,6 +26,8 @@ struct QMPShellTerminalTests {
                 "\(terminal.screenText)")
         try terminal.type("migrate-set-parameters max-bandwidth=1000")
         try terminal.press("Enter")
+        // Each line typed once the shell has answered the last, as a person would (typed ahead, it echoes early).
+        #expect(terminal.waitFor { _ in text().contains(#"max-bandwidth=1000{"return": {}}(QEMU)"#) }, "\(terminal.screenText)")
         try terminal.type("query-migrate-parameters")
         try terminal.press("Enter")
         #expect(terminal.waitFor { _ in text().contains(#""max-bandwidth": 1000, "x-checkpoint-delay": 20000"#) },
