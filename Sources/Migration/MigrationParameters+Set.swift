@@ -4,6 +4,21 @@ extension MigrationParameters {
     /// `migrate_set_parameter NAME VALUE`, parsed as QEMU 7.2's hmp_migrate_set_parameter does (through its string
     /// input visitor), then checked as a whole as migrate_params_check does. On error nothing changes.
     public mutating func set(name: String, value: String) throws(MigrationSettingError) {
+        try set([(name, value)])
+    }
+
+    /// qmp_migrate_set_parameters: each member read as `set(name:value:)` reads it, in the order given, then the
+    /// whole checked once, as QEMU checks the result rather than each step (so max-cpu-throttle 10 with
+    /// cpu-throttle-initial 5 passes from the defaults). On error nothing changes.
+    public mutating func set(_ settings: [(name: String, value: String)]) throws(MigrationSettingError) {
+        var next = self
+        for (name, value) in settings { try next.assign(name, value) }
+        try next.check()
+        self = next
+    }
+
+    /// One member into `self`, parsed but not yet checked against the others.
+    private mutating func assign(_ name: String, _ value: String) throws(MigrationSettingError) {
         var next = self
         switch name {
         case "announce-initial": next.announceInitial = try Self.size(name, value)
@@ -50,7 +65,6 @@ extension MigrationParameters {
         default:
             throw .invalidValue(name)
         }
-        try next.check()
         self = next
     }
 

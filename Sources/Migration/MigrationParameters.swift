@@ -29,6 +29,8 @@ public struct MigrationParameters: Sendable, Equatable {
     public var xbzrleCacheSize: UInt64 = 64 << 20
     public var maxPostcopyBandwidth: UInt64 = 0
     public var tlsAuthz = ""
+    /// nil until migrate-set-parameters sets it (an empty mapping is set too), as QEMU's has_block_bitmap_mapping.
+    public var blockBitmapMapping: [BitmapNodeAlias]?
 
     public init() {}
 

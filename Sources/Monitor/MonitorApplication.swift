@@ -132,9 +132,9 @@ public final class MonitorApplication {
         }
         let qmpEvents = QMPEvents(dispatcher: dispatcher)
         var qmpServers: [QMPServer] = []
-        for case .qmp(let address) in endpoints {
+        for case .qmp(let address, let pretty) in endpoints {
             do throws(SystemError) {
-                let server = try QMPServer(address: address, dispatcher: dispatcher, events: qmpEvents)
+                let server = try QMPServer(address: address, pretty: pretty, dispatcher: dispatcher, events: qmpEvents)
                 server.start()
                 qmpServers.append(server)
             } catch {

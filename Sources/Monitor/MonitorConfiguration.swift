@@ -4,14 +4,15 @@ public enum MonitorEndpoint: Sendable, Equatable {
     case none
     /// A unix socket that serves one client at a time; `wait` holds start-up until the first client connects.
     case unixSocket(path: String, wait: Bool)
-    /// `-qmp unix:PATH,server=on,wait=off` or `-qmp tcp:HOST:PORT,server=on,wait=off`: a QMP server.
-    case qmp(QMPListenAddress)
+    /// `-qmp unix:PATH,server=on,wait=off` or `-qmp tcp:HOST:PORT,server=on,wait=off`: a QMP server;
+    /// `-qmp-pretty` the same, its JSON indented as QEMU's.
+    case qmp(QMPListenAddress, pretty: Bool)
 
     /// Reads `-qmp`'s spelling. The server never waits for its first client: `wait=off` is required.
-    public init(qmp text: String) throws(MonitorEndpointError) {
+    public init(qmp text: String, pretty: Bool = false) throws(MonitorEndpointError) {
         func fail(_ reason: String) -> MonitorEndpointError {
             MonitorEndpointError(
-                text: text, reason: reason, option: "-qmp",
+                text: text, reason: reason, option: pretty ? "-qmp-pretty" : "-qmp",
                 usage: "use unix:PATH,server=on,wait=off or tcp:HOST:PORT,server=on,wait=off")
         }
         var fields = text.split(separator: ",", omittingEmptySubsequences: false)
@@ -22,7 +23,7 @@ public enum MonitorEndpoint: Sendable, Equatable {
         if address.hasPrefix("unix:") {
             let path = String(address.dropFirst("unix:".count))
             guard !path.isEmpty else { throw fail("the socket path is empty") }
-            self = .qmp(.unix(path: path))
+            self = .qmp(.unix(path: path), pretty: pretty)
         } else if address.hasPrefix("tcp:") {
             let rest = address.dropFirst("tcp:".count)
             guard let colon = rest.lastIndex(of: ":") else { throw fail("tcp: needs HOST:PORT") }
@@ -30,7 +31,7 @@ public enum MonitorEndpoint: Sendable, Equatable {
             let port = String(rest[rest.index(after: colon)...])
             if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
             guard !port.isEmpty else { throw fail("tcp: needs HOST:PORT") }
-            self = .qmp(.tcp(host: host, port: port))
+            self = .qmp(.tcp(host: host, port: port), pretty: pretty)
         } else {
             throw fail("unknown QMP address")
         }

@@ -11,6 +11,9 @@ public struct JSONStreamSplitter: Sendable {
         case text([UInt8])
         /// A value that grew past the byte or depth limit; its bytes were dropped up to the end of that value.
         case tooLarge
+        /// A string broken by a control character (a line break, say), from its opening quote to that character:
+        /// QEMU's lexer rejects it at once, as a stray token, and drops the value it was part of.
+        case stray([UInt8])
     }
 
     /// QEMU's own bounds (json-streamer.c): 64 MiB a value, 1024 levels of nesting.
@@ -22,6 +25,8 @@ public struct JSONStreamSplitter: Sendable {
     private var depth = 0
     private var quote: UInt8 = 0
     private var escaped = false
+    /// Where the open string starts in `pending`.
+    private var stringStart = 0
     /// A keyword or number at the top level, which ends at the next delimiter rather than at a bracket.
     private var inScalar = false
     /// True while dropping the rest of a value that went over a limit.
@@ -75,6 +80,12 @@ public struct JSONStreamSplitter: Sendable {
     }
 
     private mutating func step(_ byte: UInt8, into pieces: inout [Piece]) {
+        if quote != 0 && byte < 0x20 {
+            let stray = discarding ? [] : Array(pending[min(stringStart, pending.count)...]) + [byte]
+            pieces.append(discarding ? .tooLarge : .stray(stray))
+            reset()
+            return
+        }
         if quote != 0 {
             keep(byte, into: &pieces)
             if escaped {
@@ -98,6 +109,7 @@ public struct JSONStreamSplitter: Sendable {
         switch byte {
         case UInt8(ascii: "\""), UInt8(ascii: "'"):
             quote = byte
+            stringStart = max(0, pending.count - 1)
         case UInt8(ascii: "{"), UInt8(ascii: "["):
             depth += 1
             if depth > JSONStreamSplitter.maxDepth && !discarding {

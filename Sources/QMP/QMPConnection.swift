@@ -125,7 +125,12 @@ public final class QMPConnection {
         }
         var replies: [QMPMessage] = []
         for piece in splitter.feed(buffer[0..<count]) {
-            guard case .text(let bytes) = piece else { throw .protocolViolation("a message larger than 64 MiB") }
+            let bytes: [UInt8]
+            switch piece {
+            case .text(let text): bytes = text
+            case .tooLarge: throw .protocolViolation("a message larger than 64 MiB")
+            case .stray: throw .protocolViolation("a string broken by a control character")
+            }
             let value: QValue
             do throws(JSONError) {
                 value = try QValue(json: String(decoding: bytes, as: UTF8.self))

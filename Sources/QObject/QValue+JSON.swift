@@ -8,7 +8,9 @@ public struct JSONError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 extension QValue {
-    /// The value as JSON, spaced as QEMU's QMP replies are: `{"key": value, "other": value}`.
+    /// The value as JSON, byte for byte as QEMU 7.2's qobject_to_json writes it into a QMP reply:
+    /// `{"key": value, "other": value}`, doubles with `%.17g` (so `1.0` is `1`), and every character outside
+    /// printable ASCII as an upper-case `\uXXXX` escape (surrogate pairs beyond the BMP).
     public var json: String {
         var out = ""
         writeJSON(into: &out)
@@ -17,15 +19,6 @@ extension QValue {
 
     func writeJSON(into out: inout String) {
         switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
-        case .uint(let u): out += String(u)
-        case .double(let d):
-            // JSON has no NaN or infinity; QEMU writes them as numbers that fail to parse, so null is kinder.
-            // Otherwise as QEMU's qnum_to_string: "%.17g" (335.15568773234202, not the shortest 335.155687732342).
-            if d.isFinite { out += d == d.rounded() && abs(d) < 1e15 ? String(format1: d) : String(g17: d) } else { out += "null" }
-        case .string(let s): QValue.writeJSONString(s, into: &out)
         case .list(let items):
             out += "["
             for (i, item) in items.enumerated() {
@@ -42,6 +35,24 @@ extension QValue {
                 entry.value.writeJSON(into: &out)
             }
             out += "}"
+        default:
+            writeScalarJSON(into: &out)
+        }
+    }
+
+    /// A value that holds no others, as QEMU's to_json writes it.
+    func writeScalarJSON(into out: inout String) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .int(let i): out += String(i)
+        case .uint(let u): out += String(u)
+        case .double(let d):
+            // QEMU's qnum_to_string is "%.17g" (335.15568773234202, not the shortest 335.155687732342; 1, not
+            // 1.0). JSON has no NaN or infinity, which QEMU would write as text no parser takes: null here.
+            out += d.isFinite ? String(g17: d) : "null"
+        case .string(let s): QValue.writeJSONString(s, into: &out)
+        case .list, .dict: writeJSON(into: &out)
         }
     }
 
@@ -57,15 +68,24 @@ extension QValue {
             case "\u{08}": out += "\\b"
             case "\u{0C}": out += "\\f"
             default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
+                let value = scalar.value
+                if value >= 0x20 && value < 0x7F {
                     out.unicodeScalars.append(scalar)
+                } else if value > 0xFFFF {
+                    writeEscape(0xD800 + ((value - 0x10000) >> 10), into: &out)
+                    writeEscape(0xDC00 + ((value - 0x10000) & 0x3FF), into: &out)
+                } else {
+                    writeEscape(value, into: &out)
                 }
             }
         }
         out += "\""
+    }
+
+    /// `\u%04X`, as QEMU spells what is not printable ASCII.
+    private static func writeEscape(_ unit: UInt32, into out: inout String) {
+        let hex = String(unit, radix: 16, uppercase: true)
+        out += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
     }
 
     /// Parses one JSON value; whitespace may surround it, nothing else may follow.
@@ -84,11 +104,6 @@ extension String {
         var buffer = [CChar](repeating: 0, count: 40)
         _ = withVaList([d]) { vsnprintf(&buffer, buffer.count, "%.17g", $0) }
         self = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    /// A whole double written with one decimal place, as `1.0`, so it reads back as a double.
-    fileprivate init(format1 d: Double) {
-        self = String(Int64(d)) + ".0"
     }
 }
 

@@ -39,6 +39,9 @@ struct Options: ParsableCommand {
     @Option(name: .customLong("qmp", withSingleDash: true), help: ArgumentHelp("A QMP server: unix:PATH,server=on,wait=off or tcp:HOST:PORT,server=on,wait=off. Repeatable.", valueName: "dev"))
     var qmps: [String] = []
 
+    @Option(name: .customLong("qmp-pretty", withSingleDash: true), help: ArgumentHelp("As -qmp, with every JSON message indented as QEMU's -qmp-pretty does. Repeatable.", valueName: "dev"))
+    var prettyQMPs: [String] = []
+
     @Option(name: .customLong("incoming", withSingleDash: true), help: ArgumentHelp("Wait for an incoming migration on this URI (tcp:0:PORT, unix:PATH, exec:CMD, defer).", valueName: "uri"))
     var incoming: String?
 
@@ -103,8 +106,8 @@ extension Options {
             let endpoint = try MonitorEndpoint(parsing: text)
             if endpoint != .none && !endpoints.contains(endpoint) { endpoints.append(endpoint) }
         }
-        for text in qmps {
-            let endpoint = try MonitorEndpoint(qmp: text)
+        for (text, pretty) in qmps.map({ ($0, false) }) + prettyQMPs.map({ ($0, true) }) {
+            let endpoint = try MonitorEndpoint(qmp: text, pretty: pretty)
             if !endpoints.contains(endpoint) { endpoints.append(endpoint) }
         }
         return endpoints

@@ -4,8 +4,11 @@ import Testing
 @Suite struct JSONStreamSplitterTests {
     private func texts(_ pieces: [JSONStreamSplitter.Piece]) -> [String] {
         pieces.map { piece in
-            if case .text(let bytes) = piece { return String(decoding: bytes, as: UTF8.self) }
-            return "<too large>"
+            switch piece {
+            case .text(let bytes): return String(decoding: bytes, as: UTF8.self)
+            case .stray(let bytes): return "<stray \(String(decoding: bytes, as: UTF8.self))>"
+            case .tooLarge: return "<too large>"
+            }
         }
     }
 
@@ -19,6 +22,15 @@ import Testing
         #expect(splitter.feed(Array(#"{"execute":"query-"#.utf8)).isEmpty)
         #expect(splitter.hasPartialValue)
         #expect(texts(splitter.feed(Array("status\",\n\"id\":\"split\"}\r\n".utf8))) == ["{\"execute\":\"query-status\",\n\"id\":\"split\"}"])
+        #expect(!splitter.hasPartialValue)
+    }
+
+    /// As QEMU's lexer: a line break inside a string is a stray token at once, the value around it dropped,
+    /// and the next line starts afresh.
+    @Test func aControlCharacterInAStringIsAStrayToken() {
+        var splitter = JSONStreamSplitter()
+        let input = "{\"execute\": \"query-status\n{\"execute\":\"query-status\"}"
+        #expect(texts(splitter.feed(Array(input.utf8))) == ["<stray \"query-status\n>", #"{"execute":"query-status"}"#])
         #expect(!splitter.hasPartialValue)
     }
 

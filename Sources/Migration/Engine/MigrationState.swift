@@ -24,7 +24,18 @@ public final class MigrationState: @unchecked Sendable {
     public func observeEvents(_ observer: @escaping MigrationEventObserver) {
         observers.withLock { $0.append(observer) }
     }
+
+    /// Every observer at once, or nil when there is none.
+    private var observer: MigrationEventObserver? {
+        let all = observers.withLock { $0 }
+        guard !all.isEmpty else { return nil }
+        return { @Sendable (event: MigrationEvent) -> Void in
+            for observer in all { observer(event) }
+        }
+    }
     private let incoming = Mutex<IncomingMigration?>(nil)
+    /// A migrate that failed before its thread started (a URI QEMU cannot use): `failed`, as QEMU leaves it.
+    private let failedAtStart = Mutex<MigrationInfo?>(nil)
 
     public init(incomingURI: String?) {
         self.incomingURI = incomingURI
@@ -54,11 +65,36 @@ public final class MigrationState: @unchecked Sendable {
         if outgoing.withLock({ $0?.info.status.isRunning ?? false }) {
             throw MigrationError("There's a migration process in progress")
         }
+        if machine.runState == .inmigrate { throw MigrationError("Guest is waiting for an incoming migration") }
         if let blocker = machine.migrationBlockers.first { throw MigrationError(blocker) }
         if (blk || inc) && (capabilities["block"] || parameters.blockIncremental) {
             throw MigrationError("Command options are incompatible with current migration capabilities")
         }
-        let uri = try MigrationURI(parsing: text)
+        // Past these checks QEMU's migration is in setup: a URI it cannot use fails it there and then (failed,
+        // with error-desc unless the scheme itself is unknown), and a getfd name is looked up at once.
+        let uri: MigrationURI
+        var descriptors = descriptors
+        do throws(MigrationError) {
+            uri = try MigrationURI(parsing: text)
+            if case .fd(let name) = uri {
+                guard let fd = descriptors(name) else {
+                    throw MigrationError("File descriptor named '\(name)' has not been found")
+                }
+                let slot = DescriptorSlot(fd)
+                descriptors = { _ in slot.take() }
+            }
+        } catch {
+            var failed = MigrationInfo()
+            failed.status = .failed
+            if error.message != MigrationURI.unknownProtocol { failed.errorDescription = error.message }
+            outgoing.withLock { $0 = nil }
+            failedAtStart.withLock { $0 = failed }
+            let observer = self.observer
+            observer?(.status(.setup))
+            observer?(.status(.failed))
+            throw error
+        }
+        failedAtStart.withLock { $0 = nil }
         let blockMode: BlockMigrationMode
         if inc || (capabilities["block"] && parameters.blockIncremental) {
             blockMode = .incremental
@@ -69,9 +105,7 @@ public final class MigrationState: @unchecked Sendable {
         }
         let migration = OutgoingMigration(
             uri: uri, blockMode: blockMode, machine: machine, settings: live, descriptors: descriptors,
-            observer: observers.withLock { observers in
-                observers.isEmpty ? nil : { @Sendable [observers] event in for observer in observers { observer(event) } }
-            }, onFinish: onFinish)
+            observer: observer, onFinish: onFinish)
         outgoing.withLock { $0 = migration }
         migration.start()
         return migration
@@ -82,9 +116,12 @@ public final class MigrationState: @unchecked Sendable {
         outgoing.withLock { $0 }?.cancel()
     }
 
-    /// The current or last outgoing migration's state.
+    /// query-migrate's state: the current or last outgoing migration's, else the incoming one's, as QEMU's
+    /// source figures replace its destination's once the machine has migrated out.
     public var info: MigrationInfo {
-        outgoing.withLock { $0 }?.info ?? MigrationInfo()
+        if let outgoing = outgoing.withLock({ $0 }) { return outgoing.info }
+        if let failed = failedAtStart.withLock({ $0 }) { return failed }
+        return incoming.withLock { $0 }?.info ?? MigrationInfo()
     }
 
     /// Starts listening for the incoming migration: at start-up for `-incoming URI`, or for migrate_incoming after
@@ -99,9 +136,23 @@ public final class MigrationState: @unchecked Sendable {
             throw MigrationError("The incoming migration has already been started")
         }
         let uri = try MigrationURI(parsing: text, incoming: true)
+        // The observer is read at each change: -incoming listens before the QMP server asks to hear of them.
         let migration = try IncomingMigration(
-            uri: uri, machine: machine, descriptors: descriptors, report: report, onFinish: onFinish)
+            uri: uri, machine: machine, descriptors: descriptors, report: report,
+            notify: { [weak self] event in self?.observer?(event) }, onFinish: onFinish)
         incoming.withLock { $0 = migration }
         migration.start()
+    }
+}
+
+/// A descriptor handed over once: `fd:NAME` is looked up when migrate is called, and the channel takes it later.
+private final class DescriptorSlot: Sendable {
+    private let fd: Atomic<Int32>
+
+    init(_ fd: Int32) { self.fd = Atomic(fd) }
+
+    func take() -> Int32? {
+        let taken = fd.exchange(-1, ordering: .sequentiallyConsistent)
+        return taken >= 0 ? taken : nil
     }
 }

@@ -89,9 +89,11 @@ public final class OutgoingMigration: @unchecked Sendable {
             })
             channel.withLock { $0 = connected }
             if isCancelled { throw MigrationError("cancelled") }
-            let file = QEMUFileWriter(fileDescriptor: connected.writeDescriptor)
+            let file = QEMUFileWriter(fileDescriptor: connected.writeDescriptor, toCommand: connected.isCommand)
             let saver = SaveVMWriter(machine: machine, blockMode: blockMode)
             try saver.writeSetup(file)
+            // The setup's first bitmap sync is pass 1, which QEMU reports before the status turns active.
+            publish(saver)
             let setupTime = Clock.milliseconds() - startTime
             let activated = progress.withLock { info -> Bool in
                 info.setupTime = setupTime

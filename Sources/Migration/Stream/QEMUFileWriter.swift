@@ -14,6 +14,8 @@ public final class QEMUFileWriter {
     private var used = 0
     private var flushed: UInt64 = 0
     private let isSocket: Bool
+    /// What QEMU's QIOChannel calls itself in a write error: `socket`, `command` (exec:) or `file`.
+    private let channelName: String
     /// Pending iovecs for `flush`, set up only once `putExternal` is used: buffered runs and caller-owned memory in
     /// stream order. `segmentStart` is where the buffered bytes not yet in an iovec begin.
     private var iov: UnsafeMutablePointer<iovec>?
@@ -25,12 +27,14 @@ public final class QEMUFileWriter {
     public private(set) var error: MigrationError?
 
     /// `bufferSize` is clamped to at least 64 KiB so that a 4 KiB page always fits after a flush.
-    public init(fileDescriptor: Int32, bufferSize: Int = 2 << 20) {
+    /// `toCommand`: the descriptor is an exec: command's stdin.
+    public init(fileDescriptor: Int32, bufferSize: Int = 2 << 20, toCommand: Bool = false) {
         self.fileDescriptor = fileDescriptor
         capacity = max(bufferSize, 64 << 10)
         buffer = .allocate(byteCount: capacity, alignment: 4096)
         var st = stat()
         isSocket = fstat(fileDescriptor, &st) == 0 && (st.st_mode & S_IFMT) == S_IFSOCK
+        channelName = toCommand ? "command" : isSocket ? "socket" : "file"
     }
 
     deinit {
@@ -247,7 +251,7 @@ public final class QEMUFileWriter {
 
     /// QEMU's write failure, kept as the stream's error.
     private func writeFailure(_ code: Int32) -> MigrationError {
-        let failure = MigrationError("Unable to write to \(isSocket ? "socket" : "file"): \(errnoText(code))")
+        let failure = MigrationError("Unable to write to \(channelName): \(errnoText(code))")
         error = failure
         return failure
     }

@@ -58,6 +58,8 @@ public final class RAMSaveHandler: SaveVMHandler {
         remaining = ram.pageCount
         cursor = 0
         blockNamed = false
+        // Marking every page is QEMU's first bitmap sync (ram_init_bitmaps): dirty-sync-count 1, pass 1.
+        statistics.dirtySyncs.wrappingAdd(1, ordering: .relaxed)
         let before = f.bytesWritten
         try f.put64(ram.size | Flag.memSize)
         try f.putLengthPrefixedString(RAMSaveHandler.blockName)

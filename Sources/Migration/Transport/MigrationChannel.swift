@@ -38,6 +38,12 @@ public final class MigrationChannel: Sendable {
     /// The descriptor to write the stream to.
     public var writeDescriptor: Int32 { fd }
 
+    /// True for the pipe to an exec: command.
+    public var isCommand: Bool {
+        if case .pipe = kind { return true }
+        return false
+    }
+
     init(fd: Int32, kind: Kind, peerDescription: String?) {
         self.fd = fd
         self.kind = kind

@@ -34,9 +34,12 @@ public enum MigrationURI: Sendable, Equatable, CustomStringConvertible {
         } else if incoming {
             throw MigrationError("unknown migration protocol: \(text)")
         } else {
-            throw MigrationError("Parameter 'uri' expects a valid migration protocol")
+            throw MigrationError(MigrationURI.unknownProtocol)
         }
     }
+
+    /// migrate's error for a scheme it does not know; QEMU's state is then failed without an error-desc.
+    public static let unknownProtocol = "Parameter 'uri' expects a valid migration protocol"
 
     /// QEMU's inet_parse: `:PORT`, `[V6]:PORT` or `HOST:PORT` (split at the first colon, so `a:b:c` is host `a`,
     /// port `b:c`), hosts up to 64 and ports up to 32 bytes, options after a comma ignored.

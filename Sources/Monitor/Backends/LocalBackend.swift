@@ -103,6 +103,10 @@ final class LocalBackend: MonitorBackend, @unchecked Sendable {
         }
     }
 
+    func setMigrationParameters(_ parameters: MigrationParameters) throws(BackendError) {
+        migration.parameters = parameters
+    }
+
     func setMigrationSpeed(bytes: UInt64) {
         migration.parameters.setSpeed(bytes: bytes)
     }

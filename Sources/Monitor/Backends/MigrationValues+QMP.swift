@@ -74,7 +74,7 @@ extension MigrationParameters {
     }
 
     /// The value of `name` as migrate-set-parameters takes it, nil for a name QEMU 7.2's HMP accepts but does
-    /// not send (the multifd levels, block-bitmap-mapping).
+    /// not send (the multifd levels) and for a block-bitmap-mapping never set.
     func qmpValue(_ name: String) -> QValue? {
         switch name {
         case "announce-initial": .uint(announceInitial)
@@ -101,6 +101,7 @@ extension MigrationParameters {
         case "multifd-compression": .string(multifdCompression.rawValue)
         case "xbzrle-cache-size": .uint(xbzrleCacheSize)
         case "max-postcopy-bandwidth": .uint(maxPostcopyBandwidth)
+        case "block-bitmap-mapping": blockBitmapMapping.map { .list($0.map(\.qmpValue)) }
         default: nil
         }
     }
@@ -133,6 +134,7 @@ extension MigrationParameters {
             multifdCompression = value.string.flatMap(MultiFDCompression.init(rawValue:)) ?? multifdCompression
         case "xbzrle-cache-size": xbzrleCacheSize = value.uint ?? xbzrleCacheSize
         case "max-postcopy-bandwidth": maxPostcopyBandwidth = value.uint ?? maxPostcopyBandwidth
+        case "block-bitmap-mapping": blockBitmapMapping = value.list?.compactMap(BitmapNodeAlias.init(qmp:))
         default: break
         }
     }

@@ -6,32 +6,38 @@ import QObject
 extension MigrationInfo {
     /// query-migrate's reply, filled per status as QEMU's fill_source_migration_info does: nothing before the
     /// first migration, only the status in setup and cancelled, the counters while active (and cancelling) and
-    /// once completed, status and error-desc when failed.
+    /// once completed, status and error-desc when failed. What `presence` rules out stays out: a destination
+    /// (fill_destination_migration_info) has its status and, while it listens, its socket addresses only.
     var queryMigrateReply: QDict {
         var reply = QDict()
+        let figures = presence.ram ?? true
         switch status {
         case .none:
             break
         case .setup, .cancelled:
             reply["status"] = .string(status.rawValue)
         case .active, .cancelling:
-            reply["expected-downtime"] = .uint(expectedDowntime)
+            if presence.expectedDowntime ?? true { reply["expected-downtime"] = .uint(expectedDowntime) }
             reply["status"] = .string(status.rawValue)
-            if let disk { reply["disk"] = .dict(Self.diskFigures(disk)) }
-            reply["setup-time"] = .uint(setupTime)
-            reply["total-time"] = .uint(totalTime)
-            reply["ram"] = .dict(ramFigures)
+            if figures, let disk { reply["disk"] = .dict(Self.diskFigures(disk)) }
+            if presence.setupTime ?? true { reply["setup-time"] = .uint(setupTime) }
+            if figures {
+                reply["total-time"] = .uint(totalTime)
+                reply["ram"] = .dict(ramFigures)
+            }
         case .completed:
             reply["status"] = .string(status.rawValue)
-            reply["setup-time"] = .uint(setupTime)
-            if let downtime { reply["downtime"] = .uint(downtime) }
-            reply["total-time"] = .uint(totalTime)
-            reply["ram"] = .dict(ramFigures)
+            if presence.setupTime ?? true { reply["setup-time"] = .uint(setupTime) }
+            if figures {
+                if let downtime { reply["downtime"] = .uint(downtime) }
+                reply["total-time"] = .uint(totalTime)
+                reply["ram"] = .dict(ramFigures)
+            }
         case .failed:
             reply["status"] = .string(status.rawValue)
             if let errorDescription { reply["error-desc"] = .string(errorDescription) }
         }
-        if status == .none, !socketAddresses.isEmpty {
+        if !socketAddresses.isEmpty {
             reply["socket-address"] = .list(socketAddresses.map(Self.socketAddress))
         }
         return reply
@@ -48,7 +54,7 @@ extension MigrationInfo {
         var figures = QDict()
         for name in Self.qmpStatsOrder {
             if name == "mbps" {
-                figures[name] = Self.number(ram.mbps)
+                figures[name] = .double(ram.mbps)
             } else if let field = Self.ramFigures.first(where: { $0.0 == name })?.1 {
                 figures[name] = .uint(ram[keyPath: field])
             }
@@ -68,11 +74,6 @@ extension MigrationInfo {
             }
         }
         return figures
-    }
-
-    /// A double as QEMU writes it: a whole value without a fraction (`0`, not `0.0`).
-    private static func number(_ value: Double) -> QValue {
-        value == value.rounded() && abs(value) < 1e15 ? .int(Int64(value)) : .double(value)
     }
 
     /// `tcp:HOST:PORT` back into QEMU's SocketAddress; other forms as their type.
@@ -101,18 +102,23 @@ extension MigrationParameters {
     /// query-migrate-parameters' members in the order QEMU 7.2 sends them.
     static let qmpReplyOrder = [
         "cpu-throttle-tailslow", "xbzrle-cache-size", "cpu-throttle-initial", "announce-max", "decompress-threads",
-        "compress-threads", "compress-level", "multifd-channels", "multifd-zstd-level", "announce-initial",
+        "block-bitmap-mapping", "compress-threads", "compress-level", "multifd-channels", "multifd-zstd-level", "announce-initial",
         "block-incremental", "compress-wait-thread", "downtime-limit", "tls-authz", "multifd-compression",
         "announce-rounds", "announce-step", "tls-creds", "multifd-zlib-level", "max-cpu-throttle",
         "max-postcopy-bandwidth", "tls-hostname", "throttle-trigger-threshold", "max-bandwidth",
         "x-checkpoint-delay", "cpu-throttle-increment",
     ]
 
-    /// query-migrate-parameters' reply. The multifd levels are not kept by hmp: they stay at QEMU's default 1.
+    /// query-migrate-parameters' reply: block-bitmap-mapping once it has been set. The multifd levels are not
+    /// kept by hmp: they stay at QEMU's default 1.
     var queryParametersReply: QDict {
         var reply = QDict()
         for name in Self.qmpReplyOrder {
-            reply[name] = qmpValue(name) ?? .int(1)
+            if name == "block-bitmap-mapping" {
+                reply[name] = qmpValue(name)
+            } else {
+                reply[name] = qmpValue(name) ?? .int(1)
+            }
         }
         return reply
     }

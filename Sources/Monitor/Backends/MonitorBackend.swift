@@ -31,6 +31,8 @@ protocol MonitorBackend: AnyObject, Sendable {
     var migrationParameters: MigrationParameters { get }
     /// `migrate_set_parameter NAME VALUE`, refused with QEMU's texts; on error nothing changes.
     func setMigrationParameter(name: String, value: String) throws(BackendError)
+    /// migrate-set-parameters: `parameters`, already checked as a whole, replace the machine's in one step.
+    func setMigrationParameters(_ parameters: MigrationParameters) throws(BackendError)
     /// `migrate_set_speed`: max-bandwidth in bytes per second.
     func setMigrationSpeed(bytes: UInt64)
     /// `migrate_set_downtime`: downtime-limit, given in seconds.

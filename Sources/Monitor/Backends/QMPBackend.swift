@@ -181,6 +181,16 @@ final class QMPBackend: MonitorBackend, Sendable {
         try call("migrate-set-parameters", [name: typed])
     }
 
+    /// The members that differ, in one migrate-set-parameters, so that QEMU checks them together as well.
+    func setMigrationParameters(_ parameters: MigrationParameters) throws(BackendError) {
+        let current = migrationParameters
+        var changed = QDict()
+        for name in MigrationParameters.names {
+            if let value = parameters.qmpValue(name), value != current.qmpValue(name) { changed[name] = value }
+        }
+        if !changed.isEmpty { try call("migrate-set-parameters", changed) }
+    }
+
     func setMigrationSpeed(bytes: UInt64) {
         _ = try? call("migrate-set-parameters", ["max-bandwidth": .uint(bytes)])
     }

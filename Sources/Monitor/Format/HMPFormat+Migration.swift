@@ -105,6 +105,17 @@ extension HMPFormat {
             "xbzrle-cache-size: \(p.xbzrleCacheSize) bytes",
             "max-postcopy-bandwidth: \(p.maxPostcopyBandwidth)",
             "tls-authz: '\(p.tlsAuthz)'",
-        ]
+        ] + bitmapMappingLines(p.blockBitmapMapping)
+    }
+
+    /// Once set: `block-bitmap-mapping:`, then `  'node' -> 'alias'` and under each `    'bitmap' -> 'alias'`.
+    private static func bitmapMappingLines(_ mapping: [BitmapNodeAlias]?) -> [String] {
+        guard let mapping else { return [] }
+        var lines = ["block-bitmap-mapping:"]
+        for node in mapping {
+            lines.append("  '\(node.nodeName)' -> '\(node.alias)'")
+            lines += node.bitmaps.map { "    '\($0.name)' -> '\($0.alias)'" }
+        }
+        return lines
     }
 }

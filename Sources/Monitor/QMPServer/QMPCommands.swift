@@ -1,4 +1,5 @@
 import Migration
+import Platform
 import QMP
 import QObject
 
@@ -19,23 +20,33 @@ struct QMPParameter: Sendable {
 
     func accepts(_ value: QValue) -> Bool {
         switch (kind, value) {
-        case (.string, .string), (.boolean, .bool), (.integer, .int), (.integer, .uint), (.object, .dict),
-            (.array, .list):
+        case (.string, .string), (.boolean, .bool), (.integer, .int), (.object, .dict), (.array, .list):
             true
+        case (.integer, .uint(let n)):
+            // QEMU's int64 visitor takes no value above INT64_MAX.
+            n <= UInt64(Int64.max)
         default:
             false
         }
     }
 }
 
-/// What a QMP handler gets: its checked arguments and the machine.
+/// The client a QMP command came from, as far as a command needs it: the descriptors it passed with
+/// SCM_RIGHTS, for `getfd`.
+protocol QMPDescriptorSource: AnyObject, Sendable {
+    /// The descriptor QEMU's qemu_chr_fe_get_msgfd would give: the first that came with the client's latest
+    /// message carrying any (the others closed), nil when none waits. The caller owns it.
+    func takeReceivedDescriptor() -> Int32?
+}
+
+/// What a QMP handler gets: its checked arguments, the machine, and the client it came from.
 struct QMPCall {
     let arguments: QDict
     let backend: any MonitorBackend
     let dispatcher: CommandDispatcher
     let events: QMPEvents
-    /// The client that sent the command (its passed descriptors, for getfd).
-    let session: QMPSession
+    /// nil for a client that cannot pass descriptors (tcp).
+    var client: (any QMPDescriptorSource)? = nil
 }
 
 typealias QMPHandler = @Sendable (QMPCall) throws(QMPCommandError) -> QValue
@@ -78,33 +89,78 @@ enum QMPCommands {
         }
     }
 
-    private static func backendError(_ error: BackendError) -> QMPCommandError { .generic(error.message) }
+    static func backendError(_ error: BackendError) -> QMPCommandError { .generic(error.message) }
 
+    /// hmp's commands, in the order QEMU 7.2's query-commands lists them (its registration order).
     static let table: [QMPCommand] = [
-        QMPCommand(name: "qmp_capabilities", parameters: [QMPParameter("enable", .array)]) { _ in .dict(QDict()) },
-        QMPCommand(name: "query-version", parameters: []) { _ in version },
-        QMPCommand(name: "query-commands", parameters: []) { _ in
-            .list(table.map { .dict(["name": .string($0.name)]) })
+        QMPCommand(name: "closefd", parameters: [QMPParameter("fdname", .string, optional: false)]) {
+            call throws(QMPCommandError) in
+            do throws(BackendError) {
+                try call.backend.closeDescriptor(named: call.arguments.string("fdname") ?? "")
+            } catch {
+                throw backendError(error)
+            }
+            return .dict(QDict())
         },
-        QMPCommand(name: "query-status", parameters: []) { call in
-            let state = call.backend.runState
-            return ["status": .string(state.rawValue), "singlestep": false, "running": .bool(state.isRunning)]
+        QMPCommand(name: "getfd", parameters: [QMPParameter("fdname", .string, optional: false)]) {
+            call throws(QMPCommandError) in
+            try getfd(call)
+            return .dict(QDict())
+        },
+        QMPCommand(
+            name: "human-monitor-command",
+            parameters: [QMPParameter("command-line", .string, optional: false), QMPParameter("cpu-index", .integer)],
+            locked: false
+        ) { call throws(QMPCommandError) in
+            // The built-in machine has one CPU, as QEMU's pc machine by default.
+            if let index = call.arguments["cpu-index"], index.int != 0 {
+                throw .generic("Parameter 'cpu-index' expects a CPU number")
+            }
+            return .string(humanMonitorCommand(call.arguments.string("command-line") ?? "", dispatcher: call.dispatcher))
+        },
+        QMPCommand(name: "cont", parameters: []) { call throws(QMPCommandError) in
+            do throws(BackendError) {
+                try call.backend.cont()
+            } catch {
+                throw backendError(error)
+            }
+            return .dict(QDict())
+        },
+        QMPCommand(name: "stop", parameters: []) { call in
+            call.backend.stop()
+            return .dict(QDict())
         },
         QMPCommand(name: "query-name", parameters: []) { call in
             call.backend.name.map { ["name": .string($0)] } ?? .dict(QDict())
         },
-        QMPCommand(name: "query-migrate", parameters: []) { call in .dict(call.backend.migrationInfo.queryMigrateReply) },
-        QMPCommand(name: "query-migrate-parameters", parameters: []) { call in
-            .dict(call.backend.migrationParameters.queryParametersReply)
+        // The session itself sends SHUTDOWN before this reply and then hangs up (QMPSession).
+        QMPCommand(name: "quit", parameters: []) { call in
+            call.backend.quit()
+            return .dict(QDict())
         },
-        QMPCommand(name: "query-migrate-capabilities", parameters: []) { call in
-            call.backend.migrationCapabilities.queryCapabilitiesReply
+        QMPCommand(name: "query-commands", parameters: []) { _ in
+            .list(table.map { .dict(["name": .string($0.name)]) })
+        },
+        QMPCommand(name: "query-version", parameters: []) { _ in version },
+        QMPCommand(name: "qmp_capabilities", parameters: [QMPParameter("enable", .array)]) { _ in .dict(QDict()) },
+        QMPCommand(name: "migrate-incoming", parameters: [QMPParameter("uri", .string, optional: false)]) {
+            call throws(QMPCommandError) in
+            do throws(BackendError) {
+                try call.backend.startIncoming(uri: call.arguments.string("uri") ?? "")
+            } catch {
+                throw backendError(error)
+            }
+            return .dict(QDict())
         },
         QMPCommand(
             name: "migrate",
             parameters: [QMPParameter("uri", .string, optional: false), QMPParameter("blk", .boolean),
                          QMPParameter("inc", .boolean), QMPParameter("detach", .boolean), QMPParameter("resume", .boolean)]
         ) { call throws(QMPCommandError) in
+            // hmp has no postcopy, so never a paused migration to resume (migrate_prepare's first check).
+            if call.arguments.bool("resume") == true {
+                throw .generic("Cannot resume if there is no paused migration")
+            }
             // QMP's migrate always returns at once: the migration goes on, as detached.
             do throws(BackendError) {
                 _ = try call.backend.migrate(
@@ -119,18 +175,15 @@ enum QMPCommands {
             call.backend.cancelMigration()
             return .dict(QDict())
         },
-        QMPCommand(name: "migrate-incoming", parameters: [QMPParameter("uri", .string, optional: false)]) {
-            call throws(QMPCommandError) in
-            do throws(BackendError) {
-                try call.backend.startIncoming(uri: call.arguments.string("uri") ?? "")
-            } catch {
-                throw backendError(error)
-            }
-            return .dict(QDict())
+        QMPCommand(name: "query-migrate-parameters", parameters: []) { call in
+            .dict(call.backend.migrationParameters.queryParametersReply)
         },
         QMPCommand(name: "migrate-set-parameters", parameters: nil) { call throws(QMPCommandError) in
             try setParameters(call)
             return .dict(QDict())
+        },
+        QMPCommand(name: "query-migrate-capabilities", parameters: []) { call in
+            call.backend.migrationCapabilities.queryCapabilitiesReply
         },
         QMPCommand(
             name: "migrate-set-capabilities", parameters: [QMPParameter("capabilities", .array, optional: false)]
@@ -138,29 +191,13 @@ enum QMPCommands {
             try setCapabilities(call)
             return .dict(QDict())
         },
-        QMPCommand(name: "stop", parameters: []) { call in
-            call.backend.stop()
-            return .dict(QDict())
+        QMPCommand(name: "query-migrate", parameters: []) { call in .dict(call.backend.migrationInfo.queryMigrateReply) },
+        QMPCommand(name: "query-block", parameters: []) { call in
+            .list(call.backend.blockDevices.enumerated().map { $1.queryBlockEntry(index: $0) })
         },
-        QMPCommand(name: "cont", parameters: []) { call throws(QMPCommandError) in
-            do throws(BackendError) {
-                try call.backend.cont()
-            } catch {
-                throw backendError(error)
-            }
-            return .dict(QDict())
-        },
-        // The session itself sends SHUTDOWN before this reply and then hangs up (QMPSession).
-        QMPCommand(name: "quit", parameters: []) { call in
-            call.backend.quit()
-            return .dict(QDict())
-        },
-        QMPCommand(
-            name: "human-monitor-command",
-            parameters: [QMPParameter("command-line", .string, optional: false), QMPParameter("cpu-index", .integer)],
-            locked: false
-        ) { call in
-            .string(humanMonitorCommand(call.arguments.string("command-line") ?? "", dispatcher: call.dispatcher))
+        QMPCommand(name: "query-status", parameters: []) { call in
+            let state = call.backend.runState
+            return ["status": .string(state.rawValue), "singlestep": false, "running": .bool(state.isRunning)]
         },
     ]
 
@@ -181,46 +218,21 @@ enum QMPCommands {
         return text
     }
 
-    private static let booleanParameters: Set<String> = ["compress-wait-thread", "cpu-throttle-tailslow", "block-incremental"]
-    private static let stringParameters: Set<String> = ["tls-creds", "tls-hostname", "tls-authz", "multifd-compression"]
-
-    /// migrate-set-parameters: every member checked for its type first, then set one by one through the same
-    /// checks as migrate_set_parameter (max-bandwidth in bytes, as QMP gives it).
-    private static func setParameters(_ call: QMPCall) throws(QMPCommandError) {
-        var settings: [(String, String)] = []
-        let known = Set(MigrationParameters.names)
-        for (name, value) in call.arguments {
-            guard known.contains(name) else { throw .generic("Parameter '\(name)' is unexpected") }
-            if booleanParameters.contains(name) {
-                guard let on = value.bool else {
-                    throw .generic("Invalid parameter type for '\(name)', expected: boolean")
-                }
-                settings.append((name, on ? "on" : "off"))
-            } else if stringParameters.contains(name) {
-                guard let text = value.string else {
-                    throw .generic("Invalid parameter type for '\(name)', expected: string")
-                }
-                settings.append((name, text))
-            } else if name == "block-bitmap-mapping" {
-                continue
-            } else {
-                switch value {
-                case .uint(let n): settings.append((name, String(n)))
-                case .int(let n): settings.append((name, String(UInt64(bitPattern: n))))
-                default: throw .generic("Parameter '\(name)' expects uint64")
-                }
-            }
+    /// QEMU's qmp_getfd: the descriptor the client passed names itself `fdname`, for `migrate fd:NAME`; a name
+    /// starting with a digit would read as a descriptor number, so it is refused and the descriptor closed.
+    private static func getfd(_ call: QMPCall) throws(QMPCommandError) {
+        guard let descriptor = call.client?.takeReceivedDescriptor() else {
+            throw .generic("No file descriptor supplied via SCM_RIGHTS")
         }
-        for (name, value) in settings {
-            do throws(BackendError) {
-                if name == "max-bandwidth", let bytes = UInt64(value) {
-                    call.backend.setMigrationSpeed(bytes: bytes)
-                } else {
-                    try call.backend.setMigrationParameter(name: name, value: value)
-                }
-            } catch {
-                throw backendError(error)
-            }
+        let name = call.arguments.string("fdname") ?? ""
+        if let first = name.utf8.first, first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9") {
+            Descriptor.close(descriptor)
+            throw .generic("Parameter 'fdname' expects a name not starting with a digit")
+        }
+        do throws(BackendError) {
+            try call.backend.name(descriptor: descriptor, as: name)
+        } catch {
+            throw backendError(error)
         }
     }
 

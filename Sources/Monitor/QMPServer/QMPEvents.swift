@@ -113,9 +113,8 @@ final class QMPEvents: Sendable {
         event["timestamp"] = ["seconds": .int(Int64(now.tv_sec)), "microseconds": .int(Int64(now.tv_nsec / 1000))]
         event["event"] = .string(name)
         if let data { event["data"] = .dict(data) }
-        let line = QValue.dict(event).json + "\r\n"
         for session in sessions.withLock({ $0 }) where session.isNegotiated {
-            session.output.write(line)
+            session.send(.dict(event))
         }
     }
 }

@@ -9,14 +9,17 @@ final class QMPServer {
     static let clientLimit = 8
 
     let address: QMPListenAddress
+    /// -qmp-pretty: every message indented as QEMU's.
+    let pretty: Bool
     private let listener: Int32
     private let dispatcher: CommandDispatcher
     private let events: QMPEvents
     private var acceptor: Acceptor?
     private var sessions: [ObjectIdentifier: QMPSession] = [:]
 
-    init(address: QMPListenAddress, dispatcher: CommandDispatcher, events: QMPEvents) throws(SystemError) {
+    init(address: QMPListenAddress, pretty: Bool = false, dispatcher: CommandDispatcher, events: QMPEvents) throws(SystemError) {
         self.address = address
+        self.pretty = pretty
         self.dispatcher = dispatcher
         self.events = events
         let operation = "-qmp \(address)"
@@ -83,7 +86,7 @@ final class QMPServer {
         var key: ObjectIdentifier?
         let isUnix = if case .unix = address { true } else { false }
         let session = QMPSession(
-            descriptor: client, acceptsDescriptors: isUnix, dispatcher: dispatcher, events: events
+            descriptor: client, acceptsDescriptors: isUnix, pretty: pretty, dispatcher: dispatcher, events: events
         ) { [weak self] in
             if let key { self?.sessions[key] = nil }
         }

@@ -7,7 +7,7 @@ import Synchronization
 /// One QMP client, a source on the event loop: the greeting, capabilities negotiation, then each JSON object the
 /// splitter cuts from its bytes runs as a command; replies and events go through a bounded non-blocking
 /// `ClientOutput`, so a client that stops reading is dropped rather than holding anyone up.
-final class QMPSession: @unchecked Sendable {
+final class QMPSession: QMPDescriptorSource, @unchecked Sendable {
     // Everything but `negotiated` (which QMPEvents reads) belongs to the loop's thread.
     let output: ClientOutput
     private let dispatcher: CommandDispatcher
@@ -19,7 +19,8 @@ final class QMPSession: @unchecked Sendable {
     private var buffer = [UInt8](repeating: 0, count: 65536)
     /// Called once, on the loop, when the session has ended.
     private let closed: () -> Void
-    /// A unix-socket client may pass descriptors (SCM_RIGHTS) with its commands, for `getfd`; newest last.
+    /// A unix-socket client may pass descriptors (SCM_RIGHTS) with its commands, for `getfd`: as QEMU keeps
+    /// them, those of the latest message that carried any, older unclaimed ones closed.
     private let acceptsDescriptors: Bool
     private var receivedDescriptors: [Int32] = []
 
@@ -27,16 +28,26 @@ final class QMPSession: @unchecked Sendable {
 
     /// QEMU 7.2's greeting with hmp's QEMU version (7.2.22) and hmp as the package where QEMU names its
     /// distribution's build.
-    static var greeting: String {
-        QValue.dict(["QMP": ["version": QMPCommands.version, "capabilities": ["oob"]]]).json + "\r\n"
+    static var greeting: QValue {
+        .dict(["QMP": ["version": QMPCommands.version, "capabilities": ["oob"]]])
+    }
+
+    /// -qmp-pretty: QEMU's indented JSON, each of its line breaks sent as `\r\n`, and one more after the message.
+    private let pretty: Bool
+
+    /// Sends one message, framed as QEMU frames it for this client.
+    func send(_ message: QValue) {
+        guard pretty else { return output.write(message.json + "\r\n") }
+        output.write(message.prettyJSON.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\r\n") + "\r\n")
     }
 
     init(
-        descriptor: Int32, acceptsDescriptors: Bool, dispatcher: CommandDispatcher, events: QMPEvents,
+        descriptor: Int32, acceptsDescriptors: Bool, pretty: Bool = false, dispatcher: CommandDispatcher, events: QMPEvents,
         closed: @escaping () -> Void
     ) {
         output = ClientOutput(descriptor: descriptor, loop: dispatcher.hub.loop)
         self.acceptsDescriptors = acceptsDescriptors
+        self.pretty = pretty
         self.dispatcher = dispatcher
         self.events = events
         self.closed = closed
@@ -45,7 +56,7 @@ final class QMPSession: @unchecked Sendable {
     /// Greets the client and serves it from the loop until it leaves, is dropped, quits, or hmp ends.
     func start() {
         events.attach(self)
-        output.write(Self.greeting)
+        send(Self.greeting)
         source = dispatcher.hub.loop.watch(output.descriptor, interest: { [unowned self] in
             EventLoop.Events.readable.union(output.outputInterest)
         }) { [unowned self] ready in self.ready(ready) }
@@ -60,7 +71,7 @@ final class QMPSession: @unchecked Sendable {
         guard !events.intersection([.readable, .hangup]).isEmpty else { return }
         let received = retryingInterrupts {
             acceptsDescriptors
-                ? DescriptorPassing.receive(from: output.descriptor, into: &buffer) { receivedDescriptors.append($0) }
+                ? receiveWithDescriptors()
                 : buffer.withUnsafeMutableBytes { read(output.descriptor, $0.baseAddress, $0.count) }
         }
         guard case .success(let count) = received, count > 0 else {
@@ -87,28 +98,50 @@ final class QMPSession: @unchecked Sendable {
         closed()
     }
 
-    /// The newest descriptor the client passed and no `getfd` took yet; the caller owns it.
+    private func receiveWithDescriptors() -> Int {
+        var arrived: [Int32] = []
+        let count = DescriptorPassing.receive(from: output.descriptor, into: &buffer) { arrived.append($0) }
+        if !arrived.isEmpty {
+            for old in receivedDescriptors { Descriptor.close(old) }
+            receivedDescriptors = arrived
+        }
+        return count
+    }
+
+    /// The first descriptor of the latest message that carried any, for `getfd`: the caller owns it, and the
+    /// others that came with it are closed, as QEMU's qemu_chr_fe_get_msgfd does.
     func takeReceivedDescriptor() -> Int32? {
-        receivedDescriptors.popLast()
+        guard let first = receivedDescriptors.first else { return nil }
+        for other in receivedDescriptors.dropFirst() { Descriptor.close(other) }
+        receivedDescriptors = []
+        return first
     }
 
     private func reply(_ value: QValue, id: QValue?) {
         var message = QDict()
         message["return"] = value
-        if let id { message["id"] = id }
-        output.write(QValue.dict(message).json + "\r\n")
+        // QEMU echoes an object id in its own QDict order.
+        if let id { message["id"] = id.inQEMUOrder }
+        send(.dict(message))
     }
 
     private func reply(_ error: QMPCommandError, id: QValue?) {
         var message = QDict()
-        if let id { message["id"] = id }
+        if let id { message["id"] = id.inQEMUOrder }
         message["error"] = ["class": .string(error.class), "desc": .string(error.description)]
-        output.write(QValue.dict(message).json + "\r\n")
+        send(.dict(message))
     }
 
     private func handle(_ piece: JSONStreamSplitter.Piece) {
-        guard case .text(let bytes) = piece else {
+        let bytes: [UInt8]
+        switch piece {
+        case .text(let text):
+            bytes = text
+        case .tooLarge:
             reply(.generic("JSON parse error, token size or nesting limit exceeded"), id: nil)
+            return
+        case .stray(let token):
+            reply(.generic("JSON parse error, stray '\(String(decoding: token, as: UTF8.self))'"), id: nil)
             return
         }
         let value: QValue
@@ -136,7 +169,7 @@ final class QMPSession: @unchecked Sendable {
             case "execute":
                 guard member.string != nil else { throw .generic("QMP input member 'execute' must be a string") }
             case "arguments":
-                guard member.dict != nil || member == .null else {
+                guard member.dict != nil else {
                     throw .generic("QMP input member 'arguments' must be an object")
                 }
             case "id":
@@ -167,7 +200,8 @@ final class QMPSession: @unchecked Sendable {
             return
         }
         let call = QMPCall(
-            arguments: arguments, backend: dispatcher.backend, dispatcher: dispatcher, events: events, session: self)
+            arguments: arguments, backend: dispatcher.backend, dispatcher: dispatcher, events: events,
+            client: acceptsDescriptors ? self : nil)
         let result: QValue
         if command.locked {
             result = try dispatcher.withCommandLock { () throws(QMPCommandError) -> QValue in try command.handler(call) }

@@ -1,0 +1,38 @@
+import Migration
+import QObject
+
+/// block-bitmap-mapping in QMP's shape, both ways: members in the order QEMU 7.2 sends them (`bitmaps`,
+/// `node-name`, `alias`; `name`, `transform`, `alias`), and read back from a reply or a checked request.
+extension BitmapNodeAlias {
+    var qmpValue: QValue {
+        ["bitmaps": .list(bitmaps.map(\.qmpValue)), "node-name": .string(nodeName), "alias": .string(alias)]
+    }
+
+    /// nil for what is not a node alias; members already checked (QMPCommands) or from QEMU itself.
+    init?(qmp value: QValue) {
+        guard let object = value.dict, let nodeName = object.string("node-name"), let alias = object.string("alias"),
+            let bitmaps = object["bitmaps"]?.list
+        else { return nil }
+        self.init(nodeName: nodeName, alias: alias, bitmaps: bitmaps.compactMap(BitmapAlias.init(qmp:)))
+    }
+}
+
+extension BitmapAlias {
+    var qmpValue: QValue {
+        var object = QDict()
+        object["name"] = .string(name)
+        if let transform {
+            object["transform"] = .dict(transform.persistent.map { ["persistent": .bool($0)] } ?? QDict())
+        }
+        object["alias"] = .string(alias)
+        return .dict(object)
+    }
+
+    init?(qmp value: QValue) {
+        guard let object = value.dict, let name = object.string("name"), let alias = object.string("alias") else {
+            return nil
+        }
+        let transform = object["transform"]?.dict.map { Transform(persistent: $0.bool("persistent")) }
+        self.init(name: name, alias: alias, transform: transform)
+    }
+}
