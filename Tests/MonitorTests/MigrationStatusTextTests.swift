@@ -81,9 +81,21 @@ import Testing
         #expect(!text.contains("raise max-bandwidth"), "more bandwidth would not help: \(text)")
     }
 
-    @Test func aDirtyRateWithinMeasuringNoiseOfTheSendRateIsNotConverging() {
-        #expect(line(info(rate: 64, dirty: 62, pass: 2)).contains("not converging"))
-        #expect(line(info(rate: 64, dirty: 58, pass: 2)).contains("ETA 0:17"))
+    @Test func aGuestDirtyingFourFifthsOfWhatIsSentIsNotConverging() {
+        #expect(line(info(rate: 64, dirty: 52, pass: 2)).contains("not converging"))
+        #expect(line(info(rate: 64, dirty: 50, pass: 2)).contains("ETA 0:08"))
+    }
+
+    /// hmp's engine reports the last periods' dirty and sent bytes over the same time: their share decides, and
+    /// the estimate is what is left over the send rate's headway.
+    @Test func recentPeriodsDecideOverTwoRatesTakenApart() {
+        var value = info(rate: 64, dirty: 64, pass: 5)
+        value.recentPeriods = MigrationInfo.Period(dirtyBytes: 96 * Self.mib, sentBytes: 192 * Self.mib,
+                                                   milliseconds: 3000)
+        // Half of what is sent comes back: 100 MiB at 32 MiB/s of headway.
+        #expect(line(value).contains("ETA 0:04 · RAM 156/256 MiB · dirtying 32 MiB/s"), "\(line(value))")
+        value.recentPeriods?.dirtyBytes = 160 * Self.mib
+        #expect(line(value).contains("not converging · guest dirties 53 MiB/s"), "\(line(value))")
     }
 
     @Test func theThrottleShowsAndAutoConvergeIsNotSuggestedTwice() {
@@ -91,7 +103,7 @@ import Testing
         value.autoConverge = true
         value.cpuThrottlePercentage = 30
         let text = line(value)
-        #expect(text.contains("not converging · throttle 30 % · guest dirties 64 MiB/s: auto-converge throttles it"),
+        #expect(text.contains("not converging · throttle 30 % · guest dirties 64 MiB/s: auto-converge slows the guest down"),
                 "\(text)")
         #expect(!text.contains("migrate_set_capability"), "\(text)")
         var converging = info(dirty: 8, pass: 8)

@@ -36,6 +36,21 @@ public struct MigrationInfo: Sendable, Equatable {
     public var rateLimit: UInt64?
     /// Whether the auto-converge capability was on when the migration began.
     public var autoConverge: Bool?
+    /// The last few closed sync periods together: what the guest dirtied against what was sent over the same
+    /// stretch of time, a steadier measure of headway than two rates taken over different windows.
+    public var recentPeriods: Period?
+
+    public struct Period: Sendable, Equatable {
+        public var dirtyBytes: UInt64
+        public var sentBytes: UInt64
+        public var milliseconds: UInt64
+
+        public init(dirtyBytes: UInt64, sentBytes: UInt64, milliseconds: UInt64) {
+            self.dirtyBytes = dirtyBytes
+            self.sentBytes = sentBytes
+            self.milliseconds = milliseconds
+        }
+    }
 
     /// Bytes written to the channel that the destination has not taken yet, against what the channel holds
     /// (a socket's SO_SNDBUF, a pipe's capacity).

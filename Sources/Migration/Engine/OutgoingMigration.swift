@@ -32,6 +32,9 @@ public final class OutgoingMigration: @unchecked Sendable {
     static let windowMilliseconds: UInt64 = 100
     /// The most one iterate call writes, so that cancel, the rate limit and the clock are looked at often.
     static let iterateChunk = 4 << 20
+    /// How many closed sync periods the status line's measure of headway spans: one period's share swings by a
+    /// third either way on a guest that dirties random pages.
+    static let recentPeriodCount = 3
     /// A rate older than this (five windows) is stale: nothing has been measured as moving since.
     static let staleRateMilliseconds: UInt64 = 500
 
@@ -143,6 +146,7 @@ public final class OutgoingMigration: @unchecked Sendable {
         var threshold: UInt64 = 0
         var period = SyncPeriod(start: Clock.milliseconds())
         var throttle = AutoConverge()
+        var recent: [SyncPeriod.Closed] = []
         lastWindowEnd.store(windowStart, ordering: .relaxed)
         // QEMU stops the guest as soon as what is pending fits in the downtime, even in the first pass; waiting for
         // the first whole pass to be sent live leaves only what the guest dirtied since, so an idle guest stops
@@ -201,7 +205,15 @@ public final class OutgoingMigration: @unchecked Sendable {
                 if let closed = period.sync(
                     newlyDirty: newlyDirty, transferred: saver.statistics.ramTransferredBytes, now: Clock.milliseconds())
                 {
-                    progress.withLock { $0.ram.dirtyPagesRate = closed.dirtyPagesRate }
+                    recent = Array((recent + [closed]).suffix(OutgoingMigration.recentPeriodCount))
+                    let together = MigrationInfo.Period(
+                        dirtyBytes: recent.reduce(0) { $0 &+ $1.dirtyPages } &* UInt64(GuestRAM.pageSize),
+                        sentBytes: recent.reduce(0) { $0 &+ $1.transferredBytes },
+                        milliseconds: recent.reduce(0) { $0 &+ $1.milliseconds })
+                    progress.withLock { info in
+                        info.ram.dirtyPagesRate = closed.dirtyPagesRate
+                        info.recentPeriods = together
+                    }
                     if autoConverge { adjustThrottle(&throttle, closed, saver) }
                 }
                 pending = saver.pendingRAMBytes + saver.pendingDiskBytes

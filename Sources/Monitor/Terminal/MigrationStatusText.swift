@@ -43,8 +43,9 @@ enum MigrationStatusText {
         if let disk = info.disk, disk.total > 0 {
             layout.add(3, "disk \(mebibytes(disk.total - min(disk.total, disk.remaining)))/\(mebibytes(disk.total)) MiB")
         }
-        if info.pass > 0, info.ram.dirtyPagesRate > 0, case .converging = diagnosis {
-            layout.add(4, "dirtying \(rateText(Double(info.ram.dirtyPagesRate) * Double(info.ram.pageSize)))")
+        let dirtyRate = MigrationDiagnosis.headway(info).dirtyRate
+        if info.pass > 0, dirtyRate > 0, case .converging = diagnosis {
+            layout.add(4, "dirtying \(rateText(dirtyRate))")
         }
         layout.add(5, keys)
         return layout.render(width: width)
@@ -70,8 +71,8 @@ enum MigrationStatusText {
             let dirtying = "guest dirties \(rateText(dirtyRate))"
             if info.autoConverge == true {
                 layout.add(
-                    2, "\(dirtying): auto-converge throttles it; if that is not enough, raise max-bandwidth or downtime-limit",
-                    "auto-converge throttling; or raise max-bandwidth or downtime-limit", "auto-converge throttling")
+                    2, "\(dirtying): auto-converge slows the guest down; if it stays, raise max-bandwidth or downtime-limit",
+                    "auto-converge slows the guest; or raise max-bandwidth or downtime-limit", "auto-converge at work")
             } else if limitReached {
                 layout.add(
                     2, "\(dirtying), at max-bandwidth: raise max-bandwidth or downtime-limit, or \(retry)",
