@@ -94,9 +94,9 @@ public final class Workload: Sendable {
                     diskCredit = 0
                     return mode
                 }
-                let share = Double(100 - Int(throttlePercent.load(ordering: .relaxed))) / 100
-                ramCredit = min(ramCredit + Double(rates.ramBytesPerSecond) * share * elapsed, Workload.sliceLimitBytes)
-                diskCredit = min(diskCredit + Double(rates.diskBytesPerSecond) * share * elapsed, Workload.sliceLimitBytes)
+                let share = Double(100 - Int(throttlePercent.load(ordering: .relaxed))) / 100 * elapsed
+                ramCredit = min(ramCredit + Double(rates.ramBytesPerSecond) * share, Workload.sliceLimitBytes)
+                diskCredit = min(diskCredit + Double(rates.diskBytesPerSecond) * share, Workload.sliceLimitBytes)
                 while ramCredit >= Double(GuestRAM.pageSize) {
                     ramCredit -= Double(GuestRAM.pageSize)
                     let pageBytes = UnsafeMutableRawBufferPointer(rebasing: block[0..<GuestRAM.pageSize])

@@ -103,7 +103,7 @@ import Testing
         value.autoConverge = true
         value.cpuThrottlePercentage = 30
         let text = line(value)
-        #expect(text.contains("not converging · throttle 30 % · guest dirties 64 MiB/s: auto-converge slows the guest down"),
+        #expect(text.contains("not converging · throttle 30 % · guest dirties 64 MiB/s: auto-converge slows"),
                 "\(text)")
         #expect(!text.contains("migrate_set_capability"), "\(text)")
         var converging = info(dirty: 8, pass: 8)

@@ -202,9 +202,8 @@ public final class OutgoingMigration: @unchecked Sendable {
                 let before = saver.pendingRAMBytes
                 saver.syncDirty()
                 let newlyDirty = (saver.pendingRAMBytes &- before) / 4096
-                if let closed = period.sync(
-                    newlyDirty: newlyDirty, transferred: saver.statistics.ramTransferredBytes, now: Clock.milliseconds())
-                {
+                let sent = saver.statistics.ramTransferredBytes
+                if let closed = period.sync(newlyDirty: newlyDirty, transferred: sent, now: Clock.milliseconds()) {
                     recent = Array((recent + [closed]).suffix(OutgoingMigration.recentPeriodCount))
                     let together = MigrationInfo.Period(
                         dirtyBytes: recent.reduce(0) { $0 &+ $1.dirtyPages } &* UInt64(GuestRAM.pageSize),

@@ -41,7 +41,8 @@ enum MigrationStatusText {
         let ramDone = info.ram.total - min(info.ram.total, info.ram.remaining)
         layout.add(3, "RAM \(mebibytes(ramDone))/\(mebibytes(info.ram.total)) MiB")
         if let disk = info.disk, disk.total > 0 {
-            layout.add(3, "disk \(mebibytes(disk.total - min(disk.total, disk.remaining)))/\(mebibytes(disk.total)) MiB")
+            let done = disk.total - min(disk.total, disk.remaining)
+            layout.add(3, "disk \(mebibytes(done))/\(mebibytes(disk.total)) MiB")
         }
         let dirtyRate = MigrationDiagnosis.headway(info).dirtyRate
         if info.pass > 0, dirtyRate > 0, case .converging = diagnosis {
@@ -52,7 +53,9 @@ enum MigrationStatusText {
     }
 
     /// What the person can do about a migration that is not getting anywhere, longest first.
-    private static func addAdvice(_ layout: inout StatusLineLayout, _ diagnosis: MigrationDiagnosis, _ info: MigrationInfo) {
+    private static func addAdvice(
+        _ layout: inout StatusLineLayout, _ diagnosis: MigrationDiagnosis, _ info: MigrationInfo
+    ) {
         let retry = "^C and migrate_set_capability auto-converge on"
         switch diagnosis {
         case .converging:
@@ -70,8 +73,9 @@ enum MigrationStatusText {
         case .notConverging(let dirtyRate, let limitReached):
             let dirtying = "guest dirties \(rateText(dirtyRate))"
             if info.autoConverge == true {
+                let remedy = "raise max-bandwidth or downtime-limit"
                 layout.add(
-                    2, "\(dirtying): auto-converge slows the guest down; if it stays, raise max-bandwidth or downtime-limit",
+                    2, "\(dirtying): auto-converge slows the guest down; if it stays, \(remedy)",
                     "auto-converge slows the guest; or raise max-bandwidth or downtime-limit", "auto-converge at work")
             } else if limitReached {
                 layout.add(
