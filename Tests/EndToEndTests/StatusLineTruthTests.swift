@@ -118,18 +118,19 @@ import Testing
         #expect(term.waitFor(timeout: 20) { $0.contains("Migration completed in ") }, "\(term.screenText)")
     }
 
-    /// 64 MiB dirtied at 512 MiB/s against 64 MiB/s: not converging, with the remedy; cancelled, then again with
-    /// auto-converge on (a steeper throttle than the defaults, so that the test is short): the throttle shows,
-    /// the migration completes, and both sides' RAM are the same bytes.
+    /// 32 MiB dirtied at up to 512 MiB/s against 16 MiB/s: not converging, with the remedy; cancelled, then
+    /// again with auto-converge on (a steeper throttle than the defaults, so that the test is short): the throttle
+    /// shows, the migration completes, and both sides' RAM are the same bytes. The guest needs only a twentieth of
+    /// its rate to outrun the link, so a machine busy with other tests still shows a guest that does not converge.
     @Test func aGuestDirtyingFasterThanTheLinkIsNotConvergingUntilAutoConverge() throws {
         // RAM of data from the start: zero pages would go so fast that the first pass outruns the guest.
-        let ram = scratch.patternFile("ram.bin", size: 64 << 20, seed: 10)
-        let term = try terminal("-m 64 -mem-path \(ram) -workload ram=512M", width: 160)
+        let ram = scratch.patternFile("ram.bin", size: 32 << 20, seed: 10)
+        let term = try terminal("-m 32 -mem-path \(ram) -workload ram=512M", width: 160)
         defer { term.close() }
-        try command(term, "migrate_set_parameter max-bandwidth 64M")
+        try command(term, "migrate_set_parameter max-bandwidth 16M")
         #expect(term.waitForCursorLine("(qemu) "))
         let first = freePort()
-        let dst1 = try destination(port: first, ram: 64)
+        let dst1 = try destination(port: first, ram: 32)
         defer { dst1.close() }
         try command(term, "migrate tcp:127.0.0.1:\(first)")
         #expect(term.waitFor(timeout: 20) { _ in
@@ -142,10 +143,10 @@ import Testing
         #expect(term.waitForCursorLine("(qemu) "))
 
         let second = freePort()
-        let dst2 = try destination(port: second, ram: 64)
+        let dst2 = try destination(port: second, ram: 32)
         defer { dst2.close() }
-        for line in ["migrate_set_capability auto-converge on", "migrate_set_parameter cpu-throttle-initial 60",
-                     "migrate_set_parameter cpu-throttle-increment 20"] {
+        for line in ["migrate_set_capability auto-converge on", "migrate_set_parameter cpu-throttle-initial 80",
+                     "migrate_set_parameter cpu-throttle-increment 19"] {
             try command(term, line)
             #expect(term.waitForCursorLine("(qemu) "))
         }
@@ -154,14 +155,14 @@ import Testing
         #expect(term.screenText.contains("Migration completed in "), "\(term.screenText)")
         let throttles = rows.compactMap { number(#"throttle [0-9]+ %"#, in: $0) }
         #expect(!throttles.isEmpty, "the throttle was never shown: \(rows)")
-        #expect(throttles.allSatisfy { $0 >= 60 && $0 <= 99 }, "\(throttles)")
+        #expect(throttles.allSatisfy { $0 >= 80 && $0 <= 99 }, "\(throttles)")
         #expect(term.waitForCursorLine("(qemu) "))
 
         let a = scratch.file("source.ram"), b = scratch.file("destination.ram")
-        try command(term, "pmemsave 0 0x4000000 \"\(a)\"")
+        try command(term, "pmemsave 0 0x2000000 \"\(a)\"")
         #expect(term.waitForCursorLine("(qemu) "))
-        #expect(dst2.run("pmemsave 0 0x4000000 \"\(b)\"") == "")
-        #expect((try? FileManager.default.attributesOfItem(atPath: a)[.size] as? Int) == 64 << 20)
+        #expect(dst2.run("pmemsave 0 0x2000000 \"\(b)\"") == "")
+        #expect((try? FileManager.default.attributesOfItem(atPath: a)[.size] as? Int) == 32 << 20)
         #expect(sameBytes(a, b), "guest RAM differs between source and destination")
         try command(term, "info migrate")
         // The screen keeps the end of it, where QEMU prints the throttle.

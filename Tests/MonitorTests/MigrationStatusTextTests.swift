@@ -111,6 +111,18 @@ import Testing
         #expect(line(converging).contains("ETA 0:02 · throttle 50 %"), "\(line(converging))")
     }
 
+    /// Through QMP hmp does not know max-bandwidth nor the capability: the remedy names them all, unless a
+    /// throttle shows that auto-converge is on.
+    @Test func notConvergingOnAnotherQEMU() {
+        var value = info(rate: 64, dirty: 64, pass: 4)
+        value.rateLimit = nil
+        value.autoConverge = nil
+        #expect(line(value).contains("not converging · guest dirties 64 MiB/s: raise max-bandwidth or downtime-limit, "
+                                     + "or ^C and migrate_set_capability auto-converge on"), "\(line(value))")
+        value.cpuThrottlePercentage = 20
+        #expect(line(value).contains("throttle 20 % · guest dirties 64 MiB/s: auto-converge slows"), "\(line(value))")
+    }
+
     @Test func aDestinationThatStoppedReading() {
         var value = info(rate: 0)
         value.sendQueue = MigrationInfo.SendQueue(queued: 3 << 20, capacity: 4 << 20)

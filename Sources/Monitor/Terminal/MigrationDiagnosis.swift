@@ -14,8 +14,9 @@ enum MigrationDiagnosis: Equatable {
     /// Nothing sent for `seconds`, for no reason hmp can see.
     case stalled(seconds: Int)
     /// The guest dirties at least as fast as the migration sends; `limitReached` says the send rate is at
-    /// max-bandwidth (so raising it helps), otherwise the link is what holds it back.
-    case notConverging(dirtyRate: Double, limitReached: Bool)
+    /// max-bandwidth (so raising it helps), or, when false, that the link is what holds it back; nil when the
+    /// limit is not known (a migration seen through QMP).
+    case notConverging(dirtyRate: Double, limitReached: Bool?)
 
     /// A destination this long without reading is said to be stalled; a shorter pause is a busy peer.
     static let stallSeconds = 3
@@ -56,9 +57,8 @@ enum MigrationDiagnosis: Equatable {
         }
         let (dirtyRate, share) = MigrationDiagnosis.headway(info)
         if info.pass > 0, dirtyRate > 0, sendRate > 0, share >= MigrationDiagnosis.convergenceMargin {
-            let limit = Double(info.rateLimit ?? 0)
-            self = .notConverging(
-                dirtyRate: dirtyRate, limitReached: limit > 0 && sendRate >= limit * MigrationDiagnosis.limitMargin)
+            let reached = info.rateLimit.map { $0 > 0 && sendRate >= Double($0) * MigrationDiagnosis.limitMargin }
+            self = .notConverging(dirtyRate: dirtyRate, limitReached: reached)
             return
         }
         // Each byte sent gains (1 − share) of a byte on what is left.

@@ -72,12 +72,17 @@ enum MigrationStatusText {
             layout.add(2, "nothing moves: is the destination still there? ^C cancels", "nothing moves")
         case .notConverging(let dirtyRate, let limitReached):
             let dirtying = "guest dirties \(rateText(dirtyRate))"
-            if info.autoConverge == true {
-                let remedy = "raise max-bandwidth or downtime-limit"
+            let remedy = "raise max-bandwidth or downtime-limit"
+            // Another QEMU does not say whether auto-converge is on, but a throttle says it is.
+            if info.autoConverge == true || info.cpuThrottlePercentage != nil {
                 layout.add(
                     2, "\(dirtying): auto-converge slows the guest down; if it stays, \(remedy)",
-                    "auto-converge slows the guest; or raise max-bandwidth or downtime-limit", "auto-converge at work")
-            } else if limitReached {
+                    "auto-converge slows the guest; or \(remedy)", "auto-converge at work")
+            } else if limitReached == nil {
+                layout.add(
+                    2, "\(dirtying): \(remedy), or \(retry)", "\(remedy), or \(retry)",
+                    "raise max-bandwidth, or auto-converge", "auto-converge?")
+            } else if limitReached == true {
                 layout.add(
                     2, "\(dirtying), at max-bandwidth: raise max-bandwidth or downtime-limit, or \(retry)",
                     "raise max-bandwidth or downtime-limit, or \(retry)", "raise max-bandwidth, or auto-converge",
