@@ -127,17 +127,21 @@ import Testing
         var value = info(rate: 0)
         value.sendQueue = MigrationInfo.SendQueue(queued: 3 << 20, capacity: 4 << 20)
         let text = line(value, stalled: 4)
-        #expect(text.hasPrefix("60 % migrated · 0 MiB/s · 100 MiB left · stalled 4 s · destination not reading"),
+        #expect(text.hasPrefix("60 % migrated · 0 MiB/s · 100 MiB left · stalled 4 s: destination not reading · "
+                               + "its queue is full: is it stopped or overloaded? ^C cancels"),
                 "\(text)")
         #expect(!text.contains("max-bandwidth"), "the limit is not the cause: \(text)")
         // Not yet three seconds: a busy peer, no cause named.
         #expect(!line(value, stalled: 2).contains("not reading"))
+        // At 60 columns the cause stays, in place of the stall's length.
+        let narrow = line(value, width: 59, stalled: 4)
+        #expect(narrow == "60 % · 0 MiB/s · 100 MiB left · destination not reading", "\(narrow)")
     }
 
     @Test func aStallWithAnEmptyQueueUnderATinyLimitIsTheLimit() {
         var value = info(rate: 0, limit: 100 << 10)
         value.sendQueue = MigrationInfo.SendQueue(queued: 0, capacity: 4 << 20)
-        #expect(line(value, stalled: 5).contains("stalled 5 s · max-bandwidth 100 KiB/s holds it back"),
+        #expect(line(value, stalled: 5).contains("stalled 5 s: max-bandwidth 100 KiB/s · raise max-bandwidth"),
                 "\(line(value, stalled: 5))")
         value.rateLimit = 64 << 20
         #expect(line(value, stalled: 5).contains("stalled 5 s · nothing moves"), "\(line(value, stalled: 5))")
@@ -166,6 +170,7 @@ import Testing
         let eighty = line(value, width: 79)
         #expect(eighty.contains("not converging · raise max-bandwidth"), "\(eighty)")
         #expect(eighty.count <= 79)
+        #expect(line(info(rate: 40, dirty: 45, pass: 2), width: 79).hasSuffix("not converging · try auto-converge"))
         let sixty = line(value, width: 59)
         #expect(sixty.hasPrefix("60 % (pass 5) · 64 MiB/s · 100 MiB left · not converging"), "\(sixty)")
         #expect(sixty.count <= 59)

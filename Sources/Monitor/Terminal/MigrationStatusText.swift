@@ -33,7 +33,12 @@ enum MigrationStatusText {
             if let seconds { layout.add(0, "ETA \(duration(seconds))") }
         case .notConverging:
             layout.add(0, "not converging")
-        case .destinationNotReading(let seconds), .bandwidthTooLow(let seconds, _), .stalled(let seconds):
+        case .destinationNotReading(let seconds):
+            // The cause itself is essential: without it a stall says nothing the frozen figures do not.
+            layout.add(0, "stalled \(seconds) s: destination not reading", "destination not reading")
+        case .bandwidthTooLow(let seconds, let limit):
+            layout.add(0, "stalled \(seconds) s: max-bandwidth \(rateText(Double(limit)))", "max-bandwidth too low")
+        case .stalled(let seconds):
             layout.add(0, "stalled \(seconds) s")
         }
         if let throttle = info.cpuThrottlePercentage, throttle > 0 { layout.add(1, "throttle \(throttle) %") }
@@ -61,13 +66,9 @@ enum MigrationStatusText {
         case .converging:
             break
         case .destinationNotReading:
-            layout.add(
-                2, "destination not reading: its queue is full; is it stopped or overloaded? ^C cancels",
-                "destination not reading: stopped or overloaded?", "destination not reading")
-        case .bandwidthTooLow(_, let limit):
-            layout.add(
-                2, "max-bandwidth \(rateText(Double(limit))) holds it back: raise max-bandwidth",
-                "max-bandwidth too low", "raise max-bandwidth")
+            layout.add(2, "its queue is full: is it stopped or overloaded? ^C cancels", "stopped or overloaded?")
+        case .bandwidthTooLow:
+            layout.add(2, "raise max-bandwidth")
         case .stalled:
             layout.add(2, "nothing moves: is the destination still there? ^C cancels", "nothing moves")
         case .notConverging(let dirtyRate, let limitReached):
@@ -81,7 +82,7 @@ enum MigrationStatusText {
             } else if limitReached == nil {
                 layout.add(
                     2, "\(dirtying): \(remedy), or \(retry)", "\(remedy), or \(retry)",
-                    "raise max-bandwidth, or auto-converge", "auto-converge?")
+                    "raise max-bandwidth, or auto-converge", "try auto-converge")
             } else if limitReached == true {
                 layout.add(
                     2, "\(dirtying), at max-bandwidth: raise max-bandwidth or downtime-limit, or \(retry)",
@@ -90,7 +91,7 @@ enum MigrationStatusText {
             } else {
                 layout.add(
                     2, "\(dirtying), as fast as the link: raise downtime-limit, or \(retry)",
-                    "raise downtime-limit, or \(retry)", "raise downtime-limit or auto-converge", "auto-converge?")
+                    "raise downtime-limit, or \(retry)", "raise downtime-limit or auto-converge", "try auto-converge")
             }
         }
     }

@@ -1,7 +1,8 @@
 /// Fits the parts of a status line into a width: each part has its renderings from the longest to the shortest
 /// and a priority. The essential parts (priority 0) always stay, in their shortest renderings first; then each
-/// other part, by priority, comes in with the longest rendering that still fits, or not at all; last, the
-/// essentials take longer renderings where room is left. The parts keep their order on the line.
+/// part up to `detailPriority`, by priority, comes in with the longest rendering that still fits, or not at all;
+/// then the essentials take longer renderings where room is left, the last on the line first, and last the
+/// remaining parts come in as the detail did. The parts keep their order on the line.
 struct StatusLineLayout {
     struct Part {
         /// Longest first; never empty.
@@ -11,6 +12,8 @@ struct StatusLineLayout {
     }
 
     static let separator = " · "
+    /// Parts this important (the throttle, the advice) come before the essentials' longer renderings.
+    static let detailPriority = 2
 
     var parts: [Part] = []
 
@@ -35,8 +38,13 @@ struct StatusLineLayout {
             }
             chosen[i] = fallback
         }
-        for i in byPriority where parts[i].priority > 0 { takeLongestFitting(i, orKeep: nil) }
-        for i in byPriority where parts[i].priority == 0 { takeLongestFitting(i, orKeep: chosen[i]) }
+        let detail = 1...StatusLineLayout.detailPriority
+        for i in byPriority where detail.contains(parts[i].priority) { takeLongestFitting(i, orKeep: nil) }
+        // Last essential first: the leading figure's long form only adds a word, a cause's adds what happened.
+        for i in byPriority.reversed() where parts[i].priority == 0 { takeLongestFitting(i, orKeep: chosen[i]) }
+        for i in byPriority where parts[i].priority > StatusLineLayout.detailPriority {
+            takeLongestFitting(i, orKeep: nil)
+        }
         let line = parts.indices.compactMap { i in chosen[i].map { parts[i].renderings[$0] } }
             .joined(separator: StatusLineLayout.separator)
         return String(line.prefix(max(0, width)))
