@@ -5,6 +5,31 @@ extension MigrationParameters {
     /// input visitor), then checked as a whole as migrate_params_check does. On error nothing changes.
     public mutating func set(name: String, value: String) throws(MigrationSettingError) {
         var next = self
+        try next.assign(name: name, value: value)
+        try next.check()
+        self = next
+    }
+
+    /// migrate-set-parameters: every member set on a copy and the whole checked once, as QEMU's
+    /// migrate_params_test_apply then migrate_params_check, so that members checked against each other
+    /// (cpu-throttle-initial and max-cpu-throttle) may come in any order; on error nothing changes. Values are
+    /// strings as `migrate_set_parameter` takes them, but max-bandwidth is in bytes, as QMP gives it.
+    public mutating func set(qmp settings: [(String, String)]) throws(MigrationSettingError) {
+        var next = self
+        for (name, value) in settings {
+            if name == "max-bandwidth", let bytes = UInt64(value) {
+                next.setSpeed(bytes: bytes)
+            } else {
+                try next.assign(name: name, value: value)
+            }
+        }
+        try next.check()
+        self = next
+    }
+
+    /// One parameter parsed into place, unchecked against the others.
+    private mutating func assign(name: String, value: String) throws(MigrationSettingError) {
+        var next = self
         switch name {
         case "announce-initial": next.announceInitial = try Self.size(name, value)
         case "announce-max": next.announceMax = try Self.size(name, value)
@@ -50,7 +75,6 @@ extension MigrationParameters {
         default:
             throw .invalidValue(name)
         }
-        try next.check()
         self = next
     }
 

@@ -103,6 +103,14 @@ final class LocalBackend: MonitorBackend, @unchecked Sendable {
         }
     }
 
+    func setMigrationParameters(qmp settings: [(String, String)]) throws(BackendError) {
+        do throws(MigrationSettingError) {
+            try migration.parameters.set(qmp: settings)
+        } catch {
+            throw BackendError("\(error)")
+        }
+    }
+
     func setMigrationSpeed(bytes: UInt64) {
         migration.parameters.setSpeed(bytes: bytes)
     }

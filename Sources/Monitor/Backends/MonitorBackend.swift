@@ -33,6 +33,8 @@ protocol MonitorBackend: AnyObject, Sendable {
     func setMigrationParameter(name: String, value: String) throws(BackendError)
     /// `migrate_set_speed`: max-bandwidth in bytes per second.
     func setMigrationSpeed(bytes: UInt64)
+    /// migrate-set-parameters: `migrate_set_parameter`'s values (max-bandwidth in bytes), all or none.
+    func setMigrationParameters(qmp settings: [(String, String)]) throws(BackendError)
     /// `migrate_set_downtime`: downtime-limit, given in seconds.
     func setMigrationDowntime(seconds: Double) throws(BackendError)
     var migrationCapabilities: MigrationCapabilities { get }
@@ -50,4 +52,17 @@ protocol MonitorBackend: AnyObject, Sendable {
     func humanMonitorCommand(_ line: String) -> String?
     /// Commands and `info` items the machine's own monitor has beyond hmp's table, for completion.
     var otherCommands: (commands: [String], infoItems: [String]) { get }
+}
+
+extension MonitorBackend {
+    /// One at a time, for a backend whose machine checks each change itself (a QEMU behind QMP).
+    func setMigrationParameters(qmp settings: [(String, String)]) throws(BackendError) {
+        for (name, value) in settings {
+            if name == "max-bandwidth", let bytes = UInt64(value) {
+                setMigrationSpeed(bytes: bytes)
+            } else {
+                try setMigrationParameter(name: name, value: value)
+            }
+        }
+    }
 }

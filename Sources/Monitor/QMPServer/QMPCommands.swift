@@ -183,7 +183,7 @@ enum QMPCommands {
     private static let booleanParameters: Set<String> = ["compress-wait-thread", "cpu-throttle-tailslow", "block-incremental"]
     private static let stringParameters: Set<String> = ["tls-creds", "tls-hostname", "tls-authz", "multifd-compression"]
 
-    /// migrate-set-parameters: every member checked for its type first, then set one by one through the same
+    /// migrate-set-parameters: every member checked for its type first, then all set at once through the same
     /// checks as migrate_set_parameter (max-bandwidth in bytes, as QMP gives it).
     private static func setParameters(_ call: QMPCall) throws(QMPCommandError) {
         var settings: [(String, String)] = []
@@ -210,16 +210,10 @@ enum QMPCommands {
                 }
             }
         }
-        for (name, value) in settings {
-            do throws(BackendError) {
-                if name == "max-bandwidth", let bytes = UInt64(value) {
-                    call.backend.setMigrationSpeed(bytes: bytes)
-                } else {
-                    try call.backend.setMigrationParameter(name: name, value: value)
-                }
-            } catch {
-                throw backendError(error)
-            }
+        do throws(BackendError) {
+            try call.backend.setMigrationParameters(qmp: settings)
+        } catch {
+            throw backendError(error)
         }
     }
 
