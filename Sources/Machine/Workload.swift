@@ -24,6 +24,9 @@ public final class Workload: Sendable {
     private let thread = Mutex<pthread_t?>(nil)
     private let ramWritten = Atomic<UInt64>(0)
     private let diskWritten = Atomic<UInt64>(0)
+    /// auto-converge's throttle, 0 to 99: the guest writes (100 − it) % of its rates, as a vCPU throttled by QEMU
+    /// sleeps that share of each time slice.
+    private let throttlePercent = Atomic<UInt8>(0)
 
     /// Starts the thread at once, in `mode` (running or paused).
     public init(rates: WorkloadRates, ram: GuestRAM, drives: [Drive], mode: Mode = .paused) {
@@ -42,6 +45,15 @@ public final class Workload: Sendable {
     /// Bytes the workload has written to RAM and to disks since it began.
     public var ramBytesWritten: UInt64 { ramWritten.load(ordering: .relaxed) }
     public var diskBytesWritten: UInt64 { diskWritten.load(ordering: .relaxed) }
+
+    /// The auto-converge throttle in force, 0 when none.
+    public var throttle: UInt8 { throttlePercent.load(ordering: .relaxed) }
+
+    /// Sets the throttle (clamped to 99, as QEMU's cpu_throttle_set); 0 removes it. Takes effect from the next
+    /// 10 ms slice.
+    public func setThrottle(percent: UInt8) {
+        throttlePercent.store(min(percent, 99), ordering: .relaxed)
+    }
 
     public func resume() {
         control.withLock { if $0 == .paused { $0 = .running } }
@@ -82,8 +94,9 @@ public final class Workload: Sendable {
                     diskCredit = 0
                     return mode
                 }
-                ramCredit = min(ramCredit + Double(rates.ramBytesPerSecond) * elapsed, Workload.sliceLimitBytes)
-                diskCredit = min(diskCredit + Double(rates.diskBytesPerSecond) * elapsed, Workload.sliceLimitBytes)
+                let share = Double(100 - Int(throttlePercent.load(ordering: .relaxed))) / 100 * elapsed
+                ramCredit = min(ramCredit + Double(rates.ramBytesPerSecond) * share, Workload.sliceLimitBytes)
+                diskCredit = min(diskCredit + Double(rates.diskBytesPerSecond) * share, Workload.sliceLimitBytes)
                 while ramCredit >= Double(GuestRAM.pageSize) {
                     ramCredit -= Double(GuestRAM.pageSize)
                     let pageBytes = UnsafeMutableRawBufferPointer(rebasing: block[0..<GuestRAM.pageSize])

@@ -8,9 +8,10 @@ public struct MigrationCapabilities: Sendable, Equatable {
         "zero-copy-send", "postcopy-preempt",
     ]
 
-    /// What hmp's engine really honours: `block` (as `migrate -b`) and `events`, which turns on the MIGRATION and
-    /// MIGRATION_PASS events of hmp's QMP server (-qmp). Any other may be listed and turned off, not turned on.
-    public static let implemented: Set<String> = ["block", "events"]
+    /// What hmp's engine really honours: `block` (as `migrate -b`), `events`, which turns on the MIGRATION and
+    /// MIGRATION_PASS events of hmp's QMP server (-qmp), and `auto-converge`, which throttles the built-in guest's
+    /// workload as QEMU throttles vCPUs. Any other may be listed and turned off, not turned on.
+    public static let implemented: Set<String> = ["auto-converge", "block", "events"]
 
     /// Capabilities background-snapshot cannot be combined with, in the order QEMU checks them.
     static let backgroundSnapshotConflicts = [

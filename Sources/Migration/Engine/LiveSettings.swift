@@ -1,14 +1,29 @@
 import Synchronization
 
-/// The parameters a running migration reads on every window, so that `migrate_set_parameter max-bandwidth` and
-/// `downtime-limit` take effect at once, as in QEMU.
+/// The parameters a running migration reads on every window, so that `migrate_set_parameter max-bandwidth`,
+/// `downtime-limit` and the cpu-throttle ones take effect at once, as in QEMU.
 public final class LiveSettings: Sendable {
     private let bandwidth: Atomic<UInt64>
     private let downtime: Atomic<UInt64>
+    private let throttleParameters: Mutex<AutoConverge.Parameters>
 
-    public init(maxBandwidth: UInt64, downtimeLimit: UInt64) {
-        bandwidth = Atomic(maxBandwidth)
-        downtime = Atomic(downtimeLimit)
+    public init(_ parameters: MigrationParameters) {
+        bandwidth = Atomic(parameters.maxBandwidth)
+        downtime = Atomic(parameters.downtimeLimit)
+        throttleParameters = Mutex(AutoConverge.Parameters(parameters))
+    }
+
+    /// Takes the values a running migration reads from a new set of parameters.
+    public func update(from parameters: MigrationParameters) {
+        maxBandwidth = parameters.maxBandwidth
+        downtimeLimit = parameters.downtimeLimit
+        throttle = AutoConverge.Parameters(parameters)
+    }
+
+    /// What auto-converge reads at each sync period.
+    public var throttle: AutoConverge.Parameters {
+        get { throttleParameters.withLock { $0 } }
+        set { throttleParameters.withLock { $0 = newValue } }
     }
 
     /// Bytes per second.

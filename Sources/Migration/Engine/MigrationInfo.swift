@@ -27,6 +27,47 @@ public struct MigrationInfo: Sendable, Equatable {
     /// Why an outgoing migration would be refused (QEMU's `blocked-reasons`).
     public var blockedReasons: [String] = []
 
+    // What hmp's own engine adds for the status line, never printed by `info migrate` nor sent by query-migrate;
+    // nil for a migration seen through QMP, which does not tell.
+    /// The outgoing channel's queue when last measured: a full one that does not drain is a destination that
+    /// stopped reading.
+    public var sendQueue: SendQueue?
+    /// The max-bandwidth the engine applies now, bytes per second, 0 for no limit.
+    public var rateLimit: UInt64?
+    /// Whether the auto-converge capability was on when the migration began.
+    public var autoConverge: Bool?
+    /// The last few closed sync periods together: what the guest dirtied against what was sent over the same
+    /// stretch of time, a steadier measure of headway than two rates taken over different windows.
+    public var recentPeriods: Period?
+
+    public struct Period: Sendable, Equatable {
+        public var dirtyBytes: UInt64
+        public var sentBytes: UInt64
+        public var milliseconds: UInt64
+
+        public init(dirtyBytes: UInt64, sentBytes: UInt64, milliseconds: UInt64) {
+            self.dirtyBytes = dirtyBytes
+            self.sentBytes = sentBytes
+            self.milliseconds = milliseconds
+        }
+    }
+
+    /// Bytes written to the channel that the destination has not taken yet, against what the channel holds
+    /// (a socket's SO_SNDBUF, a pipe's capacity).
+    public struct SendQueue: Sendable, Equatable {
+        public var queued: UInt64
+        public var capacity: UInt64
+
+        public init(queued: UInt64, capacity: UInt64) {
+            self.queued = queued
+            self.capacity = capacity
+        }
+
+        /// Full enough that writes block: the kernel's accounting for a socket counts more than the payload, so
+        /// its queue never reaches SO_SNDBUF in payload bytes; half of it is already a queue that is not moving.
+        public var isFull: Bool { capacity > 0 && queued >= capacity / 2 }
+    }
+
     public struct Presence: Sendable, Equatable {
         public var expectedDowntime: Bool?
         public var setupTime: Bool?

@@ -7,10 +7,7 @@ public final class MigrationState: @unchecked Sendable {
     // `parameters`, `capabilities` and `incomingURI` change only under the monitor's command lock; the running
     // migrations are behind their own mutexes because migration threads finish them.
     public var parameters = MigrationParameters() {
-        didSet {
-            live.maxBandwidth = parameters.maxBandwidth
-            live.downtimeLimit = parameters.downtimeLimit
-        }
+        didSet { live.update(from: parameters) }
     }
     public var capabilities = MigrationCapabilities()
     /// `-incoming` as given at start-up; `defer` waits for migrate_incoming.
@@ -39,8 +36,7 @@ public final class MigrationState: @unchecked Sendable {
 
     public init(incomingURI: String?) {
         self.incomingURI = incomingURI
-        let defaults = MigrationParameters()
-        live = LiveSettings(maxBandwidth: defaults.maxBandwidth, downtimeLimit: defaults.downtimeLimit)
+        live = LiveSettings(MigrationParameters())
     }
 
     /// `migrate_set_capability`, as qmp_migrate_set_capabilities: refused while a migration runs, then (hmp's own
@@ -104,7 +100,8 @@ public final class MigrationState: @unchecked Sendable {
             blockMode = .none
         }
         let migration = OutgoingMigration(
-            uri: uri, blockMode: blockMode, machine: machine, settings: live, descriptors: descriptors,
+            uri: uri, blockMode: blockMode, machine: machine, settings: live,
+            autoConverge: capabilities["auto-converge"], descriptors: descriptors,
             observer: observer, onFinish: onFinish)
         outgoing.withLock { $0 = migration }
         migration.start()

@@ -16,6 +16,11 @@ public final class OutgoingMigration: @unchecked Sendable {
     private let channel = Mutex<MigrationChannel?>(nil)
     private let cancelRequested = Atomic<Bool>(false)
     private let startTime = Clock.milliseconds()
+    /// Whether auto-converge throttles the guest; capabilities cannot change while a migration runs.
+    private let autoConverge: Bool
+    /// When the last bandwidth window closed: a thread blocked in a write closes none, and its last rate must
+    /// not stand for a link on which nothing moves.
+    private let lastWindowEnd = Atomic<UInt64>(Clock.milliseconds())
     /// Called once, on the migration thread, when the migration has ended (completed, failed or cancelled).
     private let onFinish: @Sendable (MigrationInfo) -> Void
     /// The monitor's named descriptors, for `fd:NAME`.
@@ -27,9 +32,15 @@ public final class OutgoingMigration: @unchecked Sendable {
     static let windowMilliseconds: UInt64 = 100
     /// The most one iterate call writes, so that cancel, the rate limit and the clock are looked at often.
     static let iterateChunk = 4 << 20
+    /// How many closed sync periods the status line's measure of headway spans: one period's share swings by a
+    /// third either way on a guest that dirties random pages.
+    static let recentPeriodCount = 3
+    /// A rate older than this (five windows) is stale: nothing has been measured as moving since.
+    static let staleRateMilliseconds: UInt64 = 500
 
     public init(
         uri: MigrationURI, blockMode: BlockMigrationMode, machine: Machine, settings: LiveSettings,
+        autoConverge: Bool = false,
         descriptors: @escaping @Sendable (String) -> Int32? = { _ in nil },
         observer: MigrationEventObserver? = nil,
         onFinish: @escaping @Sendable (MigrationInfo) -> Void
@@ -40,6 +51,7 @@ public final class OutgoingMigration: @unchecked Sendable {
         self.blockMode = blockMode
         self.machine = machine
         self.settings = settings
+        self.autoConverge = autoConverge
         self.onFinish = onFinish
         progress.withLock { info in
             info.status = .setup
@@ -50,13 +62,27 @@ public final class OutgoingMigration: @unchecked Sendable {
         observer?(.status(.setup))
     }
 
-    /// The latest measured state; safe from any thread.
+    /// The latest measured state; safe from any thread. While the migration runs it also measures the channel's
+    /// send queue, since the migration thread cannot while a write blocks it.
     public var info: MigrationInfo {
-        progress.withLock { info in
+        let now = Clock.milliseconds()
+        var copy = progress.withLock { info in
             var copy = info
-            if !copy.status.isFinished { copy.totalTime = Clock.milliseconds() - startTime }
+            if !copy.status.isFinished { copy.totalTime = now - startTime }
             return copy
         }
+        copy.rateLimit = settings.maxBandwidth
+        copy.autoConverge = autoConverge
+        if copy.status.isRunning {
+            if now - min(now, lastWindowEnd.load(ordering: .relaxed)) > OutgoingMigration.staleRateMilliseconds {
+                copy.ram.mbps = 0
+                copy.ram.pagesPerSecond = 0
+            }
+            copy.sendQueue = channel.withLock { $0?.sendQueue() }.map {
+                MigrationInfo.SendQueue(queued: $0.queued, capacity: $0.capacity)
+            }
+        }
+        return copy
     }
 
     public func start() {
@@ -120,7 +146,10 @@ public final class OutgoingMigration: @unchecked Sendable {
         var windowStart = Clock.milliseconds()
         var windowStartBytes = file.bytesWritten
         var threshold: UInt64 = 0
-        var lastSyncTime = Clock.milliseconds()
+        var period = SyncPeriod(start: Clock.milliseconds())
+        var throttle = AutoConverge()
+        var recent: [SyncPeriod.Closed] = []
+        lastWindowEnd.store(windowStart, ordering: .relaxed)
         // QEMU stops the guest as soon as what is pending fits in the downtime, even in the first pass; waiting for
         // the first whole pass to be sent live leaves only what the guest dirtied since, so an idle guest stops
         // for milliseconds instead of for most of its RAM.
@@ -167,22 +196,46 @@ public final class OutgoingMigration: @unchecked Sendable {
                 }
                 windowStart = now
                 windowStartBytes = file.bytesWritten
+                lastWindowEnd.store(now, ordering: .relaxed)
             }
             if passDone { firstPassSent = true }
             var pending = saver.pendingRAMBytes + saver.pendingDiskBytes
             if passDone || (firstPassSent && threshold > 0 && pending <= threshold) {
                 let before = saver.pendingRAMBytes
                 saver.syncDirty()
-                let syncTime = Clock.milliseconds()
                 let newlyDirty = (saver.pendingRAMBytes &- before) / 4096
-                let seconds = Double(max(1, syncTime - lastSyncTime)) / 1000
-                progress.withLock { $0.ram.dirtyPagesRate = UInt64(Double(newlyDirty) / seconds) }
-                lastSyncTime = syncTime
+                let sent = saver.statistics.ramTransferredBytes
+                if let closed = period.sync(newlyDirty: newlyDirty, transferred: sent, now: Clock.milliseconds()) {
+                    recent = Array((recent + [closed]).suffix(OutgoingMigration.recentPeriodCount))
+                    let together = MigrationInfo.Period(
+                        dirtyBytes: recent.reduce(0) { $0 &+ $1.dirtyPages } &* UInt64(GuestRAM.pageSize),
+                        sentBytes: recent.reduce(0) { $0 &+ $1.transferredBytes },
+                        milliseconds: recent.reduce(0) { $0 &+ $1.milliseconds })
+                    progress.withLock { info in
+                        info.ram.dirtyPagesRate = closed.dirtyPagesRate
+                        info.recentPeriods = together
+                    }
+                    if autoConverge { adjustThrottle(&throttle, closed, saver) }
+                }
                 pending = saver.pendingRAMBytes + saver.pendingDiskBytes
                 if pending <= threshold || pending == 0 { return }
             }
             publish(saver)
         }
+    }
+
+    /// migration_trigger_throttle: a closed period feeds the rule, and a change reaches the workload at once. QEMU
+    /// leaves the guest alone while block migration sends its first whole copy of the disks, when RAM seems to
+    /// make no progress only because the disks take the bandwidth.
+    private func adjustThrottle(_ throttle: inout AutoConverge, _ closed: SyncPeriod.Closed, _ saver: SaveVMWriter) {
+        if let block = saver.block, !block.bulkCompleted { return }
+        let changed = throttle.period(
+            dirtyBytes: closed.dirtyPages &* UInt64(GuestRAM.pageSize), transferredBytes: closed.transferredBytes,
+            parameters: settings.throttle)
+        guard changed else { return }
+        let percent = throttle.percentage
+        machine.workload?.setThrottle(percent: percent)
+        progress.withLock { $0.cpuThrottlePercentage = UInt64(percent) }
     }
 
     /// Stops the guest, then sends what is left and the device state; `runState` is what the guest was doing,
@@ -226,7 +279,10 @@ public final class OutgoingMigration: @unchecked Sendable {
 
     private func finish(_ status: MigrationStatus, error: MigrationError?) {
         let end = Clock.milliseconds()
+        // migration_iteration_finish: whatever the end, the guest runs at full speed again.
+        if autoConverge { machine.workload?.setThrottle(percent: 0) }
         let final = progress.withLock { info in
+            info.cpuThrottlePercentage = nil
             info.status = status
             info.errorDescription = error?.message
             info.totalTime = end - startTime

@@ -84,3 +84,13 @@ public final class MigrationChannel: Sendable {
         child?.reap(grace: wasShutDown ? 0 : 5)
     }
 }
+
+// MARK: - Stall measurement (the status line's "destination not reading")
+
+extension MigrationChannel {
+    /// The channel's queue towards the peer, nil once closed or when the descriptor cannot tell. Measured under
+    /// the same lock close() takes, so the descriptor is never one that another open has reused.
+    public func sendQueue() -> (queued: UInt64, capacity: UInt64)? {
+        state.withLock { state in state.closed ? nil : Descriptor.sendQueue(fd) }
+    }
+}

@@ -18,6 +18,8 @@ extension MigrationInfo {
             reply["status"] = .string(status.rawValue)
         case .active, .cancelling:
             if presence.expectedDowntime ?? true { reply["expected-downtime"] = .uint(expectedDowntime) }
+            // populate_ram_info adds it while the throttle is on; QEMU's hash order puts it here.
+            if let cpuThrottlePercentage { reply["cpu-throttle-percentage"] = .uint(cpuThrottlePercentage) }
             reply["status"] = .string(status.rawValue)
             if figures, let disk { reply["disk"] = .dict(Self.diskFigures(disk)) }
             if presence.setupTime ?? true { reply["setup-time"] = .uint(setupTime) }

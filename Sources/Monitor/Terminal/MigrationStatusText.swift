@@ -4,38 +4,131 @@ import Migration
 /// The words of the migration status line and of the summary that replaces it. Pure, so that tests can read it.
 enum MigrationStatusText {
     static let keys = "^C cancel, ^Z detach"
+    /// Printed once before the status line appears: a narrow line drops the keys first.
+    static let keysIntroduction = "Migrating: ^C cancels it, ^Z detaches (it goes on; info migrate shows it)"
 
-    /// The status line for `info`, cut to `width` columns by dropping the least useful parts first.
-    /// `stalledSeconds` is how long nothing has been sent.
-    static func line(_ info: MigrationInfo, width: Int, stalledSeconds: Int) -> String {
-        var parts: [String] = []
-        if let disk = info.disk, disk.total > 0 { parts.append("Completed \(disk.percent) %") }
-        if info.status == .setup { parts.append("connecting") }
-        if info.status == .cancelling { parts.append("cancelling") }
-        let ramDone = info.ram.total - min(info.ram.total, info.ram.remaining)
-        parts.append("RAM \(mebibytes(ramDone))/\(mebibytes(info.ram.total)) MiB")
-        if let disk = info.disk, disk.total > 0 {
-            parts.append("disk \(mebibytes(disk.total - min(disk.total, disk.remaining)))/\(mebibytes(disk.total)) MiB")
+    /// The status line for `info`, fitted to `width` columns: the whole migration's progress, the send rate, what
+    /// is left and the estimate (or why there is none) stay; the rest comes in as room allows, the keys last.
+    /// `stalledSeconds` is how long nothing has been sent. `qemuFigure` puts QEMU's own `Completed N %` (the disk
+    /// figure of a block migration) first, for a dumb terminal, where scripts read it.
+    static func line(_ info: MigrationInfo, width: Int, stalledSeconds: Int, qemuFigure: Bool = false) -> String {
+        var layout = StatusLineLayout()
+        if qemuFigure, let disk = info.disk, disk.total > 0 { layout.add(0, "Completed \(disk.percent) %") }
+        let diagnosis = MigrationDiagnosis(info, stalledSeconds: stalledSeconds)
+        switch info.status {
+        case .setup: layout.add(0, "connecting")
+        case .cancelling: layout.add(0, "cancelling")
+        default: break
         }
-        if stalledSeconds >= 5 {
-            parts.append("no progress for \(stalledSeconds) s: raise max-bandwidth or downtime-limit")
+        if let percent = progressPercent(info) {
+            // The figure goes back when a sync finds pages dirtied since they were sent: the pass says so.
+            let pass = info.pass > 0 ? " (pass \(sum(info.pass, 1)))" : ""
+            layout.add(0, "\(percent) % migrated\(pass)", "\(percent) %\(pass)")
         }
         let rate = bytesPerSecond(info)
-        let left = info.ram.remaining + (info.disk?.remaining ?? 0)
-        var optional: [String] = [keys]
-        if rate > 0 { optional.append("\(mebibytes(UInt64(rate))) MiB/s") }
-        optional.append("\(mebibytes(left)) MiB left")
-        if rate > 0 { optional.append("ETA \(duration(Double(left) / rate))") }
-        if info.pass > 0 {
-            let dirty = Double(info.ram.dirtyPagesRate) * 4096
-            optional.append("pass \(info.pass + 1), dirtying \(mebibytes(UInt64(dirty))) MiB/s")
+        layout.add(0, rateText(rate))
+        layout.add(0, "\(mebibytes(left(info))) MiB left")
+        switch diagnosis {
+        case .converging(let seconds):
+            if let seconds { layout.add(0, "ETA \(duration(seconds))") }
+        case .notConverging:
+            layout.add(0, "not converging")
+        case .destinationNotReading(let seconds):
+            // The cause itself is essential: without it a stall says nothing the frozen figures do not.
+            layout.add(0, "stalled \(seconds) s: destination not reading", "destination not reading")
+        case .bandwidthTooLow(let seconds, let limit):
+            layout.add(0, "stalled \(seconds) s: max-bandwidth \(rateText(Double(limit)))", "max-bandwidth too low")
+        case .stalled(let seconds):
+            layout.add(0, "stalled \(seconds) s")
         }
-        var line = parts.joined(separator: " · ")
-        // The keys matter most after the essentials; the rest fill what room is left, in order.
-        for part in optional where line.count + 3 + part.count <= width {
-            line += " · " + part
+        if let throttle = info.cpuThrottlePercentage, throttle > 0 { layout.add(1, "throttle \(throttle) %") }
+        addAdvice(&layout, diagnosis, info)
+        let ramDone = info.ram.total - min(info.ram.total, info.ram.remaining)
+        layout.add(3, "RAM \(mebibytes(ramDone))/\(mebibytes(info.ram.total)) MiB")
+        if let disk = info.disk, disk.total > 0 {
+            let done = disk.total - min(disk.total, disk.remaining)
+            layout.add(3, "disk \(mebibytes(done))/\(mebibytes(disk.total)) MiB")
         }
-        return String(line.prefix(max(0, width)))
+        let dirtyRate = MigrationDiagnosis.headway(info).dirtyRate
+        if info.pass > 0, dirtyRate > 0, case .converging = diagnosis {
+            layout.add(4, "dirtying \(rateText(dirtyRate))")
+        }
+        layout.add(5, keys)
+        return layout.render(width: width)
+    }
+
+    /// What the person can do about a migration that is not getting anywhere, longest first.
+    private static func addAdvice(
+        _ layout: inout StatusLineLayout, _ diagnosis: MigrationDiagnosis, _ info: MigrationInfo
+    ) {
+        let retry = "^C and migrate_set_capability auto-converge on"
+        switch diagnosis {
+        case .converging:
+            break
+        case .destinationNotReading:
+            layout.add(2, "its queue is full: is it stopped or overloaded? ^C cancels", "stopped or overloaded?")
+        case .bandwidthTooLow:
+            layout.add(2, "raise max-bandwidth")
+        case .stalled:
+            layout.add(2, "nothing moves: is the destination still there? ^C cancels", "nothing moves")
+        case .notConverging(let dirtyRate, let limitReached):
+            let dirtying = "guest dirties \(rateText(dirtyRate))"
+            let remedy = "raise max-bandwidth or downtime-limit"
+            // Another QEMU does not say whether auto-converge is on, but a throttle says it is.
+            if info.autoConverge == true || info.cpuThrottlePercentage != nil {
+                layout.add(
+                    2, "\(dirtying): auto-converge slows the guest down; if it stays, \(remedy)",
+                    "auto-converge slows the guest; or \(remedy)", "auto-converge at work")
+            } else if limitReached == nil {
+                layout.add(
+                    2, "\(dirtying): \(remedy), or \(retry)", "\(remedy), or \(retry)",
+                    "raise max-bandwidth, or auto-converge", "try auto-converge")
+            } else if limitReached == true {
+                layout.add(
+                    2, "\(dirtying), at max-bandwidth: raise max-bandwidth or downtime-limit, or \(retry)",
+                    "raise max-bandwidth or downtime-limit, or \(retry)", "raise max-bandwidth, or auto-converge",
+                    "raise max-bandwidth")
+            } else {
+                layout.add(
+                    2, "\(dirtying), as fast as the link: raise downtime-limit, or \(retry)",
+                    "raise downtime-limit, or \(retry)", "raise downtime-limit or auto-converge", "try auto-converge")
+            }
+        }
+    }
+
+    /// The whole migration's progress, RAM and disk together, in whole percent rounded down, so that it reads 100
+    /// only once nothing is left and the migration has completed; nil while the size is not known yet (a block
+    /// migration still sizing its disks).
+    static func progressPercent(_ info: MigrationInfo) -> Int? {
+        if let disk = info.disk, disk.total == 0 { return nil }
+        let total = sum(info.ram.total, info.disk?.total ?? 0)
+        guard total > 0 else { return nil }
+        let done = total - min(total, left(info))
+        let percent = Int(Double(done) * 100 / Double(total))
+        return info.status == .completed ? 100 : min(percent, 99)
+    }
+
+    static func left(_ info: MigrationInfo) -> UInt64 {
+        sum(info.ram.remaining, info.disk?.remaining ?? 0)
+    }
+
+    /// Figures from another QEMU may be anything: sums saturate rather than trap.
+    static func sum(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let (total, overflow) = a.addingReportingOverflow(b)
+        return overflow ? .max : total
+    }
+
+    /// A non-negative finite double as bytes, saturating.
+    static func bytes(_ value: Double) -> UInt64 {
+        guard value.isFinite, value > 0 else { return 0 }
+        return value >= 1.8e19 ? .max : UInt64(value)
+    }
+
+    /// A rate in MiB/s, or KiB/s below one MiB/s so that a slow trickle does not read as nothing.
+    static func rateText(_ bytesPerSecond: Double) -> String {
+        guard bytesPerSecond.isFinite, bytesPerSecond > 0 else { return "0 MiB/s" }
+        if bytesPerSecond < Double(1 << 20) { return "\(max(1, Int((bytesPerSecond / 1024).rounded()))) KiB/s" }
+        return "\(mebibytes(bytes(bytesPerSecond))) MiB/s"
     }
 
     /// One line saying how a migration ended; after a failure or a cancel it says what the guest here is doing
@@ -48,10 +141,10 @@ enum MigrationStatusText {
         }
         switch info.status {
         case .completed:
-            let sent = info.ram.transferred + (info.disk?.transferred ?? 0)
+            let sent = sum(info.ram.transferred, info.disk?.transferred ?? 0)
             let seconds = Double(max(1, info.totalTime)) / 1000
             return "Migration completed in \(HMPFormat.twoDecimals(seconds)) s: downtime \(info.downtime ?? 0) ms, "
-                + "\(mebibytes(sent)) MiB sent at \(mebibytes(UInt64(Double(sent) / seconds))) MiB/s"
+                + "\(mebibytes(sent)) MiB sent at \(mebibytes(bytes(Double(sent) / seconds))) MiB/s"
         case .failed:
             return "Migration failed: \(info.errorDescription ?? "unknown error"); \(guest)"
         case .cancelled:
@@ -70,9 +163,12 @@ enum MigrationStatusText {
         info.ram.mbps * 1_000_000 / 8
     }
 
-    static func mebibytes(_ bytes: UInt64) -> UInt64 { (bytes + (1 << 19)) >> 20 }
+    /// Rounded to the nearest MiB.
+    static func mebibytes(_ bytes: UInt64) -> UInt64 { (bytes >> 20) + ((bytes >> 19) & 1) }
 
+    /// `m:ss` or `h:mm:ss`; an estimate of 100 hours or more (or none that makes sense) reads as such.
     static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0, seconds < 360_000 else { return "over 99 h" }
         let total = Int(seconds.rounded(.up))
         return total >= 3600
             ? "\(total / 3600):" + twoDigits((total / 60) % 60) + ":" + twoDigits(total % 60)

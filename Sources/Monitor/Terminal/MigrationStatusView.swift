@@ -32,6 +32,7 @@ struct MigrationStatusView {
 
         let pinned = terminal.canPinStatusLine
         var size = Terminfo.size()
+        session.print(MigrationStatusText.keysIntroduction)
         if pinned { session.write(terminal.reserveBottomRow(rows: size.rows)) }
         var typed: [UInt8] = []
         var lastDraw: UInt64 = 0
@@ -67,7 +68,8 @@ struct MigrationStatusView {
             }
             if drawNow || now - lastDraw >= 1000 {
                 let stalled = Int((now - lastProgress) / 1000)
-                let text = MigrationStatusText.line(info, width: size.columns - 1, stalledSeconds: stalled)
+                let text = MigrationStatusText.line(
+                    info, width: size.columns - 1, stalledSeconds: stalled, qemuFigure: !pinned)
                 if pinned {
                     session.write(terminal.drawBottomRow(text, rows: size.rows))
                 } else {
