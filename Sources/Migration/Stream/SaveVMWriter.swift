@@ -43,11 +43,14 @@ public final class SaveVMWriter {
         }
     }
 
-    /// migration_bitmap_sync for RAM; disks are read straight from their dirty bitmaps, so only the remaining
-    /// count is refreshed.
+    /// migration_bitmap_sync for RAM and the disks: dirty bits move into each handler's to-send set, whose
+    /// running counts `pendingRAMBytes` and `pendingDiskBytes` read without a scan.
     public func syncDirty() {
         ram.syncDirty()
-        if let block { statistics.diskRemaining.store(block.pendingBytes, ordering: .relaxed) }
+        if let block {
+            block.syncDirty()
+            statistics.diskRemaining.store(block.pendingBytes, ordering: .relaxed)
+        }
     }
 
     public var pendingRAMBytes: UInt64 { ram.pendingBytes }
