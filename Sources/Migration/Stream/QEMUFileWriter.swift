@@ -31,6 +31,8 @@ public final class QEMUFileWriter {
         buffer = .allocate(byteCount: capacity, alignment: 4096)
         var st = stat()
         isSocket = fstat(fileDescriptor, &st) == 0 && (st.st_mode & S_IFMT) == S_IFSOCK
+        // sendfile (putFile) has no MSG_NOSIGNAL: set once here rather than a sigaction per chunk.
+        if isSocket { ignoreSIGPIPE() }
     }
 
     deinit {
@@ -106,8 +108,6 @@ public final class QEMUFileWriter {
     public func putFile(_ fd: Int32, offset: UInt64, count: Int) throws(MigrationError) -> Int {
         guard isSocket, count > 0 else { return 0 }
         try flush()
-        // sendfile has no MSG_NOSIGNAL.
-        ignoreSIGPIPE()
         var position = off_t(offset)
         var done = 0
         while done < count {
