@@ -36,6 +36,11 @@ public final class RAMSaveHandler: SaveVMHandler {
     private var loadBlockKnown = false
     /// Incoming: faults guest RAM in ahead of dense runs of PAGE records, made on the first one.
     private var prefaulter: RAMPrefaulter?
+    /// Incoming: how many PAGE records in a row had consecutive addresses, the last one's address, and the
+    /// records `receivePage` expects next (owned storage, made on first use, freed in deinit).
+    private var pageRun = 0
+    private var lastPageAddress: UInt64 = .max
+    private var pageTargets: UnsafeMutableBufferPointer<QEMUFileReader.PageTarget>?
 
     public init(ram: GuestRAM, statistics: MigrationStreamStatistics) {
         self.ram = ram
@@ -46,6 +51,7 @@ public final class RAMSaveHandler: SaveVMHandler {
 
     deinit {
         toSend.deallocate()
+        pageTargets?.deallocate()
     }
 
     /// O(1): the count is kept as bits are taken and sent.
@@ -230,7 +236,7 @@ public final class RAMSaveHandler: SaveVMHandler {
                     if let host {
                         populate(address)
                         prefaulter(for: address)
-                        try r.read(into: UnsafeMutableRawBufferPointer(start: host, count: GuestRAM.pageSize))
+                        try receivePage(r, host, address: address, all)
                     }
                 case Flag.xbzrle:
                     if let host {
@@ -279,6 +285,58 @@ public final class RAMSaveHandler: SaveVMHandler {
             return at
         }
     }
+
+    /// A PAGE record's data, straight into guest RAM. Once a run of consecutive pages is under way and the read
+    /// buffer is empty, the same read also takes the records expected next (the following pages of the same
+    /// 2 MiB region that were never written, so still zero, at most as many as the run so far) straight into
+    /// their pages: the sender sends pages in address order, so a run of pages costs one kernel copy each instead
+    /// of a copy into the buffer and another out of it. What turns out to be something else is put back for the
+    /// record loop; a mismatch ends the run.
+    private func receivePage(
+        _ r: QEMUFileReader, _ host: UnsafeMutableRawPointer, address: UInt64, _ all: UnsafeMutableRawBufferPointer
+    ) throws(MigrationError) {
+        let size = GuestRAM.pageSize
+        pageRun = address == lastPageAddress &+ UInt64(size) ? pageRun + 1 : 0
+        lastPageAddress = address
+        guard pageRun >= RAMSaveHandler.runBeforeDirectReads, r.buffered < size, let base = all.baseAddress else {
+            try r.read(into: UnsafeMutableRawBufferPointer(start: host, count: size))
+            return
+        }
+        let targets = pageTargets ?? {
+            let made = UnsafeMutableBufferPointer<QEMUFileReader.PageTarget>.allocate(
+                capacity: QEMUFileReader.maxPageTargets)
+            pageTargets = made
+            return made
+        }()
+        let region = address >> UInt64(RAMPrefaulter.regionShift)
+        let limit = min(QEMUFileReader.maxPageTargets, pageRun)
+        var count = 0
+        var next = address + UInt64(size)
+        while count < limit, next < ram.size, next >> UInt64(RAMPrefaulter.regionShift) == region,
+            !ram.populated.isDirty(Int(next >> UInt64(GuestRAM.pageShift)))
+        {
+            let header = (next | Flag.page | Flag.continue).bigEndian
+            (targets.baseAddress! + count).initialize(
+                to: QEMUFileReader.PageTarget(header: header, destination: base + Int(next)))
+            count += 1
+            next += UInt64(size)
+        }
+        let run = try r.readPage(
+            into: host, count: size, targets: UnsafeBufferPointer(rebasing: targets[0..<count]))
+        for k in 0..<run.completed {
+            let landed = address + UInt64((k + 1) * size)
+            populate(landed)
+            prefaulter(for: landed)
+        }
+        if run.completed > 0 {
+            pageRun += run.completed
+            lastPageAddress = address + UInt64(run.completed * size)
+        }
+        if run.mismatched { pageRun = 0 }
+    }
+
+    /// Consecutive PAGE records before `receivePage` reads ahead into guest RAM.
+    static let runBeforeDirectReads = 32
 
     @inline(__always)
     private func prefaulter(for address: UInt64) {
