@@ -181,7 +181,8 @@ public final class GuestRAM: @unchecked Sendable {
     }
 
     /// All of guest RAM, writable without marking pages dirty, for the incoming loader, which fills a guest that
-    /// does not run yet. The caller marks each page it writes in `populated` before writing it.
+    /// does not run yet. The caller marks each page it writes in `populated` before writing it, or, for a page
+    /// never written that a read lands in ahead of its record, once the record proves it (zeroing it otherwise).
     public func withLoadingBytes<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E) -> R {
         try body(UnsafeMutableRawBufferPointer(start: base, count: Int(size)))
     }

@@ -323,12 +323,11 @@ public final class RAMSaveHandler: SaveVMHandler {
         }
         let run = try r.readPage(
             into: host, count: size, targets: UnsafeBufferPointer(rebasing: targets[0..<count]))
-        for k in 0..<run.completed {
-            let landed = address + UInt64((k + 1) * size)
-            populate(landed)
-            prefaulter(for: landed)
-        }
         if run.completed > 0 {
+            // One atomic OR per bitmap word for the whole run, not one per page.
+            let first = Int(address >> UInt64(GuestRAM.pageShift)) + 1
+            ram.populated.mark(first..<first + run.completed)
+            for k in 1...run.completed { prefaulter(for: address + UInt64(k * size)) }
             pageRun += run.completed
             lastPageAddress = address + UInt64(run.completed * size)
         }
