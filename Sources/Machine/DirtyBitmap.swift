@@ -6,7 +6,8 @@ import Synchronization
 ///
 /// A running count of the set bits (`dirtyCount`) is kept beside them, so that a migration's pending bytes are
 /// read without a scan: each 0→1 transition is counted by the writer whose atomic OR made it, each 1→0 by the
-/// exchange or clear that took it. `populated` bitmaps, only ever set, can do without (`countsBits: false`).
+/// exchange or clear that took it. Guest RAM's bitmaps do without (`countsBits: false`): the vCPU's mark stays one
+/// atomic per page, and the RAM handler counts the bits it takes itself.
 ///
 /// `@unchecked Sendable`: the only state is a fixed buffer of atomics allocated once in init and freed in deinit,
 /// and the atomic count; every access after init goes through atomic operations.

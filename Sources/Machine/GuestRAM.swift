@@ -38,7 +38,8 @@ public final class GuestRAM: @unchecked Sendable {
         self.base = pointer
         self.size = size
         self.pageCount = Int(size >> UInt64(GuestRAM.pageShift))
-        self.dirty = DirtyBitmap(bitCount: pageCount)
+        // No running count: the vCPU's mark stays one atomic OR per page, and the migration counts what it takes.
+        self.dirty = DirtyBitmap(bitCount: pageCount, countsBits: false)
         self.populated = DirtyBitmap(bitCount: pageCount, countsBits: false)
         if let memPath {
             do throws(MachineError) {
