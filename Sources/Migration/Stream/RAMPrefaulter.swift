@@ -14,7 +14,7 @@ import Synchronization
 /// Owned by the loading thread; `stop` (or deinit) joins the faulting thread.
 final class RAMPrefaulter {
     static let regionShift = 21
-    static let lookahead = 4
+    static let lookahead = 8
     static let denseAfter = 32
 
     /// What the faulting thread shares with the loader.
