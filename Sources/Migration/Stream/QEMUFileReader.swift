@@ -61,6 +61,8 @@ public final class QEMUFileReader {
         public var completed: Int
         /// A header differed from its target's: the stream left the run there.
         public var mismatched: Bool
+        /// That header, as a number (nil when none differed).
+        public var breakingHeader: UInt64?
     }
 
     /// The most targets one `readPage` takes.
@@ -84,7 +86,7 @@ public final class QEMUFileReader {
         let have = end - start
         guard have < count, wanted > 0 else {
             try read(into: UnsafeMutableRawBufferPointer(start: destination, count: count))
-            return PageRun(completed: 0, mismatched: false)
+            return PageRun(completed: 0, mismatched: false, breakingHeader: nil)
         }
         // The buffered start of the page, then the buffer is empty and reads land where the iovecs say.
         destination.copyMemory(from: buffer + start, byteCount: have)
@@ -134,10 +136,11 @@ public final class QEMUFileReader {
             let whole = n >= 8 + count && headers[k] == targets[k].header
             guard whole else {
                 let mismatched = n >= 8 && headers[k] != targets[k].header
+                let breaking = mismatched ? UInt64(bigEndian: headers[k]) : nil
                 putBack(from: k, landed: n, count: count, headers: headers, targets: targets, wanted: wanted)
                 pagesReadDirect += completed
                 pageReadsPutBack += 1
-                return PageRun(completed: completed, mismatched: mismatched)
+                return PageRun(completed: completed, mismatched: mismatched, breakingHeader: breaking)
             }
             completed += 1
             n -= 8 + count
@@ -146,7 +149,7 @@ public final class QEMUFileReader {
         // Every target whole (or the read ended at a record boundary): the rest is in the buffer.
         end = n
         pagesReadDirect += completed
-        return PageRun(completed: completed, mismatched: false)
+        return PageRun(completed: completed, mismatched: false, breakingHeader: nil)
     }
 
     /// Moves the `landed` bytes from target `first`'s header on back into the buffer, in stream order, ahead of what

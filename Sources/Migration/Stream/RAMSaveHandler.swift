@@ -40,6 +40,11 @@ public final class RAMSaveHandler: SaveVMHandler {
     /// records `receivePage` expects next (owned storage, made on first use, freed in deinit).
     private var pageRun = 0
     private var lastPageAddress: UInt64 = .max
+    /// Incoming: PAGE records in the section being loaded and in the last one that ended with EOS. Senders cut
+    /// sections at a steady size (hmp's at a share of each round's budget), so reading ahead stops where the
+    /// section is likely to end instead of landing its EOS, footer and the next section in guest pages.
+    private var sectionPages = 0
+    private var previousSectionPages = 0
     private var pageTargets: UnsafeMutableBufferPointer<QEMUFileReader.PageTarget>?
 
     public init(ram: GuestRAM, statistics: MigrationStreamStatistics) {
@@ -213,6 +218,7 @@ public final class RAMSaveHandler: SaveVMHandler {
 
     public func load(_ r: QEMUFileReader, version: UInt32, progress: (String) -> Void) throws(MigrationError) {
         guard version == 4 else { throw MigrationError("Invalid argument") }
+        sectionPages = 0
         try ram.withLoadingBytes { (all) throws(MigrationError) in
             while true {
                 let word = try r.get64()
@@ -244,6 +250,7 @@ public final class RAMSaveHandler: SaveVMHandler {
                         try loadXBZRLE(r, host, address: address)
                     }
                 case Flag.eos:
+                    previousSectionPages = sectionPages
                     return
                 default:
                     if flags & Flag.hook != 0 { throw MigrationError("Invalid argument") }
@@ -298,6 +305,7 @@ public final class RAMSaveHandler: SaveVMHandler {
         let size = GuestRAM.pageSize
         pageRun = address == lastPageAddress &+ UInt64(size) ? pageRun + 1 : 0
         lastPageAddress = address
+        sectionPages += 1
         guard pageRun >= RAMSaveHandler.runBeforeDirectReads, r.buffered < size, let base = all.baseAddress else {
             try r.read(into: UnsafeMutableRawBufferPointer(start: host, count: size))
             return
@@ -309,7 +317,9 @@ public final class RAMSaveHandler: SaveVMHandler {
             return made
         }()
         let region = address >> UInt64(RAMPrefaulter.regionShift)
-        let limit = min(QEMUFileReader.maxPageTargets, pageRun)
+        var limit = min(QEMUFileReader.maxPageTargets, pageRun)
+        // Up to where the last section's length says this one ends; one at a time past that.
+        if previousSectionPages > 0 { limit = max(min(limit, previousSectionPages - sectionPages), 1) }
         var count = 0
         var next = address + UInt64(size)
         while count < limit, next < ram.size, next >> UInt64(RAMPrefaulter.regionShift) == region,
@@ -329,9 +339,11 @@ public final class RAMSaveHandler: SaveVMHandler {
             ram.populated.mark(first..<first + run.completed)
             for k in 1...run.completed { prefaulter(for: address + UInt64(k * size)) }
             pageRun += run.completed
+            sectionPages += run.completed
             lastPageAddress = address + UInt64(run.completed * size)
         }
-        if run.mismatched { pageRun = 0 }
+        // A section's end does not end the run: the next section goes on from the next page.
+        if run.mismatched, run.breakingHeader != Flag.eos { pageRun = 0 }
     }
 
     /// Consecutive PAGE records before `receivePage` reads ahead into guest RAM.
