@@ -2,14 +2,19 @@
 """Migration benchmark: hmp against raw loopback TCP and QEMU 7.2, measured in the same run.
 
 Migrates 256 MiB of random RAM (-mem-path) and a 256 MiB random raw disk (-b) over loopback TCP with the bandwidth
-limit out of the way, and prints throughput, total time and downtime for each, and the ratios. Run it from the
-repository: `bench/migration.py` (it builds hmp in release mode first; `--runs N` repeats and keeps the best).
+limit out of the way, interleaved with a plain socket blast, and prints throughput, total time, downtime, bytes per
+CPU-second on each side and memory beyond guest RAM, as ratios to the blast of the same round. Then the targets of
+issue 11, each PASS or FAIL: throughput (median of the rounds), downtime, the cost of a dirty pass at 1, 4 and
+8 GiB, a 16 GiB mostly-zero guest (and with --big an 8 GiB random-RAM guest), start-up to the first prompt.
+Run it from the repository: `bench/migration.py --runs 3` (it builds hmp in release mode first).
 """
 import argparse
+import mmap
 import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -17,7 +22,12 @@ import threading
 import time
 
 MIB = 1 << 20
+GIB = 1 << 30
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HMP = os.path.join(ROOT, ".build", "release", "hmp")
+TICK = os.sysconf("SC_CLK_TCK")
+# The migration's downtime-limit, which the busy guest's downtime is checked against.
+DOWNTIME_LIMIT_MS = 300
 
 
 def free_port():
@@ -26,46 +36,62 @@ def free_port():
         return s.getsockname()[1]
 
 
-def raw_loopback(total):
-    """Bytes per second of a plain socket blast over 127.0.0.1: the ceiling for any migration here."""
+def raw_loopback(total, fresh=False):
+    """A plain socket blast over 127.0.0.1, the ceiling for any migration here: bytes per second and each end's CPU
+    seconds (per-thread clocks). `fresh`: the receiver lands the bytes in a new private mapping of `total` bytes
+    (huge pages advised), as a destination materialises guest RAM and disk, instead of reusing one hot buffer."""
     port = free_port()
     server = socket.socket()
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("127.0.0.1", port))
     server.listen(1)
-    received = [0]
+    received = [0, 0.0]
 
     def sink():
         conn, _ = server.accept()
-        buf = bytearray(4 * MIB)
-        view = memoryview(buf)
+        cpu = time.thread_time()
+        if fresh:
+            area = mmap.mmap(-1, total, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+            if hasattr(mmap, "MADV_HUGEPAGE"):
+                area.madvise(mmap.MADV_HUGEPAGE)
+            view = memoryview(area)
+        else:
+            view = memoryview(bytearray(4 * MIB))
+        at = 0
         while True:
-            n = conn.recv_into(view)
+            window = view[at:at + 4 * MIB] if fresh else view
+            n = conn.recv_into(window)
             if n == 0:
                 break
             received[0] += n
+            if fresh:
+                at += n
+        received[1] = time.thread_time() - cpu
         conn.close()
+        del window, view
 
     t = threading.Thread(target=sink)
     t.start()
     client = socket.create_connection(("127.0.0.1", port))
     chunk = os.urandom(4 * MIB)
     start = time.monotonic()
+    cpu = time.thread_time()
     sent = 0
     while sent < total:
         client.sendall(chunk)
         sent += len(chunk)
     client.close()
+    send_cpu = time.thread_time() - cpu
     t.join()
     elapsed = time.monotonic() - start
     server.close()
-    return received[0] / elapsed
+    return {"rate": received[0] / elapsed, "src_cpu": send_cpu, "dst_cpu": received[1]}
 
 
 class Monitor:
     """HMP over a unix socket, for hmp and QEMU alike."""
 
-    def __init__(self, path, timeout=30):
+    def __init__(self, path, timeout=60):
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -96,30 +122,69 @@ class Monitor:
         text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text).replace("\r", "")
         return text
 
+    def quit(self):
+        try:
+            self.sock.sendall(b"quit\n")
+        except OSError:
+            pass
 
-def run_migration(kind, ram_file, disk_file, work, workload=None):
+
+def cpu_seconds(pid):
+    """user + system CPU of a live process so far (clock ticks)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def peak_rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def reap(process, timeout=30):
+    """Waits for a child (killing it after `timeout` s) and returns its whole life's CPU seconds from its rusage."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, _, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid == process.pid:
+            process.returncode = 0
+            return usage.ru_utime + usage.ru_stime
+        if time.monotonic() > deadline:
+            process.kill()
+        time.sleep(0.01)
+
+
+def run_migration(kind, ram_file, disk_file, work, workload=None, ram_mib=256, block=True, resident_mib=None):
+    """One migration; returns its times, each side's CPU seconds for the migration (rusage at exit less the CPU
+    used before `migrate`) and each side's peak RSS beyond `resident_mib` of guest RAM actually holding data."""
     port = free_port()
     src_mon, dst_mon = os.path.join(work, kind + "-src.sock"), os.path.join(work, kind + "-dst.sock")
     dst_disk = os.path.join(work, kind + "-dst.img")
-    with open(dst_disk, "wb") as f:
-        f.truncate(os.path.getsize(disk_file))
+    if block:
+        with open(dst_disk, "wb") as f:
+            f.truncate(os.path.getsize(disk_file))
+    drive = lambda path: ["-drive", f"file={path},id=drive0"] if block else []
     if kind == "hmp":
-        binary = os.path.join(ROOT, ".build", "release", "hmp")
-        common = ["-m", "256"]
-        src_args = common + ["-mem-path", ram_file, "-drive", f"file={disk_file},id=drive0"]
+        binary = HMP
+        common = ["-m", str(ram_mib)]
+        src_args = common + ["-mem-path", ram_file] + drive(disk_file)
         if workload:
             src_args += ["-workload", workload]
-        dst_args = common + ["-S", "-incoming", f"tcp:127.0.0.1:{port}", "-drive", f"file={dst_disk},id=drive0"]
+        dst_args = common + ["-S", "-incoming", f"tcp:127.0.0.1:{port}"] + drive(dst_disk)
     else:
         # QEMU 7.2 aborts block migration of a drive with no device (-M none has no bus), so its reference is a
         # pc machine with the disk on virtio-blk and nothing else; its guest sits in the BIOS.
         binary = shutil.which("qemu-system-x86_64")
-        common = ["-M", "pc", "-m", "256", "-display", "none", "-nodefaults"]
-        backend = "-object", f"memory-backend-file,id=ram0,size=256M,mem-path={ram_file},share=off"
+        common = ["-M", "pc", "-m", str(ram_mib), "-display", "none", "-nodefaults"]
+        backend = "-object", f"memory-backend-file,id=ram0,size={ram_mib}M,mem-path={ram_file},share=off"
         src_args = common + list(backend) + ["-machine", "memory-backend=ram0",
                                              "-drive", f"file={disk_file},format=raw,id=drive0,if=none",
                                              "-device", "virtio-blk-pci,drive=drive0"]
-        dst_args = common + ["-object", "memory-backend-ram,id=ram0,size=256M", "-machine", "memory-backend=ram0",
+        dst_args = common + ["-object", f"memory-backend-ram,id=ram0,size={ram_mib}M",
+                             "-machine", "memory-backend=ram0",
                              "-S", "-incoming", f"tcp:127.0.0.1:{port}",
                              "-drive", f"file={dst_disk},format=raw,id=drive0,if=none",
                              "-device", "virtio-blk-pci,drive=drive0"]
@@ -127,17 +192,23 @@ def run_migration(kind, ram_file, disk_file, work, workload=None):
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     src = subprocess.Popen([binary] + src_args + ["-monitor", f"unix:{src_mon},server=on,wait=off"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    reaped = False
     try:
         dst_monitor, src_monitor = Monitor(dst_mon), Monitor(src_mon)
         src_monitor.command("migrate_set_parameter max-bandwidth 100G")
-        src_monitor.command("migrate_set_parameter downtime-limit 300")
-        src_monitor.command(f"migrate -d -b tcp:127.0.0.1:{port}")
+        src_monitor.command(f"migrate_set_parameter downtime-limit {DOWNTIME_LIMIT_MS}")
+        before = (cpu_seconds(src.pid), cpu_seconds(dst.pid))
+        src_monitor.command(f"migrate -d {'-b ' if block else ''}tcp:127.0.0.1:{port}")
         while True:
             info = src_monitor.command("info migrate")
             status = re.search(r"Migration status: (\w+)", info)
             if status and status.group(1) in ("completed", "failed", "cancelled"):
                 break
-            time.sleep(0.05)
+            time.sleep(0.02)
+        # The destination has the whole stream once it leaves inmigrate (hmp also flushes the disk first).
+        deadline = time.monotonic() + 60
+        while "inmigrate" in dst_monitor.command("info status") and time.monotonic() < deadline:
+            time.sleep(0.02)
         # QEMU can report completed a moment before it fills in the times: read them once more.
         time.sleep(0.1)
         info = src_monitor.command("info migrate")
@@ -145,59 +216,214 @@ def run_migration(kind, ram_file, disk_file, work, workload=None):
             raise RuntimeError(f"{kind} migration ended {status.group(1)}: {info}")
         total = int(re.search(r"total time: (\d+) ms", info).group(1))
         downtime = int(re.search(r"downtime: (\d+) ms", info).group(1))
-        rss = rss_beyond_ram(src.pid)
-        return {"total_ms": total, "downtime_ms": downtime, "rss_extra_mib": rss}
+        resident = ram_mib if resident_mib is None else resident_mib
+        rss = (peak_rss_mib(src.pid) - resident, peak_rss_mib(dst.pid) - resident)
+        src_monitor.quit()
+        dst_monitor.quit()
+        cpu = (reap(src) - before[0], reap(dst) - before[1])
+        reaped = True
+        return {"total_ms": total, "downtime_ms": downtime, "src_cpu": cpu[0], "dst_cpu": cpu[1],
+                "src_rss": rss[0], "dst_rss": rss[1]}
     finally:
-        for p in (src, dst):
-            p.kill()
-            p.wait()
+        if not reaped:
+            for p in (src, dst):
+                p.kill()
+                p.wait()
 
 
-def rss_beyond_ram(pid):
-    """Resident memory of the source beyond its 256 MiB of guest RAM, in MiB."""
+def random_file(path, mib):
+    with open(path, "wb") as f:
+        for _ in range(mib):
+            f.write(os.urandom(MIB))
+
+
+def drop_cache(path):
+    """The file's page cache, which a source that has read it no longer needs (so big guests fit in memory)."""
+    fd = os.open(path, os.O_RDONLY)
     try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024 - 256
-    except OSError:
-        pass
-    return float("nan")
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def startup_ms(argv, runs=11):
+    """Median time from spawn to the first `(qemu) ` prompt on a piped stdio monitor."""
+    times = []
+    for _ in range(runs):
+        start = time.monotonic()
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        seen = b""
+        while not seen.endswith(b"(qemu) "):
+            data = os.read(p.stdout.fileno(), 4096)
+            if not data:
+                break
+            seen += data
+        times.append((time.monotonic() - start) * 1000)
+        p.kill()
+        p.wait()
+    return statistics.median(times)
+
+
+def dirty_pass(work, sizes):
+    """Builds bench/DirtyPass.swift against the release build's modules and runs it: {GiB: (pages, ns)}."""
+    release = os.path.join(ROOT, ".build", "release")
+    objects = []
+    for module in ("Machine", "Migration", "Platform", "QObject", "SystemPackage", "CSystem"):
+        directory = os.path.join(release, module + ".build")
+        objects += [os.path.join(directory, n) for n in sorted(os.listdir(directory)) if n.endswith(".o")]
+    binary = os.path.join(work, "dirty-pass")
+    subprocess.run(["swiftc", "-O", "-I", os.path.join(release, "Modules"), "-I", os.path.join(ROOT, "Sources", "CLinux"),
+                    "-I", os.path.join(ROOT, ".build", "checkouts", "swift-system", "Sources", "CSystem", "include"),
+                    os.path.join(ROOT, "bench", "DirtyPass.swift")] + objects + ["-o", binary],
+                   check=True, stdout=subprocess.DEVNULL)
+    out = subprocess.run([binary] + [str(s) for s in sizes], check=True, capture_output=True, text=True).stdout
+    result = {}
+    for line in out.splitlines():
+        gib, pages, ns = (int(x) for x in line.split())
+        result[gib] = (pages, ns)
+    return result
+
+
+def mem_available():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def check(ok, text):
+    print(f"{'PASS' if ok else 'FAIL'}  {text}")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3, help="repeat each measurement, keeping the best")
+    parser.add_argument("--runs", type=int, default=3, help="rounds of blast + hmp + busy hmp (medians are kept)")
     parser.add_argument("--no-build", action="store_true", help="use the existing .build/release/hmp")
+    parser.add_argument("--no-qemu", action="store_true", help="skip the QEMU 7.2 reference")
+    parser.add_argument("--big", action="store_true", help="also migrate an 8 GiB random-RAM guest (needs ~18 GiB)")
+    parser.add_argument("--big-gib", type=int, default=8, help="size of the --big guest in GiB")
+    parser.add_argument("--zero-gib", type=int, default=16, help="size of the mostly-zero guest in GiB (0: skip)")
     args = parser.parse_args()
     if not args.no_build:
         subprocess.run(["swift", "build", "-c", "release"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     work = tempfile.mkdtemp(prefix="hmp-bench-")
     try:
         ram_file, disk_file = os.path.join(work, "ram.bin"), os.path.join(work, "disk.img")
-        for path in (ram_file, disk_file):
-            with open(path, "wb") as f:
-                for _ in range(256):
-                    f.write(os.urandom(MIB))
+        random_file(ram_file, 256)
+        random_file(disk_file, 256)
         payload = 512 * MIB
-        raw = max(raw_loopback(payload) for _ in range(args.runs))
-        results = {}
-        kinds = ["hmp"] + (["qemu"] if shutil.which("qemu-system-x86_64") else [])
-        for kind in kinds:
-            runs = [run_migration(kind, ram_file, disk_file, work) for _ in range(args.runs)]
-            results[kind] = min(runs, key=lambda r: r["total_ms"])
-        # The same migration with the guest writing 64 MiB/s of RAM: downtime must stay within downtime-limit.
-        busy = [run_migration("hmp", ram_file, disk_file, work, "ram=64M") for _ in range(args.runs)]
-        results["hmp busy"] = min(busy, key=lambda r: r["total_ms"])
-        print(f"{'':10} {'throughput':>14} {'vs raw':>8} {'total':>9} {'vs QEMU':>8} {'downtime':>9} {'RSS-RAM':>8}")
-        print(f"{'raw TCP':10} {raw / MIB:>9.0f} MiB/s {1:>8.2f}")
-        for kind, r in results.items():
-            throughput = payload / (r["total_ms"] / 1000)
-            vs_qemu = r["total_ms"] / max(1, results["qemu"]["total_ms"]) if "qemu" in results else float("nan")
-            if kind == "hmp busy":
-                kind = "hmp+64M/s"
-            print(f"{kind:10} {throughput / MIB:>9.0f} MiB/s {throughput / raw:>8.2f} {r['total_ms']:>6} ms"
-                  f" {vs_qemu:>8.2f} {r['downtime_ms']:>6} ms {r['rss_extra_mib']:>5.0f} MiB")
+        # Rounds interleave the blast and hmp, so that each ratio compares measurements seconds apart.
+        raws, freshes, hmps, busys = [], [], [], []
+        for _ in range(args.runs):
+            raws.append(raw_loopback(payload))
+            freshes.append(raw_loopback(payload, fresh=True))
+            hmps.append(run_migration("hmp", ram_file, disk_file, work))
+            busys.append(run_migration("hmp", ram_file, disk_file, work, "ram=64M"))
+        qemu = None
+        if not args.no_qemu and shutil.which("qemu-system-x86_64"):
+            runs = [run_migration("qemu", ram_file, disk_file, work) for _ in range(args.runs)]
+            qemu = sorted(runs, key=lambda r: r["total_ms"])[len(runs) // 2]
+
+        def rate(r):
+            return payload / (r["total_ms"] / 1000)
+
+        def ratios(results):
+            return [rate(r) / raw["rate"] for r, raw in zip(results, raws)]
+
+        def median_run(results):
+            return sorted(results, key=lambda r: r["total_ms"])[len(results) // 2]
+
+        raw_rate = statistics.median(r["rate"] for r in raws)
+        raw_src = statistics.median(payload / r["src_cpu"] for r in raws)
+        raw_dst = statistics.median(payload / r["dst_cpu"] for r in raws)
+        print(f"{args.runs} rounds; figures are medians; ratios are to the blast of the same round.")
+        print(f"{'':11} {'throughput':>14} {'vs raw':>7} {'vs fresh':>8} {'total':>8} {'vs QEMU':>7}"
+              f" {'downtime':>8} {'src/CPU-s':>13} {'dst/CPU-s':>13} {'RSS-RAM src/dst':>16}")
+        print(f"{'raw TCP':11} {raw_rate / MIB:>9.0f} MiB/s {1:>7.2f} {'':>8} {'':>8} {'':>7} {'':>8}"
+              f" {raw_src / MIB:>7.0f} MiB/s {raw_dst / MIB:>7.0f} MiB/s")
+        fresh_rate = statistics.median(r["rate"] for r in freshes)
+        fresh_ratio = statistics.median(f["rate"] / r["rate"] for f, r in zip(freshes, raws))
+        print(f"{'raw→fresh':11} {fresh_rate / MIB:>9.0f} MiB/s {fresh_ratio:>7.2f} {1:>8.2f} {'':>8} {'':>7} {'':>8}"
+              f" {statistics.median(payload / r['src_cpu'] for r in freshes) / MIB:>7.0f} MiB/s"
+              f" {statistics.median(payload / r['dst_cpu'] for r in freshes) / MIB:>7.0f} MiB/s")
+        rows = [("hmp", hmps), ("hmp+64M/s", busys)] + ([("qemu", [qemu])] if qemu else [])
+        summary = {}
+        for name, results in rows:
+            r = median_run(results)
+            vs_raw = statistics.median(ratios(results)) if name != "qemu" else rate(r) / raw_rate
+            vs_fresh = statistics.median(rate(x) / f["rate"] for x, f in zip(results, freshes))
+            vs_qemu = statistics.median(x["total_ms"] for x in results) / qemu["total_ms"] if qemu else float("nan")
+            src_rate = statistics.median(payload / max(x["src_cpu"], 1e-3) for x in results)
+            dst_rate = statistics.median(payload / max(x["dst_cpu"], 1e-3) for x in results)
+            summary[name] = {"vs_raw": vs_raw, "src_rate": src_rate, "dst_rate": dst_rate,
+                             "downtime": max(x["downtime_ms"] for x in results),
+                             "rss": (max(x["src_rss"] for x in results), max(x["dst_rss"] for x in results))}
+            print(f"{name:11} {rate(r) / MIB:>9.0f} MiB/s {vs_raw:>7.2f} {vs_fresh:>8.2f} {r['total_ms']:>5} ms"
+                  f" {vs_qemu:>7.2f} {r['downtime_ms']:>5} ms {src_rate / MIB:>7.0f} MiB/s"
+                  f" {dst_rate / MIB:>7.0f} MiB/s {r['src_rss']:>6.0f}/{r['dst_rss']:<.0f} MiB")
+        hmp, busy = summary["hmp"], summary["hmp+64M/s"]
+        print(f"per-round vs raw: hmp {' '.join(f'{x:.2f}' for x in ratios(hmps))};"
+              f" hmp+64M/s {' '.join(f'{x:.2f}' for x in ratios(busys))}")
+        print(f"CPU: hmp moves {hmp['src_rate'] / raw_src:.2f}× the blast sender's bytes per CPU-second on the source,"
+              f" {hmp['dst_rate'] / raw_dst:.2f}× the blast receiver's on the destination")
+        print()
+        check(hmp["vs_raw"] >= 0.90, f"256 MiB RAM + 256 MiB disk -b: {hmp['vs_raw']:.2f} of the raw blast (≥ 0.90)")
+        check(busy["vs_raw"] >= 0.80, f"the same with -workload ram=64M: {busy['vs_raw']:.2f} of the raw blast (≥ 0.80)")
+        check(hmp["downtime"] <= 30, f"downtime, idle 256 MiB guest: {hmp['downtime']} ms (≤ 30 ms)")
+        check(busy["downtime"] <= DOWNTIME_LIMIT_MS,
+              f"downtime, -workload ram=64M: {busy['downtime']} ms (≤ downtime-limit {DOWNTIME_LIMIT_MS} ms)")
+        worst_rss = max(max(s["rss"]) for s in (hmp, busy))
+        check(worst_rss <= 64, f"memory beyond guest RAM, 256 MiB guest: {worst_rss:.0f} MiB (≤ 64 MiB each side)")
+
+        passes = dirty_pass(work, [1, 4, 8])
+        per_page = {g: ns / pages for g, (pages, ns) in passes.items()}
+        spread = max(per_page.values()) / min(per_page.values())
+        check(per_page[8] / per_page[1] <= 1.25,
+              "dirty pass, 1 % of RAM dirty: " + ", ".join(f"{g} GiB {ns / 1e6:.1f} ms" for g, (_, ns) in passes.items())
+              + f"; per dirty page 8 GiB/1 GiB = {per_page[8] / per_page[1]:.2f} (≤ 1.25; spread {spread:.2f})")
+
+        base_ratio = hmp["vs_raw"]
+        if args.zero_gib:
+            # Mostly zero: the first 64 MiB random, the rest a hole hmp never reads.
+            zero_file = os.path.join(work, "zero.bin")
+            with open(zero_file, "wb") as f:
+                f.write(open(ram_file, "rb").read(64 * MIB))
+                f.truncate(args.zero_gib * GIB)
+            raw = raw_loopback(payload)
+            r = run_migration("hmp", zero_file, None, work, ram_mib=args.zero_gib * 1024, block=False, resident_mib=64)
+            ratio = args.zero_gib * GIB / (r["total_ms"] / 1000) / raw["rate"]
+            check(ratio >= 0.9 * base_ratio and max(r["src_rss"], r["dst_rss"]) <= 64,
+                  f"{args.zero_gib} GiB mostly-zero guest (64 MiB data): {r['total_ms']} ms, {ratio:.2f} of the raw blast"
+                  f" (≥ 0.9 × {base_ratio:.2f}); beyond its data src {r['src_rss']:.0f} MiB, dst {r['dst_rss']:.0f} MiB"
+                  " (≤ 64 MiB)")
+            os.unlink(zero_file)
+        if args.big:
+            need = 2 * args.big_gib * GIB + 2 * GIB
+            if mem_available() < need:
+                print(f"SKIP  {args.big_gib} GiB random-RAM guest: {mem_available() / GIB:.1f} GiB available,"
+                      f" {need / GIB:.0f} GiB needed")
+            else:
+                big_file = os.path.join(work, "big.bin")
+                random_file(big_file, args.big_gib * 1024)
+                drop_cache(big_file)
+                raw = raw_loopback(payload)
+                r = run_migration("hmp", big_file, None, work, ram_mib=args.big_gib * 1024, block=False)
+                ratio = args.big_gib * GIB / (r["total_ms"] / 1000) / raw["rate"]
+                check(ratio >= 0.9 * base_ratio and max(r["src_rss"], r["dst_rss"]) <= 64,
+                      f"{args.big_gib} GiB random-RAM guest: {r['total_ms']} ms, {ratio:.2f} of the raw blast"
+                      f" (≥ 0.9 × {base_ratio:.2f}); beyond guest RAM src {r['src_rss']:.0f} MiB,"
+                      f" dst {r['dst_rss']:.0f} MiB (≤ 64 MiB)")
+                os.unlink(big_file)
+        else:
+            print(f"SKIP  {args.big_gib} GiB random-RAM guest (--big)")
+
+        hmp_start = startup_ms([HMP, "-m", "256", "-monitor", "stdio"])
+        qemu_binary = shutil.which("qemu-system-x86_64")
+        qemu_start = startup_ms([qemu_binary, "-M", "none", "-display", "none", "-nodefaults", "-monitor", "stdio"],
+                                runs=5) if qemu_binary and not args.no_qemu else float("nan")
+        check(hmp_start < 30, f"start-up to the first prompt: {hmp_start:.0f} ms (< 30 ms; {hmp_start / qemu_start:.2f}"
+              " of QEMU's -M none)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

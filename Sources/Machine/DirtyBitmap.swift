@@ -4,16 +4,24 @@ import Synchronization
 /// dirty log and migration_bitmap_sync. Words are `Atomic<UInt64>` so that the workload marking pages and the
 /// migration thread draining them never wait for each other or take the machine lock.
 ///
-/// `@unchecked Sendable`: the only state is a fixed buffer of atomics allocated once in init and freed in deinit;
-/// every access after init goes through atomic operations.
+/// A running count of the set bits (`dirtyCount`) is kept beside them, so that a migration's pending bytes are
+/// read without a scan: each 0→1 transition is counted by the writer whose atomic OR made it, each 1→0 by the
+/// exchange or clear that took it. Guest RAM's bitmaps do without (`countsBits: false`): the vCPU's mark stays one
+/// atomic per page, and the RAM handler counts the bits it takes itself.
+///
+/// `@unchecked Sendable`: the only state is a fixed buffer of atomics allocated once in init and freed in deinit,
+/// and the atomic count; every access after init goes through atomic operations.
 public final class DirtyBitmap: @unchecked Sendable {
     public let bitCount: Int
     public let wordCount: Int
     private let words: UnsafeMutablePointer<Atomic<UInt64>>
+    private let countsBits: Bool
+    private let setBits = Atomic<Int>(0)
 
-    public init(bitCount: Int) {
+    public init(bitCount: Int, countsBits: Bool = true) {
         precondition(bitCount >= 0)
         self.bitCount = bitCount
+        self.countsBits = countsBits
         self.wordCount = (bitCount + 63) / 64
         words = .allocate(capacity: max(wordCount, 1))
         for i in 0..<max(wordCount, 1) { (words + i).initialize(to: Atomic(0)) }
@@ -26,7 +34,14 @@ public final class DirtyBitmap: @unchecked Sendable {
 
     public func mark(_ index: Int) {
         precondition(index >= 0 && index < bitCount, "dirty bit \(index) outside 0..<\(bitCount)")
-        words[index >> 6].bitwiseOr(1 << UInt64(index & 63), ordering: .relaxed)
+        let mask: UInt64 = 1 << UInt64(index & 63)
+        let old = words[index >> 6].bitwiseOr(mask, ordering: .relaxed).oldValue
+        if countsBits, old & mask == 0 { setBits.wrappingAdd(1, ordering: .relaxed) }
+    }
+
+    @inline(__always)
+    private func taken(_ bits: UInt64) {
+        if countsBits, bits != 0 { setBits.wrappingSubtract(bits.nonzeroBitCount, ordering: .relaxed) }
     }
 
     /// Marks every bit in `range`, one atomic operation per word touched.
@@ -34,13 +49,16 @@ public final class DirtyBitmap: @unchecked Sendable {
         guard !range.isEmpty else { return }
         precondition(range.lowerBound >= 0 && range.upperBound <= bitCount)
         var i = range.lowerBound
+        var added = 0
         while i < range.upperBound {
             let bit = i & 63
             let n = min(64 - bit, range.upperBound - i)
             let mask: UInt64 = n == 64 ? ~0 : ((1 << UInt64(n)) - 1) << UInt64(bit)
-            words[i >> 6].bitwiseOr(mask, ordering: .relaxed)
+            let old = words[i >> 6].bitwiseOr(mask, ordering: .relaxed).oldValue
+            added += (mask & ~old).nonzeroBitCount
             i += n
         }
+        if countsBits, added != 0 { setBits.wrappingAdd(added, ordering: .relaxed) }
     }
 
     public func isDirty(_ index: Int) -> Bool {
@@ -58,13 +76,17 @@ public final class DirtyBitmap: @unchecked Sendable {
     public func testAndClear(_ index: Int) -> Bool {
         precondition(index >= 0 && index < bitCount)
         let mask: UInt64 = 1 << UInt64(index & 63)
-        return words[index >> 6].bitwiseAnd(~mask, ordering: .acquiring).oldValue & mask != 0
+        let wasSet = words[index >> 6].bitwiseAnd(~mask, ordering: .acquiring).oldValue & mask != 0
+        if wasSet { taken(mask) }
+        return wasSet
     }
 
     /// Takes word `word` (bits 64*word ..< 64*word+64) and leaves it clear: the building block of a sync pass.
     public func exchangeWord(_ word: Int) -> UInt64 {
         precondition(word >= 0 && word < wordCount)
-        return words[word].exchange(0, ordering: .acquiring)
+        let bits = words[word].exchange(0, ordering: .acquiring)
+        taken(bits)
+        return bits
     }
 
     /// The seed's migration_bitmap_sync: moves every set bit into `target` (ORed, so bits the engine has not
@@ -73,21 +95,30 @@ public final class DirtyBitmap: @unchecked Sendable {
     @discardableResult
     public func drain(into target: inout [UInt64]) -> Int {
         precondition(target.count == wordCount, "target holds \(target.count) words, needs \(wordCount)")
+        return target.withUnsafeMutableBufferPointer { drain(into: $0) }
+    }
+
+    /// `drain(into:)` into caller-owned words. Clean words are only loaded, never exchanged: a pass costs a read
+    /// per word and an atomic exchange per word that holds a set bit, so it is proportional to what is dirty.
+    @discardableResult
+    public func drain(into target: UnsafeMutableBufferPointer<UInt64>) -> Int {
+        precondition(target.count == wordCount, "target holds \(target.count) words, needs \(wordCount)")
+        guard let out = target.baseAddress else { return 0 }
         var added = 0
-        for w in 0..<wordCount {
+        for w in 0..<wordCount where words[w].load(ordering: .relaxed) != 0 {
             let bits = words[w].exchange(0, ordering: .acquiring)
-            if bits != 0 {
-                added += (bits & ~target[w]).nonzeroBitCount
-                target[w] |= bits
-            }
+            taken(bits)
+            added += (bits & ~out[w]).nonzeroBitCount
+            out[w] |= bits
         }
         return added
     }
 
-    /// Calls `body` for each set bit in ascending order, clearing it first.
+    /// Calls `body` for each set bit in ascending order, clearing it first; clean words are skipped with a load.
     public func forEachDirtyClearing(_ body: (Int) throws -> Void) rethrows {
-        for w in 0..<wordCount {
+        for w in 0..<wordCount where words[w].load(ordering: .relaxed) != 0 {
             var bits = words[w].exchange(0, ordering: .acquiring)
+            taken(bits)
             while bits != 0 {
                 let bit = bits.trailingZeroBitCount
                 bits &= bits - 1
@@ -96,15 +127,19 @@ public final class DirtyBitmap: @unchecked Sendable {
         }
     }
 
-    /// How many bits are set now; a snapshot while writers run.
+    /// How many bits are set now; a snapshot while writers run. O(1) from the running count (a scan for a
+    /// bitmap made with `countsBits: false`).
     public var dirtyCount: Int {
+        if countsBits { return max(0, setBits.load(ordering: .relaxed)) }
         var count = 0
         for w in 0..<wordCount { count += words[w].load(ordering: .relaxed).nonzeroBitCount }
         return count
     }
 
     public func clearAll() {
-        for w in 0..<wordCount { words[w].store(0, ordering: .releasing) }
+        for w in 0..<wordCount where words[w].load(ordering: .relaxed) != 0 {
+            taken(words[w].exchange(0, ordering: .acquiring))
+        }
     }
 
     /// Sets every bit, as the first migration pass treats all of RAM as dirty.

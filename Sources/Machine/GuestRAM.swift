@@ -38,8 +38,9 @@ public final class GuestRAM: @unchecked Sendable {
         self.base = pointer
         self.size = size
         self.pageCount = Int(size >> UInt64(GuestRAM.pageShift))
-        self.dirty = DirtyBitmap(bitCount: pageCount)
-        self.populated = DirtyBitmap(bitCount: pageCount)
+        // No running count: the vCPU's mark stays one atomic OR per page, and the migration counts what it takes.
+        self.dirty = DirtyBitmap(bitCount: pageCount, countsBits: false)
+        self.populated = DirtyBitmap(bitCount: pageCount, countsBits: false)
         if let memPath {
             do throws(MachineError) {
                 try load(memPath: memPath, requestedSize: requestedSize)
@@ -181,9 +182,21 @@ public final class GuestRAM: @unchecked Sendable {
     }
 
     /// All of guest RAM, writable without marking pages dirty, for the incoming loader, which fills a guest that
-    /// does not run yet. The caller marks each page it writes in `populated` before writing it.
+    /// does not run yet. The caller marks each page it writes in `populated` before writing it, or, for a page
+    /// never written that a read lands in ahead of its record, once the record proves it (zeroing it otherwise).
     public func withLoadingBytes<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E) -> R {
         try body(UnsafeMutableRawBufferPointer(start: base, count: Int(size)))
+    }
+
+    /// Faults `count` bytes from `offset` in writable without changing them (MADV_POPULATE_WRITE), so that the
+    /// writer that follows finds them mapped: the destination's loader has a second thread take the page faults
+    /// (and the kernel's zeroing of fresh pages) ahead of it. The range is clamped to RAM; false when the kernel
+    /// cannot (before Linux 5.14), which costs nothing but the speed-up.
+    @discardableResult
+    public func prefault(offset: Int, count: Int) -> Bool {
+        guard offset >= 0, count > 0, UInt64(offset) < size else { return true }
+        let length = min(count, Int(size) - offset)
+        return madvise(base + offset, length, madvisePopulateWrite) == 0
     }
 
     /// One page, read-only.
@@ -195,3 +208,5 @@ public final class GuestRAM: @unchecked Sendable {
 
 /// Linux's SEEK_DATA, which Glibc's Swift overlay does not export.
 private let seekData: Int32 = 3
+/// Linux's MADV_POPULATE_WRITE (5.14), newer than some C libraries' headers.
+private let madvisePopulateWrite: Int32 = 23

@@ -30,6 +30,8 @@ public final class BlockSaveHandler: SaveVMHandler {
     private var bulkChunk = 0
     private var bulkBytesLeft: UInt64
     private var chunk: UnsafeMutableRawBufferPointer?
+    /// Outgoing: per sending drive, the dirty chunks taken from its bitmap and not sent yet.
+    private let queues: [ChunkQueue]
     /// Outgoing: each sending drive's file size when last looked at, to notice a file that shrinks under us.
     private var fileSizes: [UInt64] = []
     /// Incoming: the `Receiving block device images` banner went out.
@@ -44,6 +46,7 @@ public final class BlockSaveHandler: SaveVMHandler {
         let sending = drives.filter { !$0.readOnly }
         totalSectors = sending.reduce(0) { $0 + ($1.size + 511) >> 9 }
         bulkBytesLeft = sending.reduce(0) { $0 + $1.size }
+        queues = sending.map { ChunkQueue(wordCount: $0.dirty.wordCount) }
     }
 
     deinit {
@@ -59,10 +62,17 @@ public final class BlockSaveHandler: SaveVMHandler {
         return made
     }
 
+    /// O(1), from running counts: the bulk bytes left, the dirty chunks taken from the bitmaps and not sent yet,
+    /// and those dirty in the bitmaps now (a chunk written again after it was taken counts twice until sent).
     public var pendingBytes: UInt64 {
-        var dirty: UInt64 = 0
-        for drive in drives where !drive.readOnly { dirty += UInt64(drive.dirty.dirtyCount) }
-        return bulkBytesLeft + dirty * UInt64(Drive.chunkSize)
+        var dirty = 0
+        for (drive, queue) in zip(sendingDrives, queues) { dirty += queue.count + drive.dirty.dirtyCount }
+        return bulkBytesLeft + UInt64(dirty) * UInt64(Drive.chunkSize)
+    }
+
+    /// Takes every drive's dirty bits into its queue: one load per clean bitmap word.
+    public func syncDirty() {
+        for (drive, queue) in zip(sendingDrives, queues) { queue.take(drive.dirty) }
     }
 
     public var bulkCompleted: Bool { bulkDrive >= sendingDrives.count }
@@ -70,6 +80,7 @@ public final class BlockSaveHandler: SaveVMHandler {
     public func setup(_ f: QEMUFileWriter) throws(MigrationError) {
         // Dirty tracking starts now: the bulk phase reads everything written before.
         for drive in drives { drive.dirty.clearAll() }
+        for queue in queues { queue.clear() }
         fileSizes = sendingDrives.map { fileSize($0) ?? $0.size }
         bulkDrive = 0
         bulkChunk = 0
@@ -153,31 +164,22 @@ public final class BlockSaveHandler: SaveVMHandler {
             statistics.blockProgress.store(percent, ordering: .relaxed)
             // Writes from now on are sent again in the dirty phase (bdrv_reset_dirty_bitmap before the read).
             _ = drive.dirty.testAndClear(index)
+            queues[bulkDrive].remove(index)
             try sendChunk(f, drive, index)
             return true
         }
         return false
     }
 
-    /// Sends one dirty chunk of any drive; false when none is dirty.
+    /// Sends one dirty chunk of any drive; false when none is dirty. Each drive's queue goes on from where it
+    /// stopped and is refilled from the drive's bitmap only once empty, so a chunk costs a step of the queue's
+    /// scan, not a scan of the bitmap.
     private func sendDirtyChunk(_ f: QEMUFileWriter) throws(MigrationError) -> Bool {
-        for drive in drives where !drive.readOnly {
-            for w in 0..<drive.dirty.wordCount {
-                let bits = drive.dirty.exchangeWord(w)
-                guard bits != 0 else { continue }
-                let index = w << 6 | bits.trailingZeroBitCount
-                // Put back the bits this call does not send.
-                let rest = bits & (bits - 1)
-                if rest != 0 {
-                    var i = rest
-                    while i != 0 {
-                        drive.dirty.mark(w << 6 | i.trailingZeroBitCount)
-                        i &= i - 1
-                    }
-                }
-                try sendChunk(f, drive, index)
-                return true
-            }
+        for (drive, queue) in zip(sendingDrives, queues) {
+            if queue.count == 0 { queue.take(drive.dirty) }
+            guard let index = queue.next() else { continue }
+            try sendChunk(f, drive, index)
+            return true
         }
         return false
     }
@@ -289,6 +291,56 @@ public final class BlockSaveHandler: SaveVMHandler {
     static func writeError(_ drive: Drive, _ offset: UInt64, _ code: Int32) -> MigrationError {
         MigrationError(
             "Error writing block device \(drive.id) (\(drive.path)) at offset \(offset): \(errnoText(code))")
+    }
+}
+
+/// Dirty chunks of one drive waiting to be sent: bits taken from the drive's bitmap, a count of them, and where the
+/// ascending scan goes on. Owned storage, allocated in init and freed in deinit.
+private final class ChunkQueue {
+    private let words: UnsafeMutableBufferPointer<UInt64>
+    private(set) var count = 0
+    private var cursor = 0
+
+    init(wordCount: Int) {
+        words = .allocate(capacity: wordCount)
+        words.initialize(repeating: 0)
+    }
+
+    deinit {
+        words.deallocate()
+    }
+
+    func take(_ bitmap: DirtyBitmap) {
+        count += bitmap.drain(into: words)
+    }
+
+    func clear() {
+        words.update(repeating: 0)
+        count = 0
+        cursor = 0
+    }
+
+    func remove(_ index: Int) {
+        let mask: UInt64 = 1 << UInt64(index & 63)
+        guard words[index >> 6] & mask != 0 else { return }
+        words[index >> 6] &= ~mask
+        count -= 1
+    }
+
+    /// Takes the next queued chunk at or after the cursor word, wrapping once; nil when the queue is empty.
+    func next() -> Int? {
+        guard count > 0 else { return nil }
+        for step in 0...words.count {
+            let w = (cursor + step) % words.count
+            let bits = words[w]
+            guard bits != 0 else { continue }
+            let bit = bits.trailingZeroBitCount
+            words[w] = bits & (bits - 1)
+            count -= 1
+            cursor = w
+            return w << 6 | bit
+        }
+        return nil
     }
 }
 

@@ -18,6 +18,9 @@ public final class QEMUFileReader {
     /// The pipe `transfer` splices through, made on first use.
     private var pipeFDs: (Int32, Int32)?
     private var spliceWorks = true
+    /// `readPage`'s iovecs and the speculated records' headers, made on first use.
+    private var pageVectors: UnsafeMutablePointer<iovec>?
+    private var pageHeaders: UnsafeMutablePointer<UInt64>?
 
     public static let ioError = MigrationError("Input/output error")
 
@@ -30,7 +33,160 @@ public final class QEMUFileReader {
 
     deinit {
         closePipe()
+        pageVectors?.deallocate()
+        pageHeaders?.deallocate()
         buffer.deallocate()
+    }
+
+    /// Records `readPage` received straight into their targets, and reads whose bytes it had to put back.
+    public private(set) var pagesReadDirect = 0
+    public private(set) var pageReadsPutBack = 0
+
+    /// Bytes read from the stream and not yet handed out.
+    public var buffered: Int { end - start }
+
+    /// A record `readPage` may find next: its 8 header bytes as they appear in the stream, and where its data goes.
+    public struct PageTarget {
+        public var header: UInt64
+        public var destination: UnsafeMutableRawPointer
+        public init(header: UInt64, destination: UnsafeMutableRawPointer) {
+            self.header = header
+            self.destination = destination
+        }
+    }
+
+    /// What `readPage` landed beyond the page asked for.
+    public struct PageRun {
+        /// How many of the targets, in order, were received whole (header as expected and all their bytes).
+        public var completed: Int
+        /// A header differed from its target's: the stream left the run there.
+        public var mismatched: Bool
+        /// That header, as a number (nil when none differed).
+        public var breakingHeader: UInt64?
+    }
+
+    /// The most targets one `readPage` takes.
+    public static let maxPageTargets = 64
+    /// Room left in the buffer for what follows the targets in the same read: small, so that a run of pages goes
+    /// on into guest memory with the next read instead of through the buffer.
+    static let pageTailRoom = 16 << 10
+
+    /// Reads `count` bytes into `destination`, as `read(into:)`. When the buffer cannot supply them, the socket read
+    /// that follows also lands the records expected next (`targets`: each an 8-byte header, then `count` bytes)
+    /// straight in their destinations, sparing a copy through the buffer: the kernel copies into guest memory.
+    /// Targets are checked in order as their bytes arrive; from the first whose header differs (or that arrived
+    /// only in part) on, the bytes are moved back into the buffer, to be parsed as usual, and zeroed where they
+    /// landed. So every target must hold zeros before the call, and its bytes mean something only if completed.
+    /// Nothing is written outside `destination` and the targets; a short stream is `Input/output error`.
+    public func readPage(
+        into destination: UnsafeMutableRawPointer, count: Int, targets: UnsafeBufferPointer<PageTarget>
+    ) throws(MigrationError) -> PageRun {
+        let room = (capacity - QEMUFileReader.pageTailRoom) / (8 + count)
+        let wanted = min(targets.count, QEMUFileReader.maxPageTargets, max(room, 0))
+        let have = end - start
+        guard have < count, wanted > 0 else {
+            try read(into: UnsafeMutableRawBufferPointer(start: destination, count: count))
+            return PageRun(completed: 0, mismatched: false, breakingHeader: nil)
+        }
+        // The buffered start of the page, then the buffer is empty and reads land where the iovecs say.
+        destination.copyMemory(from: buffer + start, byteCount: have)
+        consumed += UInt64(have)
+        start = 0
+        end = 0
+        let vectors = pageVectors ?? {
+            let made = UnsafeMutablePointer<iovec>.allocate(capacity: 2 * QEMUFileReader.maxPageTargets + 2)
+            pageVectors = made
+            return made
+        }()
+        let headers = pageHeaders ?? {
+            let made = UnsafeMutablePointer<UInt64>.allocate(capacity: QEMUFileReader.maxPageTargets)
+            pageHeaders = made
+            return made
+        }()
+        // `room` left at least this much after the targets.
+        let tail = QEMUFileReader.pageTailRoom
+        var done = have
+        var n = 0
+        while true {
+            vectors[0] = iovec(iov_base: destination + done, iov_len: count - done)
+            for k in 0..<wanted {
+                vectors[1 + 2 * k] = iovec(iov_base: UnsafeMutableRawPointer(headers + k), iov_len: 8)
+                vectors[2 + 2 * k] = iovec(iov_base: targets[k].destination, iov_len: count)
+            }
+            vectors[1 + 2 * wanted] = iovec(iov_base: buffer, iov_len: tail)
+            guard case .success(let got) = retryingInterrupts({ readv(fileDescriptor, vectors, Int32(2 + 2 * wanted)) }),
+                got > 0
+            else {
+                // What did land in the targets (nothing yet: only the page was being filled) needs no undoing.
+                throw QEMUFileReader.ioError
+            }
+            if got < count - done {
+                done += got
+                consumed += UInt64(got)
+                continue
+            }
+            n = got - (count - done)
+            consumed += UInt64(count - done)
+            break
+        }
+        // `n` bytes landed beyond the page: in the targets' headers and data in order, then in the buffer.
+        var completed = 0
+        while completed < wanted, n > 0 {
+            let k = completed
+            let whole = n >= 8 + count && headers[k] == targets[k].header
+            guard whole else {
+                let mismatched = n >= 8 && headers[k] != targets[k].header
+                let breaking = mismatched ? UInt64(bigEndian: headers[k]) : nil
+                putBack(from: k, landed: n, count: count, headers: headers, targets: targets, wanted: wanted)
+                pagesReadDirect += completed
+                pageReadsPutBack += 1
+                return PageRun(completed: completed, mismatched: mismatched, breakingHeader: breaking)
+            }
+            completed += 1
+            n -= 8 + count
+            consumed += UInt64(8 + count)
+        }
+        // Every target whole (or the read ended at a record boundary): the rest is in the buffer.
+        end = n
+        pagesReadDirect += completed
+        return PageRun(completed: completed, mismatched: false, breakingHeader: nil)
+    }
+
+    /// Moves the `landed` bytes from target `first`'s header on back into the buffer, in stream order, ahead of what
+    /// the read put in the buffer itself, and zeroes them in the targets.
+    private func putBack(
+        from first: Int, landed: Int, count: Int, headers: UnsafeMutablePointer<UInt64>,
+        targets: UnsafeBufferPointer<PageTarget>, wanted: Int
+    ) {
+        // How many of the landed bytes sit in the targets' segments, and how many went on into the buffer.
+        var inTargets = 0
+        var left = landed
+        for _ in first..<wanted where left > 0 {
+            let h = min(left, 8)
+            let d = min(left - h, count)
+            inTargets += h + d
+            left -= h + d
+        }
+        let inBuffer = left
+        // Overlapping: memmove.
+        memmove(buffer + inTargets, buffer, inBuffer)
+        var at = 0
+        left = inTargets
+        for k in first..<wanted where left > 0 {
+            let h = min(left, 8)
+            (buffer + at).copyMemory(from: UnsafeRawPointer(headers + k), byteCount: h)
+            at += h
+            left -= h
+            let d = min(left, count)
+            if d > 0 {
+                (buffer + at).copyMemory(from: targets[k].destination, byteCount: d)
+                targets[k].destination.initializeMemory(as: UInt8.self, repeating: 0, count: d)
+                at += d
+                left -= d
+            }
+        }
+        start = 0
+        end = inTargets + inBuffer
     }
 
     /// Bytes handed to the caller so far.

@@ -35,6 +35,8 @@ public final class QEMUFileWriter {
         var st = stat()
         isSocket = fstat(fileDescriptor, &st) == 0 && (st.st_mode & S_IFMT) == S_IFSOCK
         channelName = toCommand ? "command" : isSocket ? "socket" : "file"
+        // sendfile (putFile) has no MSG_NOSIGNAL: set once here rather than a sigaction per chunk.
+        if isSocket { ignoreSIGPIPE() }
     }
 
     deinit {
@@ -110,8 +112,6 @@ public final class QEMUFileWriter {
     public func putFile(_ fd: Int32, offset: UInt64, count: Int) throws(MigrationError) -> Int {
         guard isSocket, count > 0 else { return 0 }
         try flush()
-        // sendfile has no MSG_NOSIGNAL.
-        ignoreSIGPIPE()
         var position = off_t(offset)
         var done = 0
         while done < count {

@@ -24,8 +24,9 @@ public final class RAMSaveHandler: SaveVMHandler {
 
     private let ram: GuestRAM
     private let statistics: MigrationStreamStatistics
-    /// Pages still to send; bits come from `ram.dirty` at each sync.
-    private var toSend: [UInt64]
+    /// Pages still to send, one bit each; bits come from `ram.dirty` at each sync. Owned storage (allocated in
+    /// init, freed in deinit) rather than an array property, so that the per-page scan pays no exclusivity check.
+    private let toSend: UnsafeMutableBufferPointer<UInt64>
     private var remaining = 0
     /// Where the round-robin scan goes on (the seed's last_page).
     private var cursor = 0
@@ -33,18 +34,37 @@ public final class RAMSaveHandler: SaveVMHandler {
     private var blockNamed = false
     /// Incoming: the last block named in the stream (CONTINUE state, kept across sections).
     private var loadBlockKnown = false
+    /// Incoming: faults guest RAM in ahead of dense runs of PAGE records, made on the first one.
+    private var prefaulter: RAMPrefaulter?
+    /// Incoming: how many PAGE records in a row had consecutive addresses, the last one's address, and the
+    /// records `receivePage` expects next (owned storage, made on first use, freed in deinit).
+    private var pageRun = 0
+    private var lastPageAddress: UInt64 = .max
+    /// Incoming: PAGE records in the section being loaded and in the last one that ended with EOS. Senders cut
+    /// sections at a steady size (hmp's at a share of each round's budget), so reading ahead stops where the
+    /// section is likely to end instead of landing its EOS, footer and the next section in guest pages.
+    private var sectionPages = 0
+    private var previousSectionPages = 0
+    private var pageTargets: UnsafeMutableBufferPointer<QEMUFileReader.PageTarget>?
 
     public init(ram: GuestRAM, statistics: MigrationStreamStatistics) {
         self.ram = ram
         self.statistics = statistics
-        toSend = Array(repeating: 0, count: ram.dirty.wordCount)
+        toSend = .allocate(capacity: ram.dirty.wordCount)
+        toSend.initialize(repeating: 0)
     }
 
+    deinit {
+        toSend.deallocate()
+        pageTargets?.deallocate()
+    }
+
+    /// O(1): the count is kept as bits are taken and sent.
     public var pendingBytes: UInt64 { UInt64(remaining) << UInt64(GuestRAM.pageShift) }
 
-    /// migration_bitmap_sync: takes the guest's dirty bits into the to-send bitmap.
+    /// migration_bitmap_sync: takes the guest's dirty bits into the to-send bitmap (clean words cost a load).
     public func syncDirty() {
-        remaining += ram.dirty.drain(into: &toSend)
+        remaining += ram.dirty.drain(into: toSend)
         statistics.dirtySyncs.wrappingAdd(1, ordering: .relaxed)
     }
 
@@ -52,7 +72,7 @@ public final class RAMSaveHandler: SaveVMHandler {
     /// migration are forgotten.
     public func setup(_ f: QEMUFileWriter) throws(MigrationError) {
         ram.dirty.clearAll()
-        for w in toSend.indices { toSend[w] = ~0 }
+        toSend.update(repeating: ~0)
         let tail = ram.pageCount & 63
         if tail != 0, !toSend.isEmpty { toSend[toSend.count - 1] = (1 << UInt64(tail)) - 1 }
         remaining = ram.pageCount
@@ -78,22 +98,43 @@ public final class RAMSaveHandler: SaveVMHandler {
         try send(f, limit: .max)
     }
 
+    /// The scan's state for one `send`, kept in locals and written back once: per-page work touches no class
+    /// property and no shared counter.
+    private struct Scan {
+        var remaining: Int
+        var cursor: Int
+        var zeroPages: UInt64 = 0
+        var normalPages: UInt64 = 0
+    }
+
     /// Sends pages until about `limit` bytes went out or none is left, then EOS.
     private func send(_ f: QEMUFileWriter, limit: UInt64) throws(MigrationError) {
         let before = f.bytesWritten
         let pageCount = ram.pageCount
+        var scan = Scan(remaining: remaining, cursor: cursor)
+        defer {
+            remaining = scan.remaining
+            cursor = scan.cursor
+            statistics.duplicate.wrappingAdd(scan.zeroPages, ordering: .relaxed)
+            statistics.normal.wrappingAdd(scan.normalPages, ordering: .relaxed)
+            statistics.normalByteCount.wrappingAdd(scan.normalPages << UInt64(GuestRAM.pageShift), ordering: .relaxed)
+        }
         try ram.withUnsafeBytes { (all) throws(MigrationError) in
             guard let base = all.baseAddress else { return }
             var scanned = 0
-            while remaining > 0, f.bytesWritten - before < limit, scanned <= pageCount {
-                guard let page = nextPage() else { break }
+            // The first record names the block; every later one is CONTINUE.
+            if !blockNamed, scan.remaining > 0, limit > 0, let page = nextPage(&scan) {
                 scanned += 1
-                if blockNamed, !ram.populated.isDirty(page) {
-                    scanned += try sendZeroRun(f, from: page)
+                try sendPage(f, base + page << GuestRAM.pageShift, page: page, &scan)
+            }
+            while scan.remaining > 0, f.bytesWritten - before < limit, scanned <= pageCount {
+                guard let page = nextPage(&scan) else { break }
+                scanned += 1
+                if !ram.populated.isDirty(page) {
+                    scanned += try sendZeroRun(f, from: page, &scan)
                     continue
                 }
-                let pointer = base + page << GuestRAM.pageShift
-                try sendPage(f, pointer, offset: UInt64(page) << UInt64(GuestRAM.pageShift))
+                try sendPage(f, base + page << GuestRAM.pageShift, page: page, &scan)
             }
         }
         try f.put64(Flag.eos)
@@ -103,17 +144,17 @@ public final class RAMSaveHandler: SaveVMHandler {
     /// `page` (already taken) and the rest of its bitmap word's pages that are to be sent and were never written:
     /// ZERO records written in one go, so a huge idle guest goes out at memory speed. Returns how many pages beyond
     /// `page` it sent.
-    private func sendZeroRun(_ f: QEMUFileWriter, from page: Int) throws(MigrationError) -> Int {
+    private func sendZeroRun(_ f: QEMUFileWriter, from page: Int, _ scan: inout Scan) throws(MigrationError) -> Int {
         let w = page >> 6
         let bit = page & 63
         let above: UInt64 = bit == 63 ? 0 : ~0 << UInt64(bit + 1)
         let more = toSend[w] & ~ram.populated.word(w) & above
         toSend[w] &= ~more
         let extra = more.nonzeroBitCount
-        remaining -= extra
+        scan.remaining -= extra
         let bits = more | 1 << UInt64(bit)
         let last = w << 6 | (63 - bits.leadingZeroBitCount)
-        cursor = last + 1 == ram.pageCount ? 0 : last + 1
+        scan.cursor = last + 1 == ram.pageCount ? 0 : last + 1
         let record = 9
         try f.putBytes(count: bits.nonzeroBitCount * record) { buffer in
             guard let out = buffer.baseAddress else { return }
@@ -127,22 +168,22 @@ public final class RAMSaveHandler: SaveVMHandler {
                 left &= left - 1
             }
         }
-        statistics.duplicate.wrappingAdd(UInt64(extra + 1), ordering: .relaxed)
+        scan.zeroPages += UInt64(extra + 1)
         return extra
     }
 
     /// Finds and clears the next bit at or after the cursor, wrapping once.
-    private func nextPage() -> Int? {
+    private func nextPage(_ scan: inout Scan) -> Int? {
         let words = toSend.count
         guard words > 0 else { return nil }
-        var w = cursor >> 6
-        var bits = toSend[w] & (~0 << UInt64(cursor & 63))
+        var w = scan.cursor >> 6
+        var bits = toSend[w] & (~0 << UInt64(scan.cursor & 63))
         for _ in 0...words {
             if bits != 0 {
                 let page = w << 6 | bits.trailingZeroBitCount
                 toSend[w] &= ~(1 << UInt64(page & 63))
-                remaining -= 1
-                cursor = page + 1 == ram.pageCount ? 0 : page + 1
+                scan.remaining -= 1
+                scan.cursor = page + 1 == ram.pageCount ? 0 : page + 1
                 return page
             }
             w = w + 1 == words ? 0 : w + 1
@@ -153,8 +194,10 @@ public final class RAMSaveHandler: SaveVMHandler {
 
     /// A page never written is known zero (`ram.populated`) and goes as ZERO without being read, so a large idle
     /// guest costs a record per page and no page faults.
-    private func sendPage(_ f: QEMUFileWriter, _ pointer: UnsafeRawPointer, offset: UInt64) throws(MigrationError) {
-        let page = Int(offset >> UInt64(GuestRAM.pageShift))
+    private func sendPage(
+        _ f: QEMUFileWriter, _ pointer: UnsafeRawPointer, page: Int, _ scan: inout Scan
+    ) throws(MigrationError) {
+        let offset = UInt64(page) << UInt64(GuestRAM.pageShift)
         let zero = !ram.populated.isDirty(page) || GuestRAM.isZero(pointer, count: GuestRAM.pageSize)
         var header = offset | (zero ? Flag.zero : Flag.page)
         if blockNamed { header |= Flag.continue }
@@ -165,12 +208,11 @@ public final class RAMSaveHandler: SaveVMHandler {
         }
         if zero {
             try f.put8(0)
-            statistics.duplicate.wrappingAdd(1, ordering: .relaxed)
+            scan.zeroPages += 1
         } else {
             // By reference: flush sends it straight from guest RAM, saving a 4 KiB copy per page.
             try f.putExternal(pointer, count: GuestRAM.pageSize)
-            statistics.normal.wrappingAdd(1, ordering: .relaxed)
-            statistics.normalByteCount.wrappingAdd(UInt64(GuestRAM.pageSize), ordering: .relaxed)
+            scan.normalPages += 1
         }
     }
 
@@ -178,6 +220,7 @@ public final class RAMSaveHandler: SaveVMHandler {
 
     public func load(_ r: QEMUFileReader, version: UInt32, progress: (String) -> Void) throws(MigrationError) {
         guard version == 4 else { throw MigrationError("Invalid argument") }
+        sectionPages = 0
         try ram.withLoadingBytes { (all) throws(MigrationError) in
             while true {
                 let word = try r.get64()
@@ -200,7 +243,8 @@ public final class RAMSaveHandler: SaveVMHandler {
                 case Flag.page:
                     if let host {
                         populate(address)
-                        try r.read(into: UnsafeMutableRawBufferPointer(start: host, count: GuestRAM.pageSize))
+                        prefaulter(for: address)
+                        try receivePage(r, host, address: address, all)
                     }
                 case Flag.xbzrle:
                     if let host {
@@ -208,6 +252,7 @@ public final class RAMSaveHandler: SaveVMHandler {
                         try loadXBZRLE(r, host, address: address)
                     }
                 case Flag.eos:
+                    previousSectionPages = sectionPages
                     return
                 default:
                     if flags & Flag.hook != 0 { throw MigrationError("Invalid argument") }
@@ -250,6 +295,78 @@ public final class RAMSaveHandler: SaveVMHandler {
         }
     }
 
+    /// A PAGE record's data, straight into guest RAM. Once a run of consecutive pages is under way and the read
+    /// buffer is empty, the same read also takes the records expected next (the following pages of the same
+    /// 2 MiB region that were never written, so still zero, at most as many as the run so far) straight into
+    /// their pages: the sender sends pages in address order, so a run of pages costs one kernel copy each instead
+    /// of a copy into the buffer and another out of it. What turns out to be something else is put back for the
+    /// record loop; a mismatch ends the run.
+    private func receivePage(
+        _ r: QEMUFileReader, _ host: UnsafeMutableRawPointer, address: UInt64, _ all: UnsafeMutableRawBufferPointer
+    ) throws(MigrationError) {
+        let size = GuestRAM.pageSize
+        pageRun = address == lastPageAddress &+ UInt64(size) ? pageRun + 1 : 0
+        lastPageAddress = address
+        sectionPages += 1
+        guard pageRun >= RAMSaveHandler.runBeforeDirectReads, r.buffered < size, let base = all.baseAddress else {
+            try r.read(into: UnsafeMutableRawBufferPointer(start: host, count: size))
+            return
+        }
+        let targets = pageTargets ?? {
+            let made = UnsafeMutableBufferPointer<QEMUFileReader.PageTarget>.allocate(
+                capacity: QEMUFileReader.maxPageTargets)
+            pageTargets = made
+            return made
+        }()
+        let region = address >> UInt64(RAMPrefaulter.regionShift)
+        var limit = min(QEMUFileReader.maxPageTargets, pageRun)
+        // Up to where the last section's length says this one ends; one at a time past that.
+        if previousSectionPages > 0 { limit = max(min(limit, previousSectionPages - sectionPages), 1) }
+        var count = 0
+        var next = address + UInt64(size)
+        while count < limit, next < ram.size, next >> UInt64(RAMPrefaulter.regionShift) == region,
+            !ram.populated.isDirty(Int(next >> UInt64(GuestRAM.pageShift)))
+        {
+            let header = (next | Flag.page | Flag.continue).bigEndian
+            (targets.baseAddress! + count).initialize(
+                to: QEMUFileReader.PageTarget(header: header, destination: base + Int(next)))
+            count += 1
+            next += UInt64(size)
+        }
+        let run = try r.readPage(
+            into: host, count: size, targets: UnsafeBufferPointer(rebasing: targets[0..<count]))
+        if run.completed > 0 {
+            // One atomic OR per bitmap word for the whole run, not one per page.
+            let first = Int(address >> UInt64(GuestRAM.pageShift)) + 1
+            ram.populated.mark(first..<first + run.completed)
+            for k in 1...run.completed { prefaulter(for: address + UInt64(k * size)) }
+            pageRun += run.completed
+            sectionPages += run.completed
+            lastPageAddress = address + UInt64(run.completed * size)
+        }
+        // A section's end does not end the run: the next section goes on from the next page.
+        if run.mismatched, run.breakingHeader != Flag.eos { pageRun = 0 }
+    }
+
+    /// Consecutive PAGE records before `receivePage` reads ahead into guest RAM.
+    static let runBeforeDirectReads = 32
+
+    @inline(__always)
+    private func prefaulter(for address: UInt64) {
+        if let prefaulter {
+            prefaulter.willWrite(address)
+        } else {
+            let made = RAMPrefaulter(ram: ram)
+            prefaulter = made
+            made.willWrite(address)
+        }
+    }
+
+    /// The incoming stream ended (or failed): the prefaulting thread, if any, is stopped and joined.
+    public func endLoad() {
+        prefaulter?.stop()
+    }
+
     private func populate(_ address: UInt64) {
         ram.populated.mark(Int(address >> UInt64(GuestRAM.pageShift)))
     }
@@ -258,17 +375,18 @@ public final class RAMSaveHandler: SaveVMHandler {
     private func blockFromStream(
         _ r: QEMUFileReader, flags: UInt64, address: UInt64, _ all: UnsafeMutableRawBufferPointer
     ) throws(MigrationError) -> UnsafeMutableRawPointer {
-        let illegal = "Illegal RAM offset \(hex(address))"
+        // The message is built only when it is thrown: formatting it per record cost more than the record.
+        func illegal() -> String { "Illegal RAM offset \(hex(address))" }
         if flags & Flag.continue != 0 {
-            guard loadBlockKnown else { throw MigrationError("Ack, bad migration stream!", context: [illegal]) }
+            guard loadBlockKnown else { throw MigrationError("Ack, bad migration stream!", context: [illegal()]) }
         } else {
             let name = try r.getLengthPrefixedString()
             guard name == RAMSaveHandler.blockName else {
-                throw MigrationError("Can't find block \(name)", context: [illegal])
+                throw MigrationError("Can't find block \(name)", context: [illegal()])
             }
             loadBlockKnown = true
         }
-        guard address < ram.size, let base = all.baseAddress else { throw MigrationError(illegal) }
+        guard address < ram.size, let base = all.baseAddress else { throw MigrationError(illegal()) }
         return base + Int(address)
     }
 

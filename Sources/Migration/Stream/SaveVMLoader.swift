@@ -15,6 +15,7 @@ public final class SaveVMLoader {
     /// Loads a whole stream; returns the globalstate run state name, nil when the stream had none.
     public func load(_ r: QEMUFileReader, progress: (String) -> Void) throws(MigrationError) -> String? {
         let ram = RAMSaveHandler(ram: machine.ram, statistics: statistics)
+        defer { ram.endLoad() }
         // QEMU registers `block` on every machine; an unknown drive fails at its first record.
         let block = BlockSaveHandler(drives: machine.drives, mode: .none, statistics: statistics)
         let globalState = GlobalStateHandler()

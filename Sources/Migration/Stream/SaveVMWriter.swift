@@ -43,11 +43,14 @@ public final class SaveVMWriter {
         }
     }
 
-    /// migration_bitmap_sync for RAM; disks are read straight from their dirty bitmaps, so only the remaining
-    /// count is refreshed.
+    /// migration_bitmap_sync for RAM and the disks: dirty bits move into each handler's to-send set, whose
+    /// running counts `pendingRAMBytes` and `pendingDiskBytes` read without a scan.
     public func syncDirty() {
         ram.syncDirty()
-        if let block { statistics.diskRemaining.store(block.pendingBytes, ordering: .relaxed) }
+        if let block {
+            block.syncDirty()
+            statistics.diskRemaining.store(block.pendingBytes, ordering: .relaxed)
+        }
     }
 
     public var pendingRAMBytes: UInt64 { ram.pendingBytes }
@@ -55,14 +58,19 @@ public final class SaveVMWriter {
 
     /// PART rounds (each active handler in order, each ending with EOS and a footer) until about `budget` bytes went
     /// out or nothing is pending. True when nothing iterative is pending.
+    ///
+    /// Each handler gets an even share of what is left of the round's budget (block half, then ram the rest), so
+    /// that RAM and disks go out side by side, as QEMU's rounds under its rate limit do, instead of the whole disk
+    /// first: the destination then materialises guest RAM while the disk's chunks, which cost it little, arrive.
     public func iterate(_ f: QEMUFileWriter, budget: Int) throws(MigrationError) -> Bool {
         let before = f.bytesWritten
         while true {
             var allDone = true
-            for (id, handler) in iterative {
-                let spent = Int(clamping: f.bytesWritten - before)
+            for (index, (id, handler)) in iterative.enumerated() {
+                let left = budget - Int(clamping: f.bytesWritten - before)
+                let share = left > 0 ? max(left / (iterative.count - index), 1) : left
                 try sectionHeader(f, SectionType.part, id, nil)
-                let done = try handler.iterate(f, budget: budget - spent)
+                let done = try handler.iterate(f, budget: share)
                 try footer(f, id)
                 allDone = allDone && done
             }
