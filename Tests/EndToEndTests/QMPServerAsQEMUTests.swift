@@ -459,6 +459,9 @@ struct QMPServerAsQEMUTests {
             }
             seen["dst active"] = portless(active)
             seen["src active"] = Self.shape(source.command(#"{"execute": "query-migrate"}"#, events: &sourceEvents))
+            // HMP's info migrate for the same moment: the same lines in the same order, numbers aside.
+            let info = #"{"execute": "human-monitor-command", "arguments": {"command-line": "info migrate"}}"#
+            seen["src active, info"] = Self.shape(source.command(info, events: &sourceEvents))
             _ = source.command(#"{"execute": "migrate-set-parameters", "arguments": {"max-bandwidth": 1073741824}}"#)
             var last = ""
             let finished = Date().addingTimeInterval(30)
@@ -468,6 +471,7 @@ struct QMPServerAsQEMUTests {
                 usleep(50_000)
             }
             seen["src completed"] = Self.shape(last)
+            seen["src completed, info"] = Self.shape(source.command(info, events: &sourceEvents))
             seen["src status"] = source.command(#"{"execute": "query-status"}"#)
             var state = ""
             while !state.contains(#""completed""#) && Date() < finished {

@@ -243,14 +243,10 @@ public final class OutgoingMigration: @unchecked Sendable {
     private func stopAndCopy(_ saver: SaveVMWriter, _ file: QEMUFileWriter, runState: RunState) throws(MigrationError) {
         let stopStart = Clock.milliseconds()
         machine.setRunState(.finishMigrate)
-        let before = file.bytesWritten
         try saver.complete(file, runState: runState.rawValue)
         let downtime = Clock.milliseconds() - stopStart
         publish(saver)
-        progress.withLock { info in
-            info.downtime = downtime
-            info.ram.downtimeBytes = UInt64(file.bytesWritten - before)
-        }
+        progress.withLock { info in info.downtime = downtime }
     }
 
     /// Copies the writer's counters into the snapshot that `info` returns.
@@ -258,8 +254,13 @@ public final class OutgoingMigration: @unchecked Sendable {
         let statistics = saver.statistics
         let pendingRAM = saver.pendingRAMBytes
         let pendingDisk = saver.pendingDiskBytes
+        // ram_transferred_add: RAM bytes sent while the guest runs are precopy bytes, the rest (a paused guest,
+        // the stop-and-copy) downtime bytes. Judged once per publish, every 100 ms window.
+        let running = machine.runState.isRunning
         let passes = progress.withLock { info -> (UInt64, UInt64) in
             defer { info.ram.dirtySyncCount = statistics.dirtySyncCount }
+            let sent = statistics.ramTransferredBytes - min(statistics.ramTransferredBytes, info.ram.transferred)
+            if running { info.ram.precopyBytes += sent } else { info.ram.downtimeBytes += sent }
             info.ram.transferred = statistics.ramTransferredBytes
             info.ram.remaining = pendingRAM
             info.ram.duplicate = statistics.duplicatePages
