@@ -60,6 +60,25 @@ import Testing
         #expect(!term.screenText.contains("^C cancel, ^Z detach"), "\(term.screenText)")
     }
 
+    /// A guest paused before the migration stays paused after ^C, and the summary says so.
+    @Test func ctrlCOnAPausedGuestSaysItIsStillPaused() throws {
+        let (term, destination, port) = try start(bandwidth: "4M")
+        defer { term.close(); destination.close() }
+        try term.type("stop")
+        try term.press("Enter")
+        #expect(term.waitForCursorLine("(qemu) "))
+        try term.type("migrate -b tcp:127.0.0.1:\(port)")
+        try term.press("Enter")
+        #expect(term.waitFor { _ in isStatusLine(bottomRow(term)) })
+        try term.press("C-c")
+        #expect(term.waitFor { $0.contains("Migration cancelled; the guest is still paused here") }, "\(term.screenText)")
+        #expect(!term.screenText.contains("keeps running"), "\(term.screenText)")
+        #expect(term.waitForCursorLine("(qemu) "))
+        try term.type("info status")
+        try term.press("Enter")
+        #expect(term.waitFor { $0.contains("VM status: paused") })
+    }
+
     @Test func ctrlCCancelsAndTheGuestRunsOn() throws {
         let (term, destination, port) = try start(bandwidth: "4M")
         defer { term.close(); destination.close() }
