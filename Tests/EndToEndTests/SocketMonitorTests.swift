@@ -56,27 +56,7 @@ final class SocketClient {
 
     /// Sends `line` with `descriptor` attached (SCM_RIGHTS), as QMP and HMP clients pass fds for getfd.
     func send(_ line: String, passing descriptor: Int32) {
-        var bytes = Array((line + "\n").utf8)
-        var control = [UInt8](repeating: 0, count: 24)
-        control.withUnsafeMutableBytes { raw in
-            raw.storeBytes(of: 20, toByteOffset: 0, as: Int.self)
-            raw.storeBytes(of: SOL_SOCKET, toByteOffset: 8, as: Int32.self)
-            raw.storeBytes(of: Int32(SCM_RIGHTS), toByteOffset: 12, as: Int32.self)
-            raw.storeBytes(of: descriptor, toByteOffset: 16, as: Int32.self)
-        }
-        bytes.withUnsafeMutableBytes { data in
-            control.withUnsafeMutableBytes { controlBytes in
-                var vector = iovec(iov_base: data.baseAddress, iov_len: data.count)
-                withUnsafeMutablePointer(to: &vector) { vectorPointer in
-                    var message = msghdr()
-                    message.msg_iov = vectorPointer
-                    message.msg_iovlen = 1
-                    message.msg_control = controlBytes.baseAddress
-                    message.msg_controllen = controlBytes.count
-                    _ = sendmsg(fd, &message, 0)
-                }
-            }
-        }
+        sendPassing(fd, line + "\n", descriptor)
     }
 
     func command(_ line: String) -> String? {
