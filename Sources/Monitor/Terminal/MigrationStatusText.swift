@@ -22,7 +22,8 @@ enum MigrationStatusText {
         }
         if let percent = progressPercent(info) {
             // The figure goes back when a sync finds pages dirtied since they were sent: the pass says so.
-            let pass = info.pass > 0 ? " (pass \(sum(info.pass, 1)))" : ""
+            // As QEMU counts them, setup's sync starts pass 1: the pass is said from the second on.
+            let pass = info.pass > 1 ? " (pass \(info.pass))" : ""
             layout.add(0, "\(percent) % migrated\(pass)", "\(percent) %\(pass)")
         }
         let rate = bytesPerSecond(info)
