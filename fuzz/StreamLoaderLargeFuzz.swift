@@ -79,15 +79,24 @@ private final class Feed: @unchecked Sendable {
         return seed >> 33
     }
 
-    /// Ragged pieces: mostly up to a few pages, one in four of 1 to 16 bytes (a header or a field cut).
+    /// Ragged pieces: one in four of 1 to 16 bytes (a header or a field cut), the others up to 16 pages. After one
+    /// piece in three the writer waits (a few ms at most) for the reader to drain the pipe, so that the reader's
+    /// buffer runs dry there and its next read gets only what comes next: mid-header, mid-page, inside a run.
     func run() {
         var at = 0
         while at < count {
             let r = next()
-            let piece = r % 4 == 0 ? 1 + Int((r >> 2) % 16) : 1 + Int((r >> 2) % 20000)
+            let piece = r % 4 == 0 ? 1 + Int((r >> 2) % 16) : 1 + Int((r >> 2) % 66000)
             let n = write(fd, bytes + at, min(piece, count - at))
             if n <= 0 { break }
             at += n
+            if (r >> 40) % 3 == 0 {
+                var queued: Int32 = 0
+                for _ in 0..<200 {
+                    guard ioctl(fd, UInt(FIONREAD), &queued) == 0, queued > 0 else { break }
+                    usleep(20)
+                }
+            }
         }
         close(fd)
         sem_post(done)
