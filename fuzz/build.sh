@@ -2,15 +2,16 @@
 # Builds the libFuzzer targets into fuzz/: the modules compiled with libFuzzer coverage and ASan (outside SwiftPM,
 # so the normal build stays fast), then each entry point.
 #   fuzz/stream-loader-fuzz   SaveVMLoader over QObject, Machine, Migration
+#   fuzz/stream-loader-large-fuzz  the same over a 4 MiB guest, fed through a pipe in ragged pieces (direct page reads)
 #   fuzz/line-parser-fuzz     the monitor's line parser and completion over the table hmp ships (module Monitor)
 #   fuzz/number-parser-fuzz   sizes, strtoull/strtod, expressions, migration parameter values
 #   fuzz/qmp-framing-fuzz     QMP's JSON stream splitter, the JSON parser and the QMP message decoder
-# Usage: fuzz/build.sh [target...]   (default: all four); see fuzz/README.md.
+# Usage: fuzz/build.sh [target...]   (default: all five); see fuzz/README.md.
 set -eu
 cd "$(dirname "$0")/.."
 out=fuzz/.build
 mkdir -p "$out"
-targets=${*:-"stream-loader-fuzz line-parser-fuzz number-parser-fuzz qmp-framing-fuzz"}
+targets=${*:-"stream-loader-fuzz stream-loader-large-fuzz line-parser-fuzz number-parser-fuzz qmp-framing-fuzz"}
 # swift-system (Platform's dependency) comes from SwiftPM's own release build, uninstrumented: it is not what is
 # fuzzed, and its availability macros make it awkward to compile by hand.
 swift build -c release --target SystemPackage >&2
@@ -51,6 +52,9 @@ for target in $targets; do
     stream-loader-fuzz)
         swiftc $flags -module-name StreamLoaderFuzz fuzz/StreamLoaderFuzz.swift \
             "$out/QObject.o" "$out/Machine.o" "$out/Migration.o" $base -o fuzz/stream-loader-fuzz ;;
+    stream-loader-large-fuzz)
+        swiftc $flags -module-name StreamLoaderLargeFuzz fuzz/StreamLoaderLargeFuzz.swift \
+            "$out/QObject.o" "$out/Machine.o" "$out/Migration.o" $base -o fuzz/stream-loader-large-fuzz ;;
     line-parser-fuzz)
         module QMP "QObject Platform"
         module Monitor "QObject Platform HMP Machine Migration QMP"
