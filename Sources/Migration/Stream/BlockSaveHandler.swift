@@ -36,6 +36,9 @@ public final class BlockSaveHandler: SaveVMHandler {
     private var fileSizes: [UInt64] = []
     /// Incoming: the `Receiving block device images` banner went out.
     private var bannerPrinted = false
+    /// Incoming: the thread writing received chunks into the drives' files.
+    private var writer: DriveWriter?
+    private var writerUnavailable = false
 
     /// Outgoing: `drives` are all the machine's drives; read-only ones are not sent. Incoming: `mode` is unused.
     public init(drives: [Drive], mode: BlockMigrationMode, statistics: MigrationStreamStatistics) {
@@ -249,14 +252,25 @@ public final class BlockSaveHandler: SaveVMHandler {
                             + "(\(drive.size) bytes): give the destination a drive at least as large as the source's")
                 }
                 let count = Int(min(UInt64(Drive.chunkSize), drive.size - offset))
+                let writer = driveWriter()
                 if flags & Flag.zeroBlock != 0 {
-                    buffer.initializeMemory(as: UInt8.self, repeating: 0)
-                    try write(drive, offset, UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                    if let writer {
+                        guard !drive.readOnly else { throw MigrationError("Permission denied") }
+                        try writer.writeZeros(count, to: drive, at: offset)
+                        drive.dirty.mark(Int(offset >> UInt64(Drive.chunkShift)))
+                    } else {
+                        buffer.initializeMemory(as: UInt8.self, repeating: 0)
+                        try write(drive, offset, UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                    }
                 } else {
-                    // Straight from the stream into the file (splice over a socket): no staging copy.
                     guard !drive.readOnly else { throw MigrationError("Permission denied") }
-                    try r.transfer(count, toFile: drive.fileDescriptor, at: offset) { code in
-                        BlockSaveHandler.writeError(drive, offset, code)
+                    if let writer {
+                        try writer.write(count, from: r, to: drive, at: offset)
+                    } else {
+                        // Straight from the stream into the file (splice over a socket): no staging copy.
+                        try r.transfer(count, toFile: drive.fileDescriptor, at: offset) { code in
+                            BlockSaveHandler.writeError(drive, offset, code)
+                        }
                     }
                     drive.dirty.mark(Int(offset >> UInt64(Drive.chunkShift)))
                     try r.skip(UInt64(Drive.chunkSize - count))
@@ -272,6 +286,28 @@ public final class BlockSaveHandler: SaveVMHandler {
             }
             if flags & Flag.eos != 0 { return }
         }
+    }
+
+    /// The thread that writes received chunks, started at the first one; nil when it cannot start (the loader then
+    /// writes them itself).
+    private func driveWriter() -> DriveWriter? {
+        if let writer { return writer }
+        guard !writerUnavailable else { return nil }
+        writer = DriveWriter()
+        writerUnavailable = writer == nil
+        return writer
+    }
+
+    /// The end of the stream: every chunk received is in its file, or the first failed write is thrown.
+    public func finishLoad() throws(MigrationError) {
+        defer { writer = nil }
+        try writer?.finish()
+    }
+
+    /// A load that failed: the writing thread is told that no more comes and is waited for.
+    public func abandonLoad() {
+        writer?.abandon()
+        writer = nil
     }
 
     private func write(_ drive: Drive, _ offset: UInt64, _ bytes: UnsafeRawBufferPointer) throws(MigrationError) {

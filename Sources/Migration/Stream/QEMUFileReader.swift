@@ -259,6 +259,40 @@ public final class QEMUFileReader {
         }
     }
 
+    /// Moves exactly `count` stream bytes into the pipe `pipe`: the buffered ones with write, the rest with splice
+    /// (page references, no copy), or through the buffer where the stream cannot be spliced. Blocks while the pipe
+    /// is full. A short stream, or a pipe whose reader has gone, is `Input/output error`.
+    public func move(_ count: Int, toPipe pipe: Int32) throws(MigrationError) {
+        var done = 0
+        while done < count {
+            if start < end {
+                let n = min(end - start, count - done)
+                guard case .success(let written) = retryingInterrupts({ Glibc.write(pipe, buffer + start, n) }),
+                    written > 0
+                else { throw QEMUFileReader.ioError }
+                start += written
+                done += written
+                consumed += UInt64(written)
+                continue
+            }
+            if spliceWorks {
+                switch retryingInterrupts({ hmp_splice(fileDescriptor, pipe, nil, count - done) }) {
+                case .success(0): throw QEMUFileReader.ioError
+                case .success(let n):
+                    done += n
+                    consumed += UInt64(n)
+                    continue
+                case .failure(let error) where error == .invalidArgument:
+                    // Not a spliceable descriptor; nothing was consumed.
+                    spliceWorks = false
+                case .failure:
+                    throw QEMUFileReader.ioError
+                }
+            }
+            guard try refill(limit: count - done) else { throw QEMUFileReader.ioError }
+        }
+    }
+
     /// One round of socket → pipe → file; nil when splice does not work on this descriptor (then never again),
     /// 0 at end of stream.
     private func splice(

@@ -18,6 +18,7 @@ public final class SaveVMLoader {
         defer { ram.endLoad() }
         // QEMU registers `block` on every machine; an unknown drive fails at its first record.
         let block = BlockSaveHandler(drives: machine.drives, mode: .none, statistics: statistics)
+        defer { block.abandonLoad() }
         let globalState = GlobalStateHandler()
         let handlers: [any SaveVMHandler] = [TimerHandler(), block, ram, globalState]
         /// Section id → handler, and each handler's id from its last START/FULL (what footers are checked against).
@@ -91,6 +92,12 @@ public final class SaveVMLoader {
                 // Postcopy and the return path need replies this precopy-only destination cannot give.
                 throw MigrationError("migration command \(command) (postcopy or return path) is not supported")
             case SectionType.eof:
+                // Chunks are written behind the stream: the load is done once they are in their files.
+                do {
+                    try block.finishLoad()
+                } catch {
+                    throw error.adding(context: "error while loading state for instance 0x0 of device 'block'")
+                }
                 skipVMDescription(r)
                 return globalState.runState
             default:
