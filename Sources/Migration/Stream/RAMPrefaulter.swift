@@ -19,9 +19,9 @@ final class RAMPrefaulter {
 
     /// What the faulting thread shares with the loader.
     ///
-    /// `@unchecked Sendable`: the semaphores are allocated and initialised in init, destroyed in deinit (after the
-    /// thread, which holds a reference, has gone), and used only through sem_post/sem_wait, which are thread-safe;
-    /// the rest is atomics and the Sendable GuestRAM.
+    /// `@unchecked Sendable`: the semaphore is allocated and initialised in init, destroyed in deinit (after the
+    /// thread, which holds a reference, has been joined), and used only through sem_post/sem_wait, which are
+    /// thread-safe; the rest is atomics and the Sendable GuestRAM.
     private final class Shared: @unchecked Sendable {
         let ram: GuestRAM
         /// Regions below this are to be faulted in.
@@ -30,21 +30,16 @@ final class RAMPrefaulter {
         let loaderRegion = Atomic<Int>(0)
         let stopping = Atomic<Bool>(false)
         let wake: UnsafeMutablePointer<sem_t>
-        let done: UnsafeMutablePointer<sem_t>
 
         init(ram: GuestRAM) {
             self.ram = ram
             wake = .allocate(capacity: 1)
-            done = .allocate(capacity: 1)
             sem_init(wake, 0, 0)
-            sem_init(done, 0, 0)
         }
 
         deinit {
             sem_destroy(wake)
-            sem_destroy(done)
             wake.deallocate()
-            done.deallocate()
         }
 
         func run() {
@@ -62,12 +57,12 @@ final class RAMPrefaulter {
                     next += 1
                 }
             }
-            sem_post(done)
         }
     }
 
     private let shared: Shared
-    private var running = false
+    /// The faulting thread, once started.
+    private var thread: pthread_t?
     /// The thread could not start or the kernel cannot populate: the loader faults its own pages, as before.
     private var disabled = false
     private var region = -1
@@ -95,26 +90,26 @@ final class RAMPrefaulter {
 
     private func dense(_ r: Int) {
         guard !disabled else { return }
-        if !running {
+        if thread == nil {
             let shared = shared
-            guard case .success = PlatformThread.detach({ shared.run() }) else {
+            guard case .success(let started) = PlatformThread.start({ shared.run() }) else {
                 disabled = true
                 return
             }
-            running = true
+            thread = started
         }
         shared.loaderRegion.store(r, ordering: .relaxed)
         shared.target.store(r + 1 + RAMPrefaulter.lookahead, ordering: .releasing)
         sem_post(shared.wake)
     }
 
-    /// Ends the thread and waits for it: no fault is taken once this returns. Idempotent.
+    /// Ends the thread and joins it: no fault is taken, and the thread holds nothing, once this returns. Idempotent.
     func stop() {
-        guard running else { return }
-        running = false
+        guard let thread else { return }
+        self.thread = nil
         shared.stopping.store(true, ordering: .releasing)
         sem_post(shared.wake)
-        while sem_wait(shared.done) != 0 {}
+        pthread_join(thread, nil)
         shared.stopping.store(false, ordering: .releasing)
     }
 }
