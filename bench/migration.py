@@ -399,11 +399,12 @@ def main():
         # Rounds interleave the blast and hmp, so that each ratio compares measurements seconds apart.
         raws, works, hmps, busys = [], [], [], []
         steal, ticks, started = steal_ticks(), os.sysconf("SC_NPROCESSORS_ONLN") * TICK, time.monotonic()
-        for _ in range(args.runs):
+        for round in range(args.runs):
             before = raw_loopback(payload)
             works.append(raw_like_migration(payload, work))
-            hmps.append(run_migration("hmp", ram_file, disk_file, work))
-            busys.append(run_migration("hmp", ram_file, disk_file, work, "ram=64M"))
+            # In turn first and second: a migration right after another pays for the memory its processes freed.
+            for workload in ((None, "ram=64M") if round % 2 == 0 else ("ram=64M", None)):
+                (busys if workload else hmps).append(run_migration("hmp", ram_file, disk_file, work, workload))
             after = raw_loopback(payload)
             raws.append({k: (before[k] + after[k]) / 2 for k in before})
         steal_share = (steal_ticks() - steal) / (ticks * (time.monotonic() - started))
