@@ -252,18 +252,16 @@ public final class BlockSaveHandler: SaveVMHandler {
                             + "(\(drive.size) bytes): give the destination a drive at least as large as the source's")
                 }
                 let count = Int(min(UInt64(Drive.chunkSize), drive.size - offset))
+                guard !drive.readOnly else { throw MigrationError("Permission denied") }
                 let writer = driveWriter()
                 if flags & Flag.zeroBlock != 0 {
                     if let writer {
-                        guard !drive.readOnly else { throw MigrationError("Permission denied") }
                         try writer.writeZeros(count, to: drive, at: offset)
-                        drive.dirty.mark(Int(offset >> UInt64(Drive.chunkShift)))
                     } else {
                         buffer.initializeMemory(as: UInt8.self, repeating: 0)
-                        try write(drive, offset, UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                        try BlockSaveHandler.write(drive, offset, UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
                     }
                 } else {
-                    guard !drive.readOnly else { throw MigrationError("Permission denied") }
                     if let writer {
                         try writer.write(count, from: r, to: drive, at: offset)
                     } else {
@@ -272,9 +270,9 @@ public final class BlockSaveHandler: SaveVMHandler {
                             BlockSaveHandler.writeError(drive, offset, code)
                         }
                     }
-                    drive.dirty.mark(Int(offset >> UInt64(Drive.chunkShift)))
                     try r.skip(UInt64(Drive.chunkSize - count))
                 }
+                drive.dirty.mark(Int(offset >> UInt64(Drive.chunkShift)))
             } else if flags & Flag.progress != 0 {
                 if !bannerPrinted {
                     progress("Receiving block device images")
@@ -310,7 +308,8 @@ public final class BlockSaveHandler: SaveVMHandler {
         writer = nil
     }
 
-    private func write(_ drive: Drive, _ offset: UInt64, _ bytes: UnsafeRawBufferPointer) throws(MigrationError) {
+    /// Writes received bytes into the drive's file, a failure named as `writeError` names it. Also DriveWriter's.
+    static func write(_ drive: Drive, _ offset: UInt64, _ bytes: UnsafeRawBufferPointer) throws(MigrationError) {
         do {
             try drive.write(at: offset, from: bytes)
         } catch .driveReadOnly {

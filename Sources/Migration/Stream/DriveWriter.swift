@@ -128,18 +128,12 @@ final class DriveWriter {
         }
 
         private func write(_ drive: Drive, _ offset: UInt64, _ bytes: UnsafeRawPointer, _ count: Int) -> MigrationError? {
-            var done = 0
-            while done < count {
-                let written = retryingInterrupts {
-                    pwrite(drive.fileDescriptor, bytes + done, count - done, off_t(offset) + off_t(done))
-                }
-                guard case .success(let n) = written, n > 0 else {
-                    let code: Int32 = if case .failure(let error) = written { error.rawValue } else { EIO }
-                    return BlockSaveHandler.writeError(drive, offset, code)
-                }
-                done += n
+            do throws(MigrationError) {
+                try BlockSaveHandler.write(drive, offset, UnsafeRawBufferPointer(start: bytes, count: count))
+                return nil
+            } catch {
+                return error
             }
-            return nil
         }
 
         /// Reads and forgets `count` bytes of the pipe (or up to its end).

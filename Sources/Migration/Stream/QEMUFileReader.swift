@@ -275,19 +275,11 @@ public final class QEMUFileReader {
                 consumed += UInt64(written)
                 continue
             }
-            if spliceWorks {
-                switch retryingInterrupts({ hmp_splice(fileDescriptor, pipe, nil, count - done) }) {
-                case .success(0): throw QEMUFileReader.ioError
-                case .success(let n):
-                    done += n
-                    consumed += UInt64(n)
-                    continue
-                case .failure(let error) where error == .invalidArgument:
-                    // Not a spliceable descriptor; nothing was consumed.
-                    spliceWorks = false
-                case .failure:
-                    throw QEMUFileReader.ioError
-                }
+            if let n = try spliceIn(count - done, to: pipe) {
+                if n == 0 { throw QEMUFileReader.ioError }
+                done += n
+                consumed += UInt64(n)
+                continue
             }
             guard try refill(limit: count - done) else { throw QEMUFileReader.ioError }
         }
@@ -309,15 +301,7 @@ public final class QEMUFileReader {
             _ = hmp_set_pipe_size(fds[1], 1 << 20)
             pipeFDs = (fds[0], fds[1])
         }
-        guard let (pipeRead, pipeWrite) = pipeFDs else { return nil }
-        let n: Int
-        switch retryingInterrupts({ hmp_splice(fileDescriptor, pipeWrite, nil, count) }) {
-        case .success(let moved): n = moved
-        case .failure(let error):
-            // EINVAL: not a spliceable descriptor; nothing was consumed, the buffered path takes over.
-            if error == .invalidArgument { spliceWorks = false; return nil }
-            throw QEMUFileReader.ioError
-        }
+        guard let (pipeRead, pipeWrite) = pipeFDs, let n = try spliceIn(count, to: pipeWrite) else { return nil }
         var drained = 0
         while drained < n {
             var position = Int64(offset) + Int64(drained)
@@ -332,6 +316,19 @@ public final class QEMUFileReader {
             drained += m
         }
         return n
+    }
+
+    /// Up to `count` stream bytes spliced into `pipe` (0 at end of stream); nil when the stream's descriptor cannot
+    /// be spliced (EINVAL: nothing was consumed, and the buffered path takes over from now on).
+    private func spliceIn(_ count: Int, to pipe: Int32) throws(MigrationError) -> Int? {
+        guard spliceWorks else { return nil }
+        switch retryingInterrupts({ hmp_splice(fileDescriptor, pipe, nil, count) }) {
+        case .success(let moved): return moved
+        case .failure(let error) where error == .invalidArgument:
+            spliceWorks = false
+            return nil
+        case .failure: throw QEMUFileReader.ioError
+        }
     }
 
     private func writeFile(
