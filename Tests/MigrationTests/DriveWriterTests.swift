@@ -41,21 +41,11 @@ import Testing
         #expect(Array(bytes[(2 * c)...]) == (0..<c).map { UInt8(truncatingIfNeeded: $0 &* 7) })
     }
 
-    @Test func theLastCopyOfAChunkWinsFromAFile() throws {
+    @Test(arguments: [false, true]) func theLastCopyOfAChunkWins(throughSocket: Bool) throws {
         let path = dir.write("dest.img", [UInt8](repeating: 0x11, count: 3 * DriveWriterTests.chunk))
         let machine = try makeMachine(ram: 1 << 20, drives: [DriveConfiguration(path: path, id: "drive0")])
-        let result = load(overwritingStream(), into: machine)
-        guard case .success = result else {
-            Issue.record("the stream did not load: \(result)")
-            return
-        }
-        expectOverwritten(path)
-    }
-
-    @Test func theLastCopyOfAChunkWinsFromASocket() throws {
-        let path = dir.write("dest.img", [UInt8](repeating: 0x11, count: 3 * DriveWriterTests.chunk))
-        let machine = try makeMachine(ram: 1 << 20, drives: [DriveConfiguration(path: path, id: "drive0")])
-        let result = loadThroughSocket(overwritingStream(), into: machine)
+        let stream = overwritingStream()
+        let result = throughSocket ? loadThroughSocket(stream, into: machine) : load(stream, into: machine)
         guard case .success = result else {
             Issue.record("the stream did not load: \(result)")
             return
