@@ -9,13 +9,7 @@ public enum DescriptorPassing {
         var control = [UInt8](repeating: 0, count: 256)
         return buffer.withUnsafeMutableBytes { bytes in
             control.withUnsafeMutableBytes { controlBytes in
-                var vector = iovec(iov_base: bytes.baseAddress, iov_len: bytes.count)
-                return withUnsafeMutablePointer(to: &vector) { vectorPointer in
-                    var message = msghdr()
-                    message.msg_iov = vectorPointer
-                    message.msg_iovlen = 1
-                    message.msg_control = controlBytes.baseAddress
-                    message.msg_controllen = controlBytes.count
+                withMessage(bytes.baseAddress, bytes.count, control: controlBytes) { message in
                     let n = recvmsg(socket, &message, Int32(MSG_CMSG_CLOEXEC))
                     if n >= 0 {
                         collect(UnsafeRawBufferPointer(rebasing: controlBytes[0..<message.msg_controllen]), received)
@@ -37,15 +31,25 @@ public enum DescriptorPassing {
             controlBytes.storeBytes(of: SOL_SOCKET, toByteOffset: 8, as: Int32.self)
             controlBytes.storeBytes(of: Int32(SCM_RIGHTS), toByteOffset: 12, as: Int32.self)
             controlBytes.storeBytes(of: descriptor, toByteOffset: header, as: Int32.self)
-            var vector = iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count)
-            return withUnsafeMutablePointer(to: &vector) { vectorPointer in
-                var message = msghdr()
-                message.msg_iov = vectorPointer
-                message.msg_iovlen = 1
-                message.msg_control = controlBytes.baseAddress
-                message.msg_controllen = controlBytes.count
-                return sendmsg(socket, &message, Int32(MSG_NOSIGNAL))
+            return withMessage(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count, control: controlBytes) {
+                sendmsg(socket, &$0, Int32(MSG_NOSIGNAL))
             }
+        }
+    }
+
+    /// A msghdr over one buffer and a control area, for `body`'s recvmsg or sendmsg.
+    private static func withMessage(
+        _ base: UnsafeMutableRawPointer?, _ count: Int, control: UnsafeMutableRawBufferPointer,
+        _ body: (inout msghdr) -> Int
+    ) -> Int {
+        var vector = iovec(iov_base: base, iov_len: count)
+        return withUnsafeMutablePointer(to: &vector) { vectorPointer in
+            var message = msghdr()
+            message.msg_iov = vectorPointer
+            message.msg_iovlen = 1
+            message.msg_control = control.baseAddress
+            message.msg_controllen = control.count
+            return body(&message)
         }
     }
 
