@@ -109,6 +109,16 @@ struct QMPServerAsQEMUTests {
         }
     }
 
+    /// Runs `run` on QEMU 7.2 and on hmp: the same keys, each with the same value.
+    private func expectTheSame(_ run: (QMPPeer.Kind) throws -> [String: String]) throws {
+        let qemu = try run(.qemu)
+        let hmp = try run(.hmp)
+        #expect(Set(hmp.keys) == Set(qemu.keys))
+        for key in qemu.keys.sorted() {
+            #expect(hmp[key] == qemu[key], "\(key)")
+        }
+    }
+
     private func negotiated(_ kind: QMPPeer.Kind, _ scratch: Scratch) throws -> QMPPeer {
         let peer = try QMPPeer(kind, scratch, name: "q")
         #expect(peer.exchange(#"{"execute": "qmp_capabilities"}"#) == [#"{"return": {}}"#])
@@ -507,12 +517,7 @@ struct QMPServerAsQEMUTests {
                 #"{"execute": "migrate", "arguments": {"uri": "tcp:127.0.0.1:1"}}"#)
             return seen
         }
-        let qemu = try run(.qemu)
-        let hmp = try run(.hmp)
-        #expect(Set(hmp.keys) == Set(qemu.keys))
-        for key in qemu.keys.sorted() {
-            #expect(hmp[key] == qemu[key], "\(key)")
-        }
+        try expectTheSame(run)
     }
 
     /// migrate_cancel mid-way and `-incoming defer` then migrate-incoming, on both.
@@ -580,12 +585,7 @@ struct QMPServerAsQEMUTests {
             seen["destination exit"] = destination.exitStatus().map(String.init) ?? "still running"
             return seen
         }
-        let qemu = try run(.qemu)
-        let hmp = try run(.hmp)
-        #expect(Set(hmp.keys) == Set(qemu.keys))
-        for key in qemu.keys.sorted() {
-            #expect(hmp[key] == qemu[key], "\(key)")
-        }
+        try expectTheSame(run)
     }
 
     /// getfd with a descriptor passed (SCM_RIGHTS), closefd, and migrate fd:NAME onto a pipe whose other end
