@@ -34,9 +34,14 @@ import Testing
         return Int(row[range].filter(\.isNumber))
     }
 
-    func destination(port: Int, ram: Int, disk: String? = nil) throws -> HMPProcess {
+    /// A destination listening on `port`; with `diskMiB`, its drive0 is an empty image of that size.
+    func destination(port: Int, ram: Int, diskMiB: Int? = nil) throws -> HMPProcess {
         var arguments = ["-m", String(ram), "-S", "-incoming", "tcp:127.0.0.1:\(port)"]
-        if let disk { arguments += ["-drive", "file=\(disk),id=drive0"] }
+        if let diskMiB {
+            let copy = scratch.file("copy.img")
+            try Data(count: diskMiB << 20).write(to: URL(fileURLWithPath: copy))
+            arguments += ["-drive", "file=\(copy),id=drive0"]
+        }
         let process = try HMPProcess(arguments)
         _ = process.run("info status")
         return process
@@ -61,9 +66,7 @@ import Testing
     /// back the pass is on the line.
     @Test func theLeadingFigureNeverClaimsCompletionEarlyNorContradictsWhatIsLeft() throws {
         let port = freePort()
-        let copy = scratch.file("copy.img")
-        try Data(count: 32 << 20).write(to: URL(fileURLWithPath: copy))
-        let dst = try destination(port: port, ram: 64, disk: copy)
+        let dst = try destination(port: port, ram: 64, diskMiB: 32)
         defer { dst.close() }
         let ram = scratch.patternFile("ram.bin", size: 64 << 20, seed: 5)
         let disk = scratch.patternFile("disk.img", size: 32 << 20, seed: 6)
@@ -176,9 +179,7 @@ import Testing
     /// before the line appeared, are what goes first.
     @Test func eightyAndSixtyColumnsKeepTheNumbers() throws {
         let port = freePort()
-        let copy = scratch.file("copy.img")
-        try Data(count: 64 << 20).write(to: URL(fileURLWithPath: copy))
-        let dst = try destination(port: port, ram: 64, disk: copy)
+        let dst = try destination(port: port, ram: 64, diskMiB: 64)
         defer { dst.close() }
         let ram = scratch.patternFile("ram.bin", size: 64 << 20, seed: 8)
         let disk = scratch.patternFile("disk.img", size: 64 << 20, seed: 9)
