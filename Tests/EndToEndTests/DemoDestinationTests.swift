@@ -14,6 +14,15 @@ import Testing
         return rest.isEmpty ? nil : String(rest)
     }
 
+    /// Clears the screen, so that what the migration says is then all on it, and migrates to the demo's destination.
+    func migrate(_ term: TerminalSession, port: Int, _ context: String) throws {
+        try term.press("C-l")
+        #expect(term.waitFor { !$0.contains("Migration completed in ") })
+        try term.type("migrate -b tcp:127.0.0.1:\(port)")
+        try term.press("Enter")
+        #expect(term.waitFor(timeout: 30) { $0.contains("Migration completed in ") }, "\(context): \(term.screenText)")
+    }
+
     @Test func theDemoMigratesAgainAndAgainAndSaysWhenItsDestinationDies() throws {
         let port = freePort()
         let disk = scratch.patternFile("disk.img", size: 8 << 20, seed: 9)
@@ -27,13 +36,7 @@ import Testing
         #expect(term.screenText.contains("listens on 127.0.0.1:\(port) only"), "\(term.screenText)")
 
         for round in 1...2 {
-            // A clear screen each round: what the round says is then all on it.
-            try term.press("C-l")
-            #expect(term.waitFor { !$0.contains("Migration completed in ") })
-            try term.type("migrate -b tcp:127.0.0.1:\(port)")
-            try term.press("Enter")
-            #expect(term.waitFor(timeout: 30) { $0.contains("Migration completed in ") },
-                    "round \(round): \(term.screenText)")
+            try migrate(term, port: port, "round \(round)")
             #expect(term.waitFor { $0.contains("The guest arrived") },
                     "round \(round): \(term.screenText)")
             #expect(term.waitForCursorLine("(qemu) "))
@@ -70,11 +73,6 @@ import Testing
         #expect(killed.terminationStatus == 0, "kill \(pid)")
         #expect(term.waitFor { $0.contains("The demo's destination was killed by signal 9") }, "\(term.screenText)")
         #expect(term.waitForCursorLine("(qemu) "), "the line being edited is drawn again")
-        try term.press("C-l")
-        #expect(term.waitFor { !$0.contains("Migration completed in ") })
-        try term.type("migrate -b tcp:127.0.0.1:\(port)")
-        try term.press("Enter")
-        #expect(term.waitFor(timeout: 30) { $0.contains("Migration completed in ") },
-                "\(term.screenText)")
+        try migrate(term, port: port, "after the kill")
     }
 }
