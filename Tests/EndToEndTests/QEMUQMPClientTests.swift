@@ -59,19 +59,8 @@ struct QEMUQMPClientTests {
         defer { hmp.close() }
         _ = try RawQMPClient(path: socket)
         try Self.script.write(toFile: scratch.file("client.py"), atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [scratch.file("client.py"), socket]
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let pid = process.processIdentifier
-        DispatchQueue.global().asyncAfter(deadline: .now() + 30) { kill(pid, SIGKILL) }
-        let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(err)")
+        let (status, out, err) = try runProgram(python, [scratch.file("client.py"), socket], timeout: 30)
+        #expect(status == 0, "\(err)")
         #expect(out == """
             greeting 7 2 22 hmp 0.1.0
             status prelaunch

@@ -77,26 +77,16 @@ struct QEMUQMPMigrationTests {
         _ = try RawQMPClient(path: scratch.file("s.sock"))
         _ = try RawQMPClient(path: scratch.file("d.sock"))
         try Self.script.write(toFile: scratch.file("migrate.py"), atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
         let victim = killDestination ? destination.process.processIdentifier : 0
-        process.arguments = [scratch.file("migrate.py"), scratch.file("s.sock"), scratch.file("d.sock"), String(port),
-                             String(victim)]
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let pid = process.processIdentifier
-        DispatchQueue.global().asyncAfter(deadline: .now() + 90) { kill(pid, SIGKILL) }
-        let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let (status, out, err) = try runProgram(
+            python, [scratch.file("migrate.py"), scratch.file("s.sock"), scratch.file("d.sock"), String(port),
+                     String(victim)], timeout: 90)
         if !killDestination {
             #expect(destination.waitForExit() == 0)
             #expect(FileManager.default.contentsEqual(atPath: source, andPath: target))
         }
         #expect(sourceHMP.waitForExit() == 0)
-        return (out, err, process.terminationStatus)
+        return (out, err, status)
     }
 
     @Test func blockMigrationEventsInOrder() throws {

@@ -144,8 +144,16 @@ final class HMPProcess: @unchecked Sendable {
 func runHMP(_ arguments: [String], stdin: String = "", timeout: TimeInterval = 20) throws
     -> (status: Int32, stdout: String, stderr: String)
 {
+    try runProgram(hmpBinary, arguments, stdin: stdin, timeout: timeout)
+}
+
+/// Runs the program at `path` to completion with `stdin` as its input and returns its status and output; one still
+/// running after `timeout` seconds is killed (status 128+9).
+func runProgram(_ path: String, _ arguments: [String], stdin: String = "", timeout: TimeInterval)
+    throws -> (status: Int32, stdout: String, stderr: String)
+{
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: hmpBinary)
+    process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
     let input = Pipe(), output = Pipe(), errors = Pipe()
     process.standardInput = input
