@@ -48,10 +48,17 @@ final class RAMPrefaulter {
                 while sem_wait(wake) != 0 {}
                 if stopping.load(ordering: .acquiring) { break }
                 let goal = target.load(ordering: .acquiring)
-                let loader = loaderRegion.load(ordering: .relaxed)
-                // Never behind the loader; a stream that went back (a later pass) starts again from it.
-                if next <= loader || next > goal { next = loader + 1 }
+                // A stream that went back (a later pass) starts again from the loader.
+                if next > goal { next = 0 }
                 while next < goal, !stopping.load(ordering: .relaxed) {
+                    // Never the loader's region nor the one it enters next: a fault of the loader's own on a
+                    // region being faulted here zeroes a second 2 MiB page, and one of the two is thrown away.
+                    // A thread that fell behind skips ahead and leaves those to the loader.
+                    let loader = loaderRegion.load(ordering: .relaxed)
+                    if next <= loader + 1 {
+                        next = loader + 2
+                        continue
+                    }
                     let region = 1 << RAMPrefaulter.regionShift
                     guard ram.prefault(offset: next << RAMPrefaulter.regionShift, count: region) else { break }
                     next += 1
