@@ -11,6 +11,7 @@ public final class Machine: Sendable {
     public let drives: [Drive]
     public let workload: Workload?
     private let state: Mutex<MachineState>
+    private let runStateObservers = Mutex<[@Sendable (RunState) -> Void]>([])
 
     /// Checks the whole configuration before opening anything, then opens the drives and maps RAM. Nothing outside
     /// this process changes: drives are opened, not created, and a -mem-path file is only read.
@@ -50,6 +51,13 @@ public final class Machine: Sendable {
 
     public var runState: RunState { state.withLock { $0.runState } }
 
+    /// `observer` is told each new run state as the change is made, under the machine lock, so that what it
+    /// records has the moment of the change (QMP's STOP and RESUME carry it). It must be quick and must not call
+    /// the machine.
+    public func observeRunState(_ observer: @escaping @Sendable (RunState) -> Void) {
+        runStateObservers.withLock { $0.append(observer) }
+    }
+
     public var migrationBlockers: [String] { state.withLock { $0.migrationBlockers } }
 
     public func addMigrationBlocker(_ reason: String) {
@@ -68,7 +76,7 @@ public final class Machine: Sendable {
         try state.withLock { (s: inout MachineState) throws(E) -> R in
             let before = s.runState
             let result = try body(&s)
-            if s.runState != before { applyWorkload(s.runState) }
+            if s.runState != before { changed(to: s.runState) }
             return result
         }
     }
@@ -90,7 +98,7 @@ public final class Machine: Sendable {
                 throw .cannotContinue(reason: "Resetting the Virtual Machine is required")
             case .paused, .prelaunch, .postmigrate, .debug, .ioError, .restoreVM, .saveVM, .suspended, .watchdog, .colo:
                 s.runState = .running
-                applyWorkload(.running)
+                changed(to: .running)
             }
         }
     }
@@ -103,7 +111,7 @@ public final class Machine: Sendable {
             switch s.runState {
             case .running:
                 s.runState = .paused
-                applyWorkload(.paused)
+                changed(to: .paused)
             case .inmigrate:
                 s.autostart = false
             default:
@@ -115,15 +123,31 @@ public final class Machine: Sendable {
     /// Sets a run state directly, for the migration engine (finish-migrate, postmigrate, …).
     public func setRunState(_ newState: RunState) {
         state.withLock { s in
+            let before = s.runState
             s.runState = newState
             applyWorkload(newState)
+            if newState != before { notify(newState) }
         }
     }
 
     /// Stops the workload for good; the guest cannot run again.
     public func shutdown() {
-        state.withLock { s in s.runState = .shutdown }
+        state.withLock { s in
+            guard s.runState != .shutdown else { return }
+            s.runState = .shutdown
+            notify(.shutdown)
+        }
         workload?.stop()
+    }
+
+    /// Under the machine lock, once the state changed.
+    private func changed(to runState: RunState) {
+        applyWorkload(runState)
+        notify(runState)
+    }
+
+    private func notify(_ runState: RunState) {
+        for observer in runStateObservers.withLock({ $0 }) { observer(runState) }
     }
 
     private func applyWorkload(_ runState: RunState) {

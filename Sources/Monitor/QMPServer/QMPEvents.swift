@@ -7,10 +7,11 @@ import Synchronization
 
 /// QMP's events for every negotiated client of every `-qmp` server: STOP and RESUME when the run state leaves or
 /// enters `running`, MIGRATION and MIGRATION_PASS (only with the `events` capability on, as QEMU), SHUTDOWN.
-/// The run state has no hooks, so it is compared: after each QMP command (so that a command's event comes
-/// before its reply, as QEMU sends it) and every 20 ms on the event loop for the rest. The built-in
-/// machine's migration reports each status change and pass as it happens (MigrationState.observeEvents), kept
-/// with its time until the next look; a QEMU behind --connect is compared as the run state is.
+/// They go out after each QMP command (so that a command's event comes before its reply, as QEMU sends it) and
+/// every 20 ms on the event loop for the rest. The built-in machine reports each run state, and its migration each
+/// status and pass, as it happens (Machine.observeRunState, MigrationState.observeEvents): each is kept with its
+/// time until then, so that the timestamps are the moments themselves (STOP on a source and RESUME on its
+/// destination bound the guest's real downtime). A QEMU behind --connect is compared with what was seen last.
 final class QMPEvents: Sendable {
     private struct Seen {
         var runState: RunState
@@ -22,9 +23,14 @@ final class QMPEvents: Sendable {
     private let dispatcher: CommandDispatcher
     private let seen: Mutex<Seen>
     private let sessions = Mutex<[QMPSession]>([])
-    /// Migration changes recorded by the migration's threads, with their wall-clock time, oldest first.
-    private let recorded = Mutex<[(MigrationEvent, timespec)]>([])
-    /// True once the backend reports migration changes itself.
+    private enum Change {
+        case runState(RunState)
+        case migration(MigrationEvent)
+    }
+
+    /// Changes recorded by the machine and the migration's threads, with their wall-clock time, oldest first.
+    private let recorded = Mutex<[(Change, timespec)]>([])
+    /// True once the backend reports its changes itself.
     private let hooked = Atomic<Bool>(false)
 
     init(dispatcher: CommandDispatcher) {
@@ -41,12 +47,17 @@ final class QMPEvents: Sendable {
     func startWatching() {
         if let local = dispatcher.backend as? LocalBackend {
             hooked.store(true, ordering: .sequentiallyConsistent)
-            local.migration.observeEvents { [weak self] event in
-                let now = Self.now()
-                self?.recorded.withLock { $0.append((event, now)) }
-            }
+            local.machine.observeRunState { [weak self] state in self?.record(.runState(state)) }
+            local.migration.observeEvents { [weak self] event in self?.record(.migration(event)) }
+            // From here every change is recorded; one made before is where the clients start from.
+            seen.withLock { $0.runState = local.machine.runState }
         }
         dispatcher.hub.loop.every(milliseconds: 20) { [self] in check() }
+    }
+
+    private func record(_ change: Change) {
+        let now = Self.now()
+        recorded.withLock { $0.append((change, now)) }
     }
 
     /// Sends the events for what changed since the last look.
@@ -54,28 +65,25 @@ final class QMPEvents: Sendable {
         let backend = dispatcher.backend
         seen.withLock { seen in
             guard !seen.shutdownSent else { return }
-            let state = backend.runState
-            if state != seen.runState {
-                if seen.runState.isRunning && !state.isRunning { send("STOP") }
-                if !seen.runState.isRunning && state.isRunning { send("RESUME") }
-                seen.runState = state
-            }
             if hooked.load(ordering: .sequentiallyConsistent) {
                 let changes = recorded.withLock { changes in
                     defer { changes.removeAll() }
                     return changes
                 }
-                guard !changes.isEmpty, dispatcher.withCommandLock({ backend.migrationCapabilities["events"] }) else {
-                    return
-                }
+                guard !changes.isEmpty else { return }
+                let eventsOn = dispatcher.withCommandLock { backend.migrationCapabilities["events"] }
                 for (change, time) in changes {
                     switch change {
-                    case .status(let status): send("MIGRATION", ["status": .string(status.rawValue)], at: time)
-                    case .pass(let pass): send("MIGRATION_PASS", ["pass": .uint(pass)], at: time)
+                    case .runState(let state): runStateChanged(&seen, to: state, at: time)
+                    case .migration(.status(let status)):
+                        if eventsOn { send("MIGRATION", ["status": .string(status.rawValue)], at: time) }
+                    case .migration(.pass(let pass)):
+                        if eventsOn { send("MIGRATION_PASS", ["pass": .uint(pass)], at: time) }
                     }
                 }
                 return
             }
+            runStateChanged(&seen, to: backend.runState)
             let info = backend.migrationInfo
             let eventsOn = dispatcher.withCommandLock { backend.migrationCapabilities["events"] }
             if info.pass != seen.pass {
@@ -87,6 +95,13 @@ final class QMPEvents: Sendable {
                 seen.status = info.status
             }
         }
+    }
+
+    private func runStateChanged(_ seen: inout Seen, to state: RunState, at time: timespec = QMPEvents.now()) {
+        guard state != seen.runState else { return }
+        if seen.runState.isRunning && !state.isRunning { send("STOP", at: time) }
+        if !seen.runState.isRunning && state.isRunning { send("RESUME", at: time) }
+        seen.runState = state
     }
 
     /// SHUTDOWN, once: `quit` (QMP's or HMP's: both are qmp_quit in QEMU) or a signal.
