@@ -98,6 +98,10 @@ final class DriveWriter {
         private func move(
             _ count: Int, _ pipeRead: Int32, _ drive: Drive, _ offset: UInt64, _ spliceWorks: inout Bool
         ) -> MigrationError? {
+            // Blocks allocated in one extent first cost ext4 less than the same blocks found one by one while the
+            // pages are copied (about 10 % of this thread for a fresh image). Advisory: a write that then needs
+            // space it cannot have still fails and says so.
+            _ = hmp_allocate(drive.fileDescriptor, off_t(offset), off_t(count))
             var done = 0
             while done < count {
                 if spliceWorks {
