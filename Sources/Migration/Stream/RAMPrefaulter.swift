@@ -6,8 +6,8 @@ import Synchronization
 /// The destination's page faults, taken on a second thread ahead of the loader. Writing a page of fresh guest RAM
 /// faults it in and has the kernel zero it (2 MiB at a time with transparent huge pages) before the page's bytes
 /// are copied; on a VM whose free memory goes back to its host this costs more than receiving the page. While the
-/// stream's PAGE records are dense, the thread faults the next `lookahead` 2 MiB regions in, so that the loader
-/// only copies.
+/// stream's PAGE records are dense, the thread faults in the regions from the second after the loader's up to
+/// `lookahead` beyond it, so that the loader only copies.
 ///
 /// A region is faulted only once `denseAfter` PAGE records arrived in the one before it, so RAM still grows only
 /// with what arrives: at most `lookahead` regions beyond the last dense one, none for a guest of zero pages.
