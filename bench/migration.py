@@ -65,14 +65,20 @@ def free_port():
         return s.getsockname()[1]
 
 
-def raw_loopback(total):
-    """A plain socket blast over 127.0.0.1, the ceiling for any migration here: bytes per second and each end's CPU
-    seconds (per-thread clocks). The receiver reuses one hot 4 MiB buffer."""
+def listener():
+    """A listening socket on 127.0.0.1 for one blast, and its port."""
     port = free_port()
     server = socket.socket()
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("127.0.0.1", port))
     server.listen(1)
+    return server, port
+
+
+def raw_loopback(total):
+    """A plain socket blast over 127.0.0.1, the ceiling for any migration here: bytes per second and each end's CPU
+    seconds (per-thread clocks). The receiver reuses one hot 4 MiB buffer."""
+    server, port = listener()
     received = [0, 0.0]
 
     def sink():
@@ -115,11 +121,7 @@ def raw_like_migration(total, work):
     into a fresh private mapping (huge pages advised) and, through a pipe with splice, into a sparse file at its
     offset, as guest RAM and the disk. The same bytes in the same kernel paths, with no stream format."""
     settle_memory()
-    port = free_port()
-    server = socket.socket()
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(("127.0.0.1", port))
-    server.listen(1)
+    server, port = listener()
     path = os.path.join(work, "blast-disk.img")
     received = [0, 0.0]
 
