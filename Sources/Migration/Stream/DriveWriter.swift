@@ -9,8 +9,9 @@ import Synchronization
 /// into the drive's file (splice again: the one copy, into the page cache). Writing the file is the larger half of
 /// a `-b` destination's work; on the loader's thread it held up the RAM pages behind it.
 ///
-/// One pipe, one thread, jobs in stream order: a chunk sent twice ends as the stream's last copy, as if written in
-/// place. The pipe and a bounded job queue limit what is in flight to about one MiB of page references.
+/// One thread, jobs in stream order: a chunk sent twice ends as the stream's last copy, as if written in place.
+/// The pipes (`pipeCount` of 1 MiB, taken in turn) and a bounded job queue limit what is in flight to a few MiB of
+/// page references.
 /// A failed write is kept and thrown to the loader at its next `write` or at `finish`; the thread then drops the
 /// bytes of later jobs, so the loader never waits on a pipe nobody empties. Owned by the loading thread.
 final class DriveWriter {
