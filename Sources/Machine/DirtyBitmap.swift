@@ -35,7 +35,7 @@ public final class DirtyBitmap: @unchecked Sendable {
     public func mark(_ index: Int) {
         precondition(index >= 0 && index < bitCount, "dirty bit \(index) outside 0..<\(bitCount)")
         let mask: UInt64 = 1 << UInt64(index & 63)
-        let old = words[index >> 6].bitwiseOr(mask, ordering: .relaxed).oldValue
+        let old = words[index >> 6].bitwiseOr(mask, ordering: .releasing).oldValue
         if countsBits, old & mask == 0 { setBits.wrappingAdd(1, ordering: .relaxed) }
     }
 
@@ -44,7 +44,8 @@ public final class DirtyBitmap: @unchecked Sendable {
         if countsBits, bits != 0 { setBits.wrappingSubtract(bits.nonzeroBitCount, ordering: .relaxed) }
     }
 
-    /// Marks every bit in `range`, one atomic operation per word touched.
+    /// Marks every bit in `range`, one atomic operation per word touched. Marks release, so that whoever takes a
+    /// bit (acquiring) also sees the write it stands for.
     public func mark(_ range: Range<Int>) {
         guard !range.isEmpty else { return }
         precondition(range.lowerBound >= 0 && range.upperBound <= bitCount)
@@ -54,7 +55,7 @@ public final class DirtyBitmap: @unchecked Sendable {
             let bit = i & 63
             let n = min(64 - bit, range.upperBound - i)
             let mask: UInt64 = n == 64 ? ~0 : ((1 << UInt64(n)) - 1) << UInt64(bit)
-            let old = words[i >> 6].bitwiseOr(mask, ordering: .relaxed).oldValue
+            let old = words[i >> 6].bitwiseOr(mask, ordering: .releasing).oldValue
             added += (mask & ~old).nonzeroBitCount
             i += n
         }
@@ -79,6 +80,13 @@ public final class DirtyBitmap: @unchecked Sendable {
         let wasSet = words[index >> 6].bitwiseAnd(~mask, ordering: .acquiring).oldValue & mask != 0
         if wasSet { taken(mask) }
         return wasSet
+    }
+
+    /// Clears the bits of `mask` in word `word`, one atomic operation, if any of them is set.
+    public func clear(_ mask: UInt64, inWord word: Int) {
+        precondition(word >= 0 && word < wordCount)
+        guard words[word].load(ordering: .relaxed) & mask != 0 else { return }
+        taken(words[word].bitwiseAnd(~mask, ordering: .acquiring).oldValue & mask)
     }
 
     /// Takes word `word` (bits 64*word ..< 64*word+64) and leaves it clear: the building block of a sync pass.
