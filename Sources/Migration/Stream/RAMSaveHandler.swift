@@ -155,8 +155,8 @@ public final class RAMSaveHandler: SaveVMHandler {
         let extra = more.nonzeroBitCount
         scan.remaining -= extra
         let bits = more | 1 << UInt64(bit)
-        let last = w << 6 | (63 - bits.leadingZeroBitCount)
-        scan.cursor = last + 1 == ram.pageCount ? 0 : last + 1
+        // The cursor stays after `page`: the word's written pages between these go next, in this lap, so a pass
+        // moves through RAM in address order.
         let record = 9
         try f.putBytes(count: bits.nonzeroBitCount * record) { buffer in
             guard let out = buffer.baseAddress else { return }
