@@ -103,8 +103,6 @@ public final class RAMSaveHandler: SaveVMHandler {
     private struct Scan {
         var remaining: Int
         var cursor: Int
-        /// The last to-send word whose pages' dirty marks were taken back (`nextPage`).
-        var clearedWord = -1
         var zeroPages: UInt64 = 0
         var normalPages: UInt64 = 0
     }
@@ -183,13 +181,11 @@ public final class RAMSaveHandler: SaveVMHandler {
         for _ in 0...words {
             if bits != 0 {
                 let page = w << 6 | bits.trailingZeroBitCount
-                if scan.clearedWord != w {
-                    // Every page still to send in this word is read after this, so a guest write that marked one
-                    // of them before now goes out with it: its mark need not send the page again next pass (QEMU
-                    // clears the dirty log ahead of sending too). A write after this marks the page anew.
-                    ram.dirty.clear(toSend[w], inWord: w)
-                    scan.clearedWord = w
-                }
+                // Every page still to send in this word is read after this, so a guest write that marked one of
+                // them before now goes out with it: its mark need not send the page again next pass (QEMU clears
+                // the dirty log ahead of sending too). A write after this marks the page anew. A clean word costs
+                // a load.
+                ram.dirty.clear(toSend[w], inWord: w)
                 toSend[w] &= ~(1 << UInt64(page & 63))
                 scan.remaining -= 1
                 scan.cursor = page + 1 == ram.pageCount ? 0 : page + 1
