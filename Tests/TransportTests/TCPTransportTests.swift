@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+import Platform
 @testable import Migration
 
 /// Real sockets, loopback only.
@@ -24,6 +25,30 @@ import Testing
         #expect(writeAll(incoming.writeDescriptor, back))
         #expect(readExactly(outgoing.readDescriptor, back.count) == back)
         #expect(incoming.peerDescription?.hasPrefix("tcp:") == true)
+    }
+
+    /// The algorithm a migration socket to this machine should end up with: the first of the preferred ones that
+    /// the kernel lets this process set, else the system's own.
+    func expectedSameHostAlgorithm() throws -> String {
+        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(probe) }
+        for algorithm in SameHostCongestionControl.preferred {
+            if case .success = Descriptor.setCongestionControl(probe, algorithm) { return algorithm }
+        }
+        return try #require(Descriptor.congestionControl(of: probe))
+    }
+
+    /// A destination on this machine gets the cheap algorithm, whatever the system default (here often bbr, which
+    /// paces every segment); the accepting side, which sends little, keeps the default.
+    @Test(arguments: ["127.0.0.1", "[::1]", "0"])
+    func sameHostSocketUsesCheapCongestionControl(host: String) throws {
+        let listener = try Transport.listen(MigrationURI(parsing: "tcp:\(host == "[::1]" ? "[::1]" : "0"):0", incoming: true))
+        defer { listener.close() }
+        let port = try #require(listener.port)
+        let outgoing = try Transport.connect(
+            MigrationURI(parsing: "tcp:\(host):\(port)"), fds: { _ in nil }, isCancelled: notCancelled)
+        defer { outgoing.close() }
+        #expect(Descriptor.congestionControl(of: outgoing.writeDescriptor) == (try expectedSameHostAlgorithm()))
     }
 
     @Test func ipv4() throws {

@@ -14,6 +14,7 @@ public enum Transport {
         case .tcp(let host, let port):
             let addresses = try resolveAddresses(host: host, port: port, passive: false)
             let fd = try connectSocket(to: addresses, display: "\(host):\(port)", isCancelled: isCancelled)
+            SameHostCongestionControl.apply(to: fd)
             return MigrationChannel(fd: fd, kind: .socket, peerDescription: SocketAddress.peer(of: fd).flatMap(tcpText))
         case .unix(let path):
             guard let address = SocketAddress.unix(path: path) else {
