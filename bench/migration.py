@@ -41,6 +41,31 @@ DOWNTIME_LIMIT_MS = 300
 SETTLE = True
 
 
+def same_host_congestion():
+    """The TCP congestion control hmp gives a migration socket to this machine (SameHostCongestionControl): the
+    first of cubic and reno this process may set, else the system's own. The blasts use it too, so that every ratio
+    compares hmp with the same transport; one blast a round keeps the system's choice, to show what that costs."""
+    probe = socket.socket()
+    try:
+        for name in ("cubic", "reno"):
+            try:
+                probe.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, name.encode())
+                return name
+            except OSError:
+                pass
+        return system_congestion()
+    finally:
+        probe.close()
+
+
+def system_congestion():
+    with open("/proc/sys/net/ipv4/tcp_congestion_control") as f:
+        return f.read().strip()
+
+
+CONGESTION = same_host_congestion()
+
+
 def settle_memory(mib=1536):
     """Touches and frees `mib` MiB, so that the next allocations get pages the host still backs (see above)."""
     if not SETTLE:
@@ -75,9 +100,10 @@ def listener():
     return server, port
 
 
-def raw_loopback(total):
+def raw_loopback(total, congestion=None):
     """A plain socket blast over 127.0.0.1, the ceiling for any migration here: bytes per second and each end's CPU
-    seconds (per-thread clocks). The receiver reuses one hot 4 MiB buffer."""
+    seconds (per-thread clocks). The receiver reuses one hot 4 MiB buffer. The sender's congestion control is
+    hmp's (CONGESTION) unless `congestion` names another."""
     server, port = listener()
     received = [0, 0.0]
 
@@ -95,12 +121,14 @@ def raw_loopback(total):
 
     t = threading.Thread(target=sink)
     t.start()
-    return blast_into(t, server, port, total, received)
+    return blast_into(t, server, port, total, received, congestion or CONGESTION)
 
 
-def blast_into(sink, server, port, total, received):
+def blast_into(sink, server, port, total, received, congestion=None):
     """Sends `total` random bytes to `port` while the `sink` thread receives them; its rate and each end's CPU."""
-    client = socket.create_connection(("127.0.0.1", port))
+    client = socket.socket()
+    client.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, (congestion or CONGESTION).encode())
+    client.connect(("127.0.0.1", port))
     chunk = os.urandom(4 * MIB)
     start = time.monotonic()
     cpu = time.thread_time()
@@ -408,10 +436,13 @@ def main():
         random_file(disk_file, 256)
         payload = 512 * MIB
         # Rounds interleave the blast and hmp, so that each ratio compares measurements seconds apart.
-        raws, works, hmps, busys = [], [], [], []
+        raws, works, hmps, busys, systems = [], [], [], [], []
+        system = system_congestion()
         steal, ticks, started = steal_ticks(), os.sysconf("SC_NPROCESSORS_ONLN") * TICK, time.monotonic()
         for round in range(args.runs):
             before = raw_loopback(payload)
+            if system != CONGESTION:
+                systems.append(raw_loopback(payload, system))
             works.append(raw_like_migration(payload, work))
             # In turn first and second: a migration right after another pays for the memory its processes freed.
             for workload in ((None, "ram=64M") if round % 2 == 0 else ("ram=64M", None)):
@@ -439,10 +470,18 @@ def main():
         print(f"{args.runs} rounds; figures are medians; ratios are to the blasts of the same round"
               f" ({'memory left cold' if args.cold else 'memory settled before each migration'};"
               f" the host took {100 * steal_share:.0f} % of the CPU time as steal).")
+        print(f"Every blast's sender and hmp's migration socket use {CONGESTION} congestion control"
+              + (f"; the system's is {system} (row 'raw TCP {system}')." if systems else "."))
         print(f"{'':11} {'throughput':>14} {'vs raw':>7} {'vs -b work':>10} {'total':>8} {'vs QEMU':>7}"
               f" {'downtime':>8} {'src/CPU-s':>13} {'dst/CPU-s':>13} {'RSS-RAM src/dst':>16}")
         print(f"{'raw TCP':11} {raw_rate / MIB:>9.0f} MiB/s {1:>7.2f} {'':>10} {'':>8} {'':>7} {'':>8}"
               f" {raw_src / MIB:>7.0f} MiB/s {raw_dst / MIB:>7.0f} MiB/s")
+        if systems:
+            print(f"{'raw TCP ' + system:11} {statistics.median(r['rate'] for r in systems) / MIB:>9.0f} MiB/s"
+                  f" {statistics.median(x['rate'] / r['rate'] for x, r in zip(systems, raws)):>7.2f}"
+                  f" {'':>10} {'':>8} {'':>7} {'':>8}"
+                  f" {statistics.median(payload / r['src_cpu'] for r in systems) / MIB:>7.0f} MiB/s"
+                  f" {statistics.median(payload / r['dst_cpu'] for r in systems) / MIB:>7.0f} MiB/s")
         work_rate = statistics.median(r["rate"] for r in works)
         work_ratio = statistics.median(w["rate"] / r["rate"] for w, r in zip(works, raws))
         print(f"{'raw -b work':11} {work_rate / MIB:>9.0f} MiB/s {work_ratio:>7.2f} {1:>10.2f} {'':>8} {'':>7} {'':>8}"
