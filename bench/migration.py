@@ -121,7 +121,7 @@ def raw_loopback(total, congestion=None):
 
     t = threading.Thread(target=sink)
     t.start()
-    return blast_into(t, server, port, total, received, congestion or CONGESTION)
+    return blast_into(t, server, port, total, received, congestion)
 
 
 def blast_into(sink, server, port, total, received, congestion=None):

@@ -9,18 +9,18 @@ struct SocketAddressHostTests {
             var v6 = sockaddr_in6()
             v6.sin6_family = sa_family_t(AF_INET6)
             _ = inet_pton(AF_INET6, text, &v6.sin6_addr)
-            return withUnsafePointer(to: &v6) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    SocketAddress($0, length: socklen_t(MemoryLayout<sockaddr_in6>.size))
-                }
-            }
+            return wrap(&v6)
         }
         var v4 = sockaddr_in()
         v4.sin_family = sa_family_t(AF_INET)
         _ = inet_pton(AF_INET, text, &v4.sin_addr)
-        return withUnsafePointer(to: &v4) {
+        return wrap(&v4)
+    }
+
+    func wrap<Address>(_ address: inout Address) -> SocketAddress {
+        withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                SocketAddress($0, length: socklen_t(MemoryLayout<sockaddr_in>.size))
+                SocketAddress($0, length: socklen_t(MemoryLayout<Address>.size))
             }
         }
     }

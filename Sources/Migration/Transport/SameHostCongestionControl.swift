@@ -14,8 +14,9 @@ enum SameHostCongestionControl {
         guard let local = SocketAddress.local(of: fd), let peer = SocketAddress.peer(of: fd),
             peer.isOnSameHost(as: local)
         else { return }
+        let current = Descriptor.congestionControl(of: fd)
         for algorithm in preferred {
-            if Descriptor.congestionControl(of: fd) == algorithm { return }
+            if current == algorithm { return }
             if case .success = Descriptor.setCongestionControl(fd, algorithm) { return }
         }
     }
