@@ -15,11 +15,15 @@ public struct CommandDefinition<Handler: Sendable>: Sendable {
     public let help: String
     /// Further lines that `help CMD` prints under the first (flag explanations).
     public let details: [String]
-    /// Words to offer for argument `index` (0-based, flags excluded) given the words typed so far; nil = default.
-    public let completer: (@Sendable (_ index: Int, _ typed: [String]) -> [String]?)?
+    /// Words to offer for argument `index` (0-based, flags excluded) given the words typed so far and what the
+    /// machine knows (`source`); nil = default.
+    public let completer: Completer?
+    public typealias Completer = @Sendable (_ index: Int, _ typed: [String], _ source: any CompletionSource) -> [String]?
     /// Commands reached through this one, as `info status` through `info`.
     public let subcommands: [CommandDefinition]
     public let handler: Handler?
+    /// Who runs the line when the monitor drives a QEMU that has a monitor of its own (`hmp --connect`).
+    public let whenAttached: AttachedRoute
 
     /// Builds a row; a malformed `argsType` is a programming error and traps at start-up.
     public init(
@@ -28,8 +32,9 @@ public struct CommandDefinition<Handler: Sendable>: Sendable {
         params: String = "",
         help: String,
         details: [String] = [],
-        completer: (@Sendable (_ index: Int, _ typed: [String]) -> [String]?)? = nil,
+        completer: Completer? = nil,
         subcommands: [CommandDefinition] = [],
+        whenAttached: AttachedRoute = .handler,
         handler: Handler?
     ) {
         self.names = names.split(separator: "|").map(String.init)
@@ -45,6 +50,7 @@ public struct CommandDefinition<Handler: Sendable>: Sendable {
         self.completer = completer
         self.subcommands = subcommands.sorted { $0.name < $1.name }
         self.handler = handler
+        self.whenAttached = whenAttached
     }
 
     public var name: String { names[0] }
@@ -53,6 +59,14 @@ public struct CommandDefinition<Handler: Sendable>: Sendable {
     public var displayName: String { names.joined(separator: "|") }
 
     public func matches(_ word: String) -> Bool { names.contains(word) }
+}
+
+/// Who runs a row's lines when the monitor is attached to a QEMU: the row's handler (through the backend's typed
+/// calls, so that hmp can watch and render the result), or that QEMU's own monitor (its HMP, whose words and
+/// output are the reference for every version). A line that names no row always goes to QEMU's monitor.
+public enum AttachedRoute: Sendable, Equatable {
+    case handler
+    case qemuMonitor
 }
 
 /// What one typed line asks for: the row it names and its arguments as a QDict.

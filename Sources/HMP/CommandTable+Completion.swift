@@ -82,7 +82,7 @@ extension CommandTable {
             let flags = specs[next...].prefix(while: \.isFlag).map { "-\(flagLetter($0))" }
             if !flags.isEmpty { return (flags, false, false) }
         }
-        if let custom = row.completer?(positional, typed) { return (custom, false, false) }
+        if let custom = row.completer?(positional, typed, source) { return (custom, false, false) }
         guard let index = specs[next...].firstIndex(where: { !$0.isFlag }) else { return ([], false, false) }
         switch specs[index].kind {
         case .blockDevice: return (source.blockDevices, false, false)

@@ -58,4 +58,25 @@ extension CommandTable {
             throw HMPError(error.message, command: typed, hint: hint)
         }
     }
+
+    /// The row a line names (`info status` names the `status` row under `info`), without reading its arguments;
+    /// nil for a blank line or a name the table does not have.
+    public func row(for line: String) -> CommandDefinition<Handler>? {
+        var cursor = LineCursor(line)
+        var table = commands
+        var row: CommandDefinition<Handler>?
+        while true {
+            cursor.skipSpaces()
+            if cursor.atEnd { return row }
+            let start = cursor.index
+            while !cursor.atEnd && !cursor.current.isCSpace && cursor.current != UInt8(ascii: "/") { cursor.advance() }
+            guard let found = table.first(where: { $0.matches(cursor.text(start..<cursor.index)) }) else {
+                // `info nosuch`: the info row itself is not what the line asks for.
+                return nil
+            }
+            row = found
+            guard !found.subcommands.isEmpty else { return row }
+            table = found.subcommands
+        }
+    }
 }

@@ -26,11 +26,16 @@ public protocol CompletionSource {
     /// attached to.
     var otherCommands: [String] { get }
     var otherInfoItems: [String] { get }
+    /// The migration parameters and capabilities the machine knows (a QEMU's own, when attached to one).
+    var migrationParameters: [String] { get }
+    var migrationCapabilities: [String] { get }
 }
 
 extension CompletionSource {
     public var otherCommands: [String] { [] }
     public var otherInfoItems: [String] { [] }
+    public var migrationParameters: [String] { [] }
+    public var migrationCapabilities: [String] { [] }
 }
 
 /// The result of completing a line: the word under the cursor and what could replace it.

@@ -8,6 +8,8 @@ struct MachineCompletionSource: CompletionSource {
     var blockDevices: [String] { backend.blockDevices.map(\.id) }
     var otherCommands: [String] { backend.otherCommands.commands }
     var otherInfoItems: [String] { backend.otherCommands.infoItems }
+    var migrationParameters: [String] { backend.migrationParameterNames }
+    var migrationCapabilities: [String] { backend.migrationCapabilityNames }
 
     func files(matching prefix: String) -> [String] {
         let slash = prefix.lastIndex(of: "/")

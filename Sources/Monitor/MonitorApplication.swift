@@ -28,7 +28,7 @@ public final class MonitorApplication {
     /// `endpoints`: every `-monitor`, e.g. the terminal on stdio and a unix socket beside it.
     public convenience init(machine: Machine, endpoints: [MonitorEndpoint]) {
         let hub = MonitorHub(loop: EventLoop())
-        let local = LocalBackend(machine: machine, endApplication: { hub.requestQuit(status: $0) })
+        let local = LocalBackend(machine: machine, loop: hub.loop, endApplication: { hub.requestQuit(status: $0) })
         self.init(backend: local, local: local, hub: hub, endpoints: endpoints, greeting: Self.banner)
     }
 
@@ -39,8 +39,7 @@ public final class MonitorApplication {
         let backend: QMPBackend
         do throws(QMPError) {
             backend = try QMPBackend(
-                address: QMPAddress(parsing: address), loop: hub.loop,
-                events: { event in hub.broadcast(terminal: HMPFormat.event(event), plain: HMPFormat.plainEvent(event)) },
+                address: QMPAddress(parsing: address), hub: hub,
                 ended: { status, line in
                     if let line { FileIO.reportError(line) }
                     hub.requestQuit(status: status)
@@ -48,7 +47,12 @@ public final class MonitorApplication {
         } catch {
             throw ConnectError(message: "--connect \(address): \(error)")
         }
-        backend.startEventReader()
+        // QEMU's events, as they arrive, on every terminal monitor (above the line being edited, or above the
+        // status line of a migration being waited for).
+        backend.observeEvents { event in
+            guard event.fromQEMU else { return }
+            hub.broadcast(terminal: HMPFormat.event(event.event), plain: HMPFormat.plainEvent(event.event))
+        }
         let qemu = backend.greeting
         let package = qemu.package.isEmpty ? "" : " (\(qemu.package))"
         self.init(

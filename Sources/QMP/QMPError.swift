@@ -10,8 +10,10 @@ public enum QMPError: Error, Sendable, Equatable, CustomStringConvertible {
     case system(SystemError)
     /// The server sent something that is not QMP (not JSON, or JSON of the wrong shape).
     case protocolViolation(String)
-    /// No answer within the time allowed.
-    case timedOut(String)
+    /// No answer to a command (or no greeting) within the time allowed, in seconds.
+    case timedOut(String, seconds: UInt64)
+    /// hmp stopped waiting for an answer (it is quitting, or the person pressed ^C); the reason.
+    case abandoned(String)
     /// An address that is not `unix:PATH` or `tcp:HOST:PORT`, and what is expected.
     case badAddress(String, String)
     /// Nothing accepted the connection, and why.
@@ -23,7 +25,8 @@ public enum QMPError: Error, Sendable, Equatable, CustomStringConvertible {
         case .connectionClosed: "the QMP connection was closed (QEMU quit or was killed)"
         case .system(let error): "\(error)"
         case .protocolViolation(let what): "the peer does not speak QMP: \(what)"
-        case .timedOut(let what): "no answer from QEMU within the time allowed: \(what)"
+        case .timedOut(let what, let seconds): "QEMU did not answer \(what) within \(seconds) s"
+        case .abandoned(let reason): "stopped waiting for QEMU: \(reason)"
         case .badAddress(let address, let expected): "invalid QMP address '\(address)': \(expected)"
         case .cannotConnect(let address, let reason): "cannot connect to QMP at '\(address)': \(reason)"
         }

@@ -61,7 +61,7 @@ import Testing
     @Test func completerSeesIndexAndTypedWords() {
         let seen = Recorder()
         let table = CommandTable<String>([
-            CommandDefinition("cmd", args: "flag:-f,a:s,b:s", help: "", completer: { index, typed in
+            CommandDefinition("cmd", args: "flag:-f,a:s,b:s", help: "", completer: { index, typed, _ in
                 seen.record(index, typed)
                 return ["x"]
             }, handler: "cmd")

@@ -25,7 +25,7 @@ enum TestTable {
         CommandDefinition(
             "migrate_set_capability", args: "capability:s,state:b", params: "capability state",
             help: "Enable/Disable the usage of a capability for migration",
-            completer: { index, _ in index == 0 ? capabilities : nil }, handler: "cap"),
+            completer: { index, _, _ in index == 0 ? capabilities : nil }, handler: "cap"),
         CommandDefinition(
             "migrate_set_parameter", args: "parameter:s,value:s", params: "parameter value",
             help: "Set the parameter for migration", handler: "param"),
@@ -56,7 +56,7 @@ enum TestTable {
             "sleep", args: "time:T,again:T?", params: "time", help: "a row for the T letter", handler: "sleep"),
         CommandDefinition(
             "savevm", args: "name:s?", params: "tag", help: "save a VM snapshot",
-            completer: { _, _ in ["snap1", "snap2", "other"] }, handler: "savevm"),
+            completer: { _, _, _ in ["snap1", "snap2", "other"] }, handler: "savevm"),
         CommandDefinition("set_flag", args: "flag:b?", params: "[on|off]", help: "an optional b", handler: "set_flag"),
         CommandDefinition("help_only", help: "a row without a handler", handler: nil),
         CommandDefinition(

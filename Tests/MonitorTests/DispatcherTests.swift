@@ -15,7 +15,8 @@ import Testing
         private let readEnd: Int32
 
         init(_ configuration: MachineConfiguration = MachineConfiguration(ramSize: 1 << 20)) throws {
-            backend = LocalBackend(machine: try Machine(configuration: configuration), endApplication: { _ in })
+            backend = LocalBackend(
+                machine: try Machine(configuration: configuration), loop: hub.loop, endApplication: { _ in })
             dispatcher = CommandDispatcher(table: hmpCommands, backend: backend, hub: hub)
             var fds: [Int32] = [0, 0]
             precondition(pipe(&fds) == 0)

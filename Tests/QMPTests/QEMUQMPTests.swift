@@ -36,10 +36,10 @@ import Testing
     }
 
     /// Connects, retrying while QEMU is still starting.
-    func open(_ address: QMPAddress) throws -> QMPConnection {
+    func open(_ address: QMPAddress, loop: EventLoop) throws -> QMPClient {
         let deadline = Date().addingTimeInterval(10)
         while true {
-            do throws(QMPError) { return try QMPConnection.open(address, timeout: 5000) } catch {
+            do throws(QMPError) { return try QMPClient.open(address, loop: loop, timeout: 5000) } catch {
                 guard Date() < deadline, case .cannotConnect = error else { throw error }
                 usleep(50_000)
             }
@@ -50,24 +50,29 @@ import Testing
         let path = NSTemporaryDirectory() + "hmp-qmp-\(getpid()).sock"
         let qemu = try QEMUProcess(qmp: "unix:\(path)")
         _ = qemu
-        let connection = try open(.unix(path: path))
+        let loop = EventLoop()
+        let connection = try open(.unix(path: path), loop: loop)
+        var events: [String] = []
+        var lost: QMPError?
+        connection.onEvents = { events += $0.map(\.name) }
+        connection.onLost = { lost = $0 }
         let greeting = try #require(connection.greeting)
         #expect(greeting.major == 7 && greeting.minor == 2)
-        let status = try connection.execute("query-status")
+        let status = try connection.call("query-status")
         #expect(status.dict?["status"] == "prelaunch")
-        #expect(try connection.execute("human-monitor-command", arguments: ["command-line": "info status"])
+        #expect(try connection.call("human-monitor-command", arguments: ["command-line": "info status"])
             == "VM status: paused (prelaunch)\r\n")
         #expect(throws: QMPError.command(QMPCommandError(class: "CommandNotFound", description: "The command nosuch has not been found"))) {
-            try connection.execute("nosuch")
+            try connection.call("nosuch")
         }
-        _ = try connection.execute("cont")
-        #expect(connection.takeEvents().map(\.name) == ["RESUME"])
+        _ = try connection.call("cont")
+        loop.runOnce(timeout: 0)
+        #expect(events == ["RESUME"])
         // quit: SHUTDOWN comes before the reply, then the socket closes.
-        _ = try connection.execute("quit")
-        #expect(connection.takeEvents().map(\.name) == ["SHUTDOWN"])
-        #expect(throws: QMPError.connectionClosed) {
-            for _ in 0..<100 { try connection.readAvailable(); usleep(20_000) }
-        }
+        _ = try connection.call("quit")
+        for _ in 0..<100 where lost == nil { loop.runOnce(timeout: 20) }
+        #expect(events == ["RESUME", "SHUTDOWN"])
+        #expect(lost == .connectionClosed)
     }
 
     @Test func connectsOverTCPAndSeesQEMUGoAway() throws {
@@ -82,12 +87,14 @@ import Testing
         let port = UInt16(bigEndian: address.sin_port)
         close(listener)
         let qemu = try QEMUProcess(qmp: "tcp:127.0.0.1:\(port)")
-        let connection = try open(.tcp(host: "127.0.0.1", port: "\(port)"))
-        #expect(try connection.execute("query-name") == .dict(QDict()))
+        let loop = EventLoop()
+        let connection = try open(.tcp(host: "127.0.0.1", port: "\(port)"), loop: loop)
+        var lost: QMPError?
+        connection.onLost = { lost = $0 }
+        #expect(try connection.call("query-name") == .dict(QDict()))
         qemu.kill()
-        #expect(throws: QMPError.connectionClosed) {
-            for _ in 0..<100 { try connection.readAvailable(); usleep(20_000) }
-        }
+        for _ in 0..<100 where lost == nil { loop.runOnce(timeout: 20) }
+        #expect(lost == .connectionClosed)
     }
 
     @Test func addressesParseOrSayWhatIsExpected() throws {
@@ -101,7 +108,7 @@ import Testing
             try QMPAddress(parsing: "qmp.sock")
         }
         #expect(throws: QMPError.cannotConnect("unix:/nonexistent/q.sock", "No such file or directory")) {
-            try QMPConnection.open(.unix(path: "/nonexistent/q.sock"))
+            try QMPClient.open(.unix(path: "/nonexistent/q.sock"), loop: EventLoop())
         }
     }
 }

@@ -1,6 +1,7 @@
 import Machine
 import Migration
 import Glibc
+import Platform
 import Synchronization
 
 /// The built-in machine and its migration settings. Commands from every monitor run one at a time
@@ -12,11 +13,45 @@ final class LocalBackend: MonitorBackend, @unchecked Sendable {
     private let endApplication: @Sendable (Int32) -> Void
     /// Descriptors that `getfd` named, for `migrate fd:NAME` (which takes and owns the one it uses).
     private let namedDescriptors = Mutex<[String: Int32]>([:])
+    private let events: BackendEventRelay
+    /// Whether the guest ran at the last change, so that STOP and RESUME are sent for real transitions only.
+    private let wasRunning: Mutex<Bool>
 
-    init(machine: Machine, endApplication: @escaping @Sendable (Int32) -> Void) {
+    var needsCommandLock: Bool { true }
+
+    init(machine: Machine, loop: EventLoop, endApplication: @escaping @Sendable (Int32) -> Void) {
         self.machine = machine
         self.endApplication = endApplication
         migration = MigrationState(incomingURI: machine.configuration.incoming)
+        events = BackendEventRelay(loop: loop)
+        wasRunning = Mutex(machine.runState.isRunning)
+        // Each change is recorded on the thread that made it, with its moment: STOP on a source and RESUME on its
+        // destination bound the guest's real downtime.
+        machine.observeRunState { [weak self] state in self?.runStateChanged(to: state) }
+        migration.observeEvents { [events] event in
+            switch event {
+            case .status(let status):
+                events.record("MIGRATION", ["status": .string(status.rawValue)], needsEventsCapability: true)
+            case .pass(let pass):
+                events.record("MIGRATION_PASS", ["pass": .uint(pass)], needsEventsCapability: true)
+            }
+        }
+    }
+
+    private func runStateChanged(to state: RunState) {
+        let changed = wasRunning.withLock { was in
+            defer { was = state.isRunning }
+            return was != state.isRunning
+        }
+        if changed { events.record(state.isRunning ? "RESUME" : "STOP") }
+    }
+
+    func observeEvents(_ observer: @escaping (BackendEvent) -> Void) {
+        events.observe(observer)
+    }
+
+    func deliverEvents() {
+        events.deliver()
     }
 
     var name: String? { machine.name }
@@ -56,9 +91,11 @@ final class LocalBackend: MonitorBackend, @unchecked Sendable {
 
     /// The engine has no detach of its own: the monitor decides whether anyone waits.
     func migrate(
-        uri: String, blk: Bool, inc: Bool, detach: Bool,
+        uri: String, blk: Bool, inc: Bool, resume: Bool, detach: Bool,
         onFinish: @escaping @Sendable (MigrationInfo) -> Void
     ) throws(BackendError) -> any MigrationHandle {
+        // QEMU's first check: the built-in machine has no postcopy, so nothing is ever paused to resume.
+        if resume { throw BackendError("Cannot resume if there is no paused migration") }
         do throws(MigrationError) {
             return try migration.migrate(
                 uri: uri, blk: blk, inc: inc, machine: machine,
@@ -70,6 +107,15 @@ final class LocalBackend: MonitorBackend, @unchecked Sendable {
 
     func cancelMigration() {
         migration.cancel()
+    }
+
+    /// qmp_migrate_continue: the engine never pauses (no pause-before-switchover), so only the state it is in
+    /// matches, and continuing it changes nothing.
+    func continueMigration(state: String) throws(BackendError) {
+        let wanted = MigrationStatus(name: state)
+        if case .other = wanted { throw BackendError("invalid parameter value: \(state)") }
+        let current = migration.info.status
+        guard current == wanted else { throw BackendError("Migration not in expected state: \(current.rawValue)") }
     }
 
     /// Listens for the incoming migration. Its progress lines go to stdout as QEMU's do; a failed load is
@@ -120,6 +166,8 @@ final class LocalBackend: MonitorBackend, @unchecked Sendable {
     }
 
     var migrationCapabilities: MigrationCapabilities { migration.capabilities }
+    var migrationParameterNames: [String] { MigrationParameters.names }
+    var migrationCapabilityNames: [String] { MigrationCapabilities.names }
 
     func setMigrationCapability(name: String, on: Bool) throws(BackendError) {
         do throws(MigrationSettingError) {

@@ -7,7 +7,7 @@ extension MigrationInfo {
     /// query-migrate's reply: what is absent stays absent, so `info migrate` prints the lines QEMU's would.
     init(queryMigrate reply: QDict) {
         self.init()
-        status = reply["status"]?.string.flatMap(MigrationStatus.init(rawValue:)) ?? .none
+        status = reply["status"]?.string.map(MigrationStatus.init(name:)) ?? .none
         errorDescription = reply["error-desc"]?.string
         totalTime = reply["total-time"]?.uint ?? 0
         setupTime = reply["setup-time"]?.uint ?? 0

@@ -14,9 +14,10 @@ extension MigrationInfo {
         switch status {
         case .none:
             break
-        case .setup, .cancelled:
+        case .setup, .cancelled, .other:
             reply["status"] = .string(status.rawValue)
-        case .active, .cancelling:
+        case .active, .cancelling, .postcopyActive, .postcopyPaused, .postcopyRecoverSetup, .postcopyRecover,
+            .preSwitchover, .device, .waitUnplug, .colo:
             if presence.expectedDowntime ?? true { reply["expected-downtime"] = .uint(expectedDowntime) }
             // populate_ram_info adds it while the throttle is on; QEMU's hash order puts it here.
             if let cpuThrottlePercentage { reply["cpu-throttle-percentage"] = .uint(cpuThrottlePercentage) }

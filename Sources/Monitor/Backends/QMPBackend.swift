@@ -4,108 +4,103 @@ import Migration
 import Platform
 import QMP
 import QObject
-import Synchronization
 
-/// A real QEMU reached over QMP (`hmp --connect`). The commands QMP has go as QMP and come back as values that
-/// the monitor renders as QEMU's own HMP would; every other line goes through `human-monitor-command`, so the
-/// whole of QEMU's HMP works. Events are reported as they arrive, between commands too.
-final class QMPBackend: MonitorBackend, Sendable {
+/// A real QEMU reached over QMP (`hmp --connect`), any version from 7.2 to 10.x. At attach it learns what that
+/// QEMU has (its commands, `migrate`'s arguments, its migration parameters and capabilities), so nothing here
+/// relies on one version's lists. The lines whose table rows say `.qemuMonitor`, and every line no row names, run
+/// on QEMU's own HMP (human-monitor-command), so they print exactly what that QEMU prints; the rest go as QMP
+/// and come back as values that hmp watches and renders (a migration's progress, its summary).
+///
+/// Confined to the event loop's thread: commands, timers and events all run there, and a request runs the loop
+/// while it waits for QEMU (QMPClient), so other monitors, ^C and signals are served meanwhile. Every request
+/// has a deadline, after which the command fails with a message naming it.
+final class QMPBackend: MonitorBackend, @unchecked Sendable {
     let address: QMPAddress
     let greeting: QMPGreeting
-    /// One request at a time: the monitors' commands, the status line's polls and the event reader share it.
-    private let connection: Mutex<QMPConnection>
-    private let descriptor: Int32
-    /// The monitors' loop: QEMU's events are read from it, and migrations are watched by its timers.
-    let loop: EventLoop
-    private let events: @Sendable (QMPEvent) -> Void
+    let client: QMPClient
+    let features: QEMUFeatures
+    var loop: EventLoop { client.loop }
+    private let hub: MonitorHub
+    private let events: BackendEventRelay
     private let ended: @Sendable (_ status: Int32, _ line: String?) -> Void
-    private let quitting = Atomic<Bool>(false)
+    private var quitting = false
+    private var gone = false
     /// QEMU's own HMP commands and info items, read from its `help` once, for completion.
-    private let learned = Mutex<(commands: [String], infoItems: [String])?>(nil)
-    private let gone = Atomic<Bool>(false)
+    private var learnedHelp: (commands: [String], infoItems: [String])?
 
-    /// HMP lines QMP can carry; the rest pass through human-monitor-command. `help` and `info history` are the
-    /// monitor's own (help lists QEMU's commands through the passthrough).
-    static let mappedCommands: Set<String> = [
-        "migrate", "migrate_cancel", "migrate_incoming", "migrate_set_parameter", "migrate_set_capability",
-        "migrate_set_speed", "migrate_set_downtime", "stop", "s", "cont", "c", "quit", "q",
-        "info migrate", "info migrate_parameters", "info migrate_capabilities", "info status", "info history",
-        // The descriptor came to hmp, so hmp passes it on: QEMU's own HMP getfd would find none.
-        "getfd", "closefd",
-    ]
+    /// How long QEMU may take to answer a command, and a line run on its own monitor (which may be slow work:
+    /// a large pmemsave, savevm).
+    static let answerMilliseconds: UInt64 = 10_000
+    static let monitorLineMilliseconds: UInt64 = 60_000
 
-    /// Connects and negotiates. `events` gets every QMP event; `ended` is told once when QEMU goes away, with
-    /// the status hmp should exit with (0 after `quit`) and the line to say, if any.
+    var needsCommandLock: Bool { false }
+
+    /// Connects, negotiates and learns the QEMU. `ended` is told once when QEMU goes away, with the status hmp
+    /// should exit with (0 after `quit`) and the line to say, if any.
     init(
-        address: QMPAddress, loop: EventLoop, events: @escaping @Sendable (QMPEvent) -> Void,
-        ended: @escaping @Sendable (_ status: Int32, _ line: String?) -> Void
+        address: QMPAddress, hub: MonitorHub, ended: @escaping @Sendable (_ status: Int32, _ line: String?) -> Void
     ) throws(QMPError) {
-        let connection = try QMPConnection.open(address)
         self.address = address
-        greeting = connection.greeting ?? QMPGreeting(major: 0, minor: 0, micro: 0, package: "", capabilities: [])
-        descriptor = connection.descriptor
-        self.loop = loop
-        self.connection = Mutex(connection)
-        self.events = events
+        self.hub = hub
         self.ended = ended
+        let stop = Self.stopWaiting(hub: hub)
+        client = try QMPClient.open(address, loop: hub.loop, timeout: Self.answerMilliseconds, stopWaiting: stop)
+        greeting = client.greeting ?? QMPGreeting(major: 0, minor: 0, micro: 0, package: "", capabilities: [])
+        let relay = BackendEventRelay(loop: hub.loop)
+        events = relay
+        client.onEvents = { arrived in
+            for event in arrived { relay.record(BackendEvent(event, fromQEMU: true)) }
+            relay.deliver()
+        }
+        features = try QEMUFeatures.learn(from: client, timeout: Self.answerMilliseconds, stopWaiting: stop)
+        client.onLost = { [unowned self] error in lost(error) }
     }
 
-    /// Reads events from the loop between commands (commands run on the loop too, so none is in flight then),
-    /// until QEMU goes away.
-    func startEventReader() {
-        var source: EventLoop.SourceID?
-        source = loop.watch(descriptor) { [self] _ in
-            let outcome = connection.withLock { connection -> Result<[QMPEvent], QMPError> in
-                do throws(QMPError) {
-                    try connection.readAvailable()
-                    return .success(connection.takeEvents())
-                } catch {
-                    return .failure(error)
-                }
-            }
-            switch outcome {
-            case .success(let arrived): for event in arrived { events(event) }
-            case .failure(let error): lost(error)
-            }
-            if gone.load(ordering: .acquiring), let reader = source {
-                loop.remove(reader)
-                source = nil
-            }
+    /// What ends a wait for QEMU early: hmp quitting (SIGTERM, quit elsewhere), or ^C typed while it waits.
+    private static func stopWaiting(hub: MonitorHub) -> () -> String? {
+        var signals = SignalWatch()
+        return {
+            if hub.isQuitting { return "hmp is quitting" }
+            if signals.take().contains(.typedInterrupt) { return "interrupted by ^C" }
+            return nil
         }
     }
 
-    /// Sends one command and returns its `return` value; QEMU's error comes back in QEMU's words.
+    /// Sends one command and returns its `return` value; QEMU's error comes back in QEMU's words, a silent QEMU
+    /// as a line that names the command and the wait.
     @discardableResult
-    func call(_ command: String, _ arguments: QDict? = nil, passing descriptor: Int32? = nil) throws(BackendError) -> QValue {
-        let outcome = connection.withLock { connection -> (Result<QValue, QMPError>, [QMPEvent]) in
-            do throws(QMPError) {
-                let value = try connection.execute(command, arguments: arguments, passing: descriptor)
-                return (.success(value), connection.takeEvents())
-            } catch {
-                return (.failure(error), connection.takeEvents())
-            }
+    func call(
+        _ command: String, _ arguments: QDict? = nil, passing descriptor: Int32? = nil,
+        timeout: UInt64 = QMPBackend.answerMilliseconds
+    ) throws(BackendError) -> QValue {
+        do throws(QMPError) {
+            return try client.call(
+                command, arguments: arguments, passing: descriptor, timeout: timeout,
+                stopWaiting: Self.stopWaiting(hub: hub))
+        } catch {
+            throw BackendError(describe(error, command: command))
         }
-        for event in outcome.1 { events(event) }
-        switch outcome.0 {
-        case .success(let value):
-            return value
-        case .failure(.command(let error)):
-            throw BackendError(error.description)
-        case .failure(let error):
-            lost(error)
-            throw BackendError(error.description)
+    }
+
+    /// The words for a failed request: QEMU's own error text as it is, the rest with QEMU's address.
+    func describe(_ error: QMPError, command: String) -> String {
+        switch error {
+        case .command(let error): error.description
+        case .timedOut(_, let seconds): "QEMU at \(address) did not answer \(command) within \(seconds) s"
+        case .abandoned(let reason): "QEMU at \(address) had not answered \(command) yet: \(reason)"
+        case .connectionClosed: "QEMU at \(address) closed the QMP connection (it quit or was killed)"
+        default: "lost QEMU at \(address): \(error)"
         }
     }
 
     /// QEMU went away: once, the application hears why and with which status to end.
     private func lost(_ error: QMPError) {
-        guard !gone.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        if quitting.load(ordering: .acquiring) {
+        guard !gone else { return }
+        gone = true
+        if quitting {
             ended(0, nil)
-        } else if case .connectionClosed = error {
-            ended(1, "QEMU at \(address) closed the QMP connection (it quit or was killed)")
         } else {
-            ended(1, "lost QEMU at \(address): \(error)")
+            ended(1, describe(error, command: ""))
         }
     }
 
@@ -139,7 +134,9 @@ final class QMPBackend: MonitorBackend, Sendable {
     }
 
     func pmemsave(address: UInt64, size: UInt64, path: String) throws(BackendError) {
-        try call("pmemsave", ["val": .uint(address), "size": .uint(size), "filename": .string(path)])
+        try call(
+            "pmemsave", ["val": .uint(address), "size": .uint(size), "filename": .string(path)],
+            timeout: Self.monitorLineMilliseconds)
     }
 
     var migrationInfo: MigrationInfo {
@@ -147,18 +144,38 @@ final class QMPBackend: MonitorBackend, Sendable {
     }
 
     func migrate(
-        uri: String, blk: Bool, inc: Bool, detach: Bool,
+        uri: String, blk: Bool, inc: Bool, resume: Bool, detach: Bool,
         onFinish: @escaping @Sendable (MigrationInfo) -> Void
     ) throws(BackendError) -> any MigrationHandle {
+        // Only what the user asked for, and only what this QEMU takes: 9.1 removed blk and inc.
+        var arguments: QDict = ["uri": .string(uri)]
+        if blk || inc {
+            guard features.hasBlockMigration else {
+                throw BackendError(
+                    "QEMU \(greeting.version) has no block migration (-b and -i were removed in QEMU 9.1): "
+                        + "copy the disks first (blockdev-mirror to an NBD export on the destination), or "
+                        + "migrate without -b when both sides share the storage")
+            }
+            if blk { arguments["blk"] = true }
+            if inc { arguments["inc"] = true }
+        }
+        if resume { arguments["resume"] = true }
         // QMP's migrate always returns at once; waiting is the monitor's business, as with the built-in machine.
-        try call("migrate", ["uri": .string(uri), "blk": .bool(blk), "inc": .bool(inc), "detach": true])
+        arguments["detach"] = true
+        try call("migrate", arguments)
         let handle = QMPMigration(backend: self, blockMode: inc ? .incremental : blk ? .full : .none)
         handle.watch(onFinish: onFinish)
         return handle
     }
 
     func cancelMigration() {
-        _ = try? call("migrate_cancel")
+        // Not waited for: ^C must never hang on a QEMU that stopped answering. Its error, if any, is QEMU's
+        // business (nothing to cancel); the migration's status says how it ended.
+        client.send("migrate_cancel", timeout: Self.answerMilliseconds) { _ in }
+    }
+
+    func continueMigration(state: String) throws(BackendError) {
+        try call("migrate-continue", ["state": .string(state)])
     }
 
     func startIncoming(uri: String) throws(BackendError) {
@@ -169,23 +186,17 @@ final class QMPBackend: MonitorBackend, Sendable {
         MigrationParameters(queryParameters: (try? call("query-migrate-parameters"))?.dict ?? QDict())
     }
 
-    /// Checked and converted as QEMU's HMP does (same texts), then sent typed.
+    /// Passed to QEMU's own monitor, which parses and checks it as that version does (and names it in its
+    /// errors): hmp's table of QEMU 7.2's parameters plays no part.
     func setMigrationParameter(name: String, value: String) throws(BackendError) {
-        var parameters = migrationParameters
-        do {
-            try parameters.set(name: name, value: value)
-        } catch {
-            throw BackendError("\(error)")
-        }
-        guard let typed = parameters.qmpValue(name) else { return }
-        try call("migrate-set-parameters", [name: typed])
+        try runOnQEMUMonitor("migrate_set_parameter \(name) \(value)")
     }
 
     /// The members that differ, in one migrate-set-parameters, so that QEMU checks them together as well.
     func setMigrationParameters(_ parameters: MigrationParameters) throws(BackendError) {
         let current = migrationParameters
         var changed = QDict()
-        for name in MigrationParameters.names {
+        for name in MigrationParameters.names where features.parameterNames.contains(name) {
             if let value = parameters.qmpValue(name), value != current.qmpValue(name) { changed[name] = value }
         }
         if !changed.isEmpty { try call("migrate-set-parameters", changed) }
@@ -209,12 +220,11 @@ final class QMPBackend: MonitorBackend, Sendable {
         MigrationCapabilities(queryCapabilities: (try? call("query-migrate-capabilities"))?.list ?? [])
     }
 
+    var migrationParameterNames: [String] { features.parameterNames }
+    var migrationCapabilityNames: [String] { features.capabilityNames }
+
     func setMigrationCapability(name: String, on: Bool) throws(BackendError) {
-        guard MigrationCapabilities.names.contains(name) else {
-            throw BackendError("\(MigrationSettingError.invalidValue(name))")
-        }
-        let entry: QValue = ["capability": .string(name), "state": .bool(on)]
-        try call("migrate-set-capabilities", ["capabilities": [entry]])
+        try runOnQEMUMonitor("migrate_set_capability \(name) \(on ? "on" : "off")")
     }
 
     /// The descriptor a monitor client passed goes on to QEMU with QMP's getfd (SCM_RIGHTS over the QMP socket),
@@ -229,33 +239,48 @@ final class QMPBackend: MonitorBackend, Sendable {
     }
 
     func quit() {
-        quitting.store(true, ordering: .releasing)
+        quitting = true
         _ = try? call("quit")
     }
 
     func humanMonitorCommand(_ line: String) -> String? {
-        let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).prefix(2).map(String.init)
-        guard let first = words.first else { return nil }
-        let command = first == "info" && words.count > 1 ? "info \(words[1])" : first
-        if QMPBackend.mappedCommands.contains(command) { return nil }
         do throws(BackendError) {
-            let output = try call("human-monitor-command", ["command-line": .string(line)]).string ?? ""
+            let output = try call(
+                "human-monitor-command", ["command-line": .string(line)], timeout: Self.monitorLineMilliseconds
+            ).string ?? ""
             return output.replacingCRLF()
         } catch {
             return "Error: \(error.message)\n"
         }
     }
+
+    /// A line for QEMU's monitor whose output, if any, is an error (as `migrate_set_parameter`'s is).
+    private func runOnQEMUMonitor(_ line: String) throws(BackendError) {
+        let output = humanMonitorCommand(line) ?? ""
+        guard output.isEmpty else {
+            let text = output.hasSuffix("\n") ? String(output.dropLast()) : output
+            throw BackendError(text.hasPrefix("Error: ") ? String(text.dropFirst(7)) : text)
+        }
+    }
+
+    func observeEvents(_ observer: @escaping (BackendEvent) -> Void) {
+        events.observe(observer)
+    }
+
+    func deliverEvents() {
+        events.deliver()
+    }
 }
 
 extension QMPBackend {
     var otherCommands: (commands: [String], infoItems: [String]) {
-        if let known = learned.withLock({ $0 }) { return known }
-        let help = (try? call("human-monitor-command", ["command-line": "help"]))?.string ?? ""
-        let info = (try? call("human-monitor-command", ["command-line": "help info"]))?.string ?? ""
+        if let known = learnedHelp { return known }
+        let help = humanMonitorCommand("help") ?? ""
+        let info = humanMonitorCommand("help info") ?? ""
         let known = (QMPBackend.names(in: help), QMPBackend.names(in: info).compactMap { name -> String? in
             name.hasPrefix("info ") ? String(name.dropFirst(5)) : nil
         })
-        learned.withLock { $0 = known }
+        learnedHelp = known
         return known
     }
 

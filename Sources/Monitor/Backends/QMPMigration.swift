@@ -1,46 +1,83 @@
 import Migration
 import Platform
-import Synchronization
+import QMP
+import QObject
 
-/// A migration a real QEMU runs, seen through query-migrate: its figures are fetched at most once a second
-/// however often the status line asks, and a watcher reports its end to whoever started it.
-final class QMPMigration: MigrationHandle {
+/// A migration a real QEMU runs. Its status changes arrive as MIGRATION events when QEMU sends them (the `events`
+/// capability); its figures come from query-migrate, asked once a second in the background and never waited
+/// for, so that the status line, ^C and every other monitor go on while QEMU is slow or stopped. The poll is also
+/// the one fallback for a QEMU that sends no events.
+///
+/// Confined to the loop's thread, as its backend.
+final class QMPMigration: MigrationHandle, @unchecked Sendable {
     let blockMode: BlockMigrationMode
     var outlivesMonitor: Bool { true }
     private let backend: QMPBackend
-    private let cached = Mutex<(info: MigrationInfo, at: UInt64)?>(nil)
+    private var latest = MigrationInfo()
+    private var asking = false
+    private var askedAt: UInt64 = 0
+    private var timer: EventLoop.TimerID?
+    private var onFinish: (@Sendable (MigrationInfo) -> Void)?
     static let refreshMilliseconds: UInt64 = 1000
 
     init(backend: QMPBackend, blockMode: BlockMigrationMode) {
         self.backend = backend
         self.blockMode = blockMode
+        latest.status = .setup
     }
 
+    /// The last figures QEMU gave, with what it drops at completion kept from the sample before.
     var info: MigrationInfo {
-        let now = Clock.milliseconds()
-        if let (info, at) = cached.withLock({ $0 }), now - at < QMPMigration.refreshMilliseconds || info.status.isFinished {
-            return info
-        }
-        let fresh = backend.migrationInfo
-        cached.withLock { $0 = (fresh, now) }
-        return fresh
+        if !latest.status.isFinished, Clock.milliseconds() - askedAt >= Self.refreshMilliseconds { ask() }
+        return latest
     }
 
     func cancel() {
         backend.cancelMigration()
-        cached.withLock { $0 = nil }
+        ask()
     }
 
-    /// Polls from the loop until the migration has ended, then calls `onFinish` once.
+    /// Watches until the migration has ended, then calls `onFinish` once, on the loop.
     func watch(onFinish: @escaping @Sendable (MigrationInfo) -> Void) {
-        let loop = backend.loop
-        var timer: EventLoop.TimerID?
-        timer = loop.every(milliseconds: QMPMigration.refreshMilliseconds) { [self] in
-            let current = info
-            guard current.status.isFinished || current.status == .none else { return }
-            if let timer { loop.cancel(timer) }
-            timer = nil
-            onFinish(current)
+        self.onFinish = onFinish
+        backend.observeEvents { [weak self] event in
+            guard let self, event.name == "MIGRATION", let status = event.event.data["status"]?.string else { return }
+            // The event is the news; the figures that go with it come from query-migrate.
+            if self.onFinish == nil { return }
+            latest.status = MigrationStatus(name: status)
+            ask()
         }
+        timer = backend.loop.every(milliseconds: Self.refreshMilliseconds) { [weak self] in self?.ask() }
+        ask()
+    }
+
+    private func ask() {
+        guard !asking, onFinish != nil || !latest.status.isFinished else { return }
+        asking = true
+        askedAt = Clock.milliseconds()
+        backend.client.send("query-migrate", timeout: QMPBackend.answerMilliseconds) { [weak self] result in
+            guard let self else { return }
+            asking = false
+            guard case .success(let reply) = result, let reply = reply.dict else { return }
+            take(MigrationInfo(queryMigrate: reply))
+        }
+    }
+
+    private func take(_ fresh: MigrationInfo) {
+        // Before QEMU has started it, or for a reply from an earlier migration's end, keep what was seen.
+        if fresh.status == .none { return }
+        var fresh = fresh
+        // QEMU drops the disk figures once a block migration has completed: the summary still counts the disks,
+        // all of which were sent by then.
+        if fresh.disk == nil, let disk = latest.disk, fresh.status == .completed {
+            fresh.disk = MigrationInfo.DiskStatistics(
+                transferred: disk.transferred &+ disk.remaining, remaining: 0, total: disk.total)
+        }
+        latest = fresh
+        guard fresh.status.isFinished, let finish = onFinish else { return }
+        onFinish = nil
+        if let timer { backend.loop.cancel(timer) }
+        timer = nil
+        finish(fresh)
     }
 }

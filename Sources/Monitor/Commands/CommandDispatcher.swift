@@ -1,8 +1,9 @@
 import HMP
 import Synchronization
 
-/// Runs typed lines against the backend. One command runs at a time, whichever monitor it came from, as
-/// QEMU runs every HMP command under the big lock.
+/// Runs typed lines against the backend. With the built-in machine one command runs at a time, whichever monitor
+/// it came from, as QEMU runs every HMP command under the big lock; a QEMU behind QMP serialises its own, and a
+/// command that waits for it lets the loop run other monitors' commands meanwhile.
 final class CommandDispatcher: Sendable {
     let table: CommandTable<CommandHandler>
     let backend: any MonitorBackend
@@ -23,16 +24,24 @@ final class CommandDispatcher: Sendable {
     }
 
     /// Runs `body` under the command lock, as one command: QMP's commands share it with HMP's.
-    func withCommandLock<T: Sendable, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
-        try lock.withLock { _ throws(E) -> T in try body() }
+    func withCommandLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        guard backend.needsCommandLock else { return try body() }
+        return try lock.withLock { _ throws(E) -> T in try body() }
+    }
+
+    /// Who runs `line`: nil for the table's handlers, else the output of the machine's own monitor, which runs
+    /// the rows marked `.qemuMonitor` and every command the table does not have (info qtree, x, device_add...).
+    private func runOnMachineMonitor(_ line: String) -> String? {
+        if let row = table.row(for: line), row.whenAttached == .handler { return nil }
+        if table.row(for: line) == nil && line.allSatisfy({ $0 == " " || $0 == "\t" }) { return nil }
+        return backend.humanMonitorCommand(line)
     }
 
     /// Runs one line; what is left to do (a synchronous migration to wait for) is the front end's, which decides
     /// what waiting looks like: the status line, QEMU's `Completed N %` lines, or going on detached.
     @discardableResult
     func execute(_ line: String, in session: MonitorSession) -> CommandOutcome {
-        // A QEMU behind QMP runs the lines QMP has no command for itself (info qtree, x, device_add, ...).
-        if let output = lock.withLock({ _ in backend.humanMonitorCommand(line) }) {
+        if let output = withCommandLock({ runOnMachineMonitor(line) }) {
             session.write(output)
             return .done
         }
@@ -46,7 +55,7 @@ final class CommandDispatcher: Sendable {
         guard let parsed, let handler = parsed.definition.handler else { return .done }
         let invocation = CommandInvocation(arguments: parsed.arguments, backend: backend, hub: hub, session: session)
         // The wait, if any, is outside the lock, so that other monitors can still `migrate_cancel` it.
-        return lock.withLock { _ -> CommandOutcome in
+        return withCommandLock { () -> CommandOutcome in
             do throws(CommandError) {
                 return try handler(invocation)
             } catch {

@@ -19,6 +19,7 @@ let hmpCommands = CommandTable<CommandHandler>([
     Command(
         "pmemsave", args: "val:l,size:i,filename:F", params: "addr size file",
         help: "write size bytes of guest-physical memory from addr into file",
+        whenAttached: .qemuMonitor,
         handler: MemoryCommands.pmemsave),
     Command(
         "migrate", args: "detach:-d,blk:-b,inc:-i,resume:-r,uri:s", params: "[-d] [-b] [-i] [-r] uri",
@@ -43,17 +44,26 @@ let hmpCommands = CommandTable<CommandHandler>([
         "migrate_incoming", args: "uri:s", params: "uri",
         help: "listen for the incoming migration on uri (after -incoming defer)",
         completer: MigrationCommands.completeMigrate,
+        whenAttached: .qemuMonitor,
         handler: MigrationCommands.incoming),
     Command(
         "migrate_set_capability", args: "capability:s,state:b", params: "capability state",
         help: "turn a migration capability on or off (info migrate_capabilities lists them)",
         completer: MigrationCommands.completeCapability,
+        whenAttached: .qemuMonitor,
         handler: MigrationCommands.setCapability),
     Command(
         "migrate_set_parameter", args: "parameter:s,value:s", params: "parameter value",
         help: "set a migration parameter (info migrate_parameters lists them)",
         completer: MigrationCommands.completeParameter,
+        whenAttached: .qemuMonitor,
         handler: MigrationCommands.setParameter),
+    Command(
+        "migrate_continue", args: "state:s", params: "state",
+        help: "let a migration paused in state go on (after pause-before-switchover)",
+        completer: MigrationCommands.completeContinue,
+        whenAttached: .qemuMonitor,
+        handler: MigrationCommands.continueMigration),
     Command(
         "migrate_set_speed", args: "value:o", params: "value",
         help: "cap migration bandwidth in bytes per second (as max-bandwidth)",
@@ -64,16 +74,29 @@ let hmpCommands = CommandTable<CommandHandler>([
         handler: MigrationCommands.setDowntime),
 ])
 
+/// `info` items; those QEMU's own monitor answers when hmp is attached to one print exactly what that QEMU prints
+/// (its version's layout and globals included).
 let infoCommands: [Command] = [
-    Command("version", help: "show the version of hmp and of the QEMU it speaks for", handler: InfoCommands.version),
-    Command("status", help: "show whether the guest is running or paused", handler: InfoCommands.status),
-    Command("name", help: "show the machine's name, if it has one", handler: InfoCommands.name),
-    Command("block", args: "device:B?", params: "[device]", help: "show the drives and their image files",
-            handler: InfoCommands.block),
-    Command("migrate", help: "show how the migration is going, or how it ended", handler: InfoCommands.migrate),
+    Command(
+        "version", help: "show the version of hmp and of the QEMU it speaks for",
+        whenAttached: .qemuMonitor, handler: InfoCommands.version),
+    Command(
+        "status", help: "show whether the guest is running or paused",
+        whenAttached: .qemuMonitor, handler: InfoCommands.status),
+    Command(
+        "name", help: "show the machine's name, if it has one",
+        whenAttached: .qemuMonitor, handler: InfoCommands.name),
+    Command(
+        "block", args: "device:B?", params: "[device]", help: "show the drives and their image files",
+        whenAttached: .qemuMonitor, handler: InfoCommands.block),
+    Command(
+        "migrate", help: "show how the migration is going, or how it ended",
+        whenAttached: .qemuMonitor, handler: InfoCommands.migrate),
     Command("history", help: "show the lines typed at this monitor", handler: InfoCommands.history),
-    Command("migrate_capabilities", help: "show each migration capability and whether it is on",
-            handler: InfoCommands.migrateCapabilities),
-    Command("migrate_parameters", help: "show the migration parameters and their values",
-            handler: InfoCommands.migrateParameters),
+    Command(
+        "migrate_capabilities", help: "show each migration capability and whether it is on",
+        whenAttached: .qemuMonitor, handler: InfoCommands.migrateCapabilities),
+    Command(
+        "migrate_parameters", help: "show the migration parameters and their values",
+        whenAttached: .qemuMonitor, handler: InfoCommands.migrateParameters),
 ]

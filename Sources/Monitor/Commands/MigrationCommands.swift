@@ -12,7 +12,7 @@ enum MigrationCommands {
         do throws(BackendError) {
             migration = try invocation.backend.migrate(
                 uri: arguments.string("uri") ?? "", blk: arguments.bool("blk") ?? false,
-                inc: arguments.bool("inc") ?? false, detach: detach,
+                inc: arguments.bool("inc") ?? false, resume: arguments.bool("resume") ?? false, detach: detach,
                 onFinish: { [weak hub, backend = invocation.backend] info in
                     // A migration someone waits for reports through that wait; a detached one reports here.
                     guard watch.finish(), let hub else { return }
@@ -28,6 +28,15 @@ enum MigrationCommands {
 
     static let cancel: CommandHandler = { invocation throws(CommandError) in
         invocation.backend.cancelMigration()
+        return .done
+    }
+
+    static let continueMigration: CommandHandler = { invocation throws(CommandError) in
+        do throws(BackendError) {
+            try invocation.backend.continueMigration(state: invocation.arguments.string("state") ?? "")
+        } catch {
+            throw CommandError(error)
+        }
         return .done
     }
 
@@ -81,19 +90,24 @@ enum MigrationCommands {
     /// The URI schemes hmp can migrate over, offered when completing `migrate`'s uri.
     static let uriSchemes = ["exec:", "fd:", "tcp:", "unix:"]
 
-    static let completeMigrate: @Sendable (Int, [String]) -> [String]? = { index, _ in
+    static let completeMigrate: Command.Completer = { index, _, _ in
         index == 0 ? uriSchemes : []
     }
 
-    static let completeCapability: @Sendable (Int, [String]) -> [String]? = { index, _ in
-        index == 0 ? MigrationCapabilities.names : nil
+    static let completeCapability: Command.Completer = { index, _, source in
+        index == 0 ? source.migrationCapabilities : nil
     }
 
-    static let completeParameter: @Sendable (Int, [String]) -> [String]? = { index, typed in
+    static let completeParameter: Command.Completer = { index, typed, source in
         switch index {
-        case 0: return MigrationParameters.names
+        case 0: return source.migrationParameters
         case 1: return typed.first.flatMap { MigrationParameters.completionValues(for: $0) } ?? []
         default: return []
         }
+    }
+
+    /// The states a migration can be paused in.
+    static let completeContinue: Command.Completer = { index, _, _ in
+        index == 0 ? ["pre-switchover"] : []
     }
 }

@@ -157,15 +157,12 @@ enum QMPCommands {
             parameters: [QMPParameter("uri", .string, optional: false), QMPParameter("blk", .boolean),
                          QMPParameter("inc", .boolean), QMPParameter("detach", .boolean), QMPParameter("resume", .boolean)]
         ) { call throws(QMPCommandError) in
-            // hmp has no postcopy, so never a paused migration to resume (migrate_prepare's first check).
-            if call.arguments.bool("resume") == true {
-                throw .generic("Cannot resume if there is no paused migration")
-            }
             // QMP's migrate always returns at once: the migration goes on, as detached.
             do throws(BackendError) {
                 _ = try call.backend.migrate(
                     uri: call.arguments.string("uri") ?? "", blk: call.arguments.bool("blk") ?? false,
-                    inc: call.arguments.bool("inc") ?? false, detach: true, onFinish: { _ in })
+                    inc: call.arguments.bool("inc") ?? false, resume: call.arguments.bool("resume") ?? false,
+                    detach: true, onFinish: { _ in })
             } catch {
                 throw backendError(error)
             }

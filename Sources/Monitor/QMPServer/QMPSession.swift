@@ -216,7 +216,7 @@ final class QMPSession: QMPDescriptorSource, @unchecked Sendable {
             end()
             return
         }
-        events.check()
+        events.flush()
         reply(result, id: id)
     }
 

@@ -64,12 +64,21 @@ final class MonitorSession: @unchecked Sendable {
             print(line)
             return
         }
-        pending.withLock { $0.append(line) }
+        // Bounded: a terminal that is not printing (a long command) must not make a flood of events pile up.
+        pending.withLock { lines in
+            if lines.count >= Self.pendingLimit {
+                lines.removeFirst(lines.count - Self.pendingLimit + 1)
+                lines[0] = "(earlier lines were dropped: too many arrived at once)"
+            }
+            lines.append(line)
+        }
         wakeup.wake()
     }
 
     /// Descriptors a socket client passed with SCM_RIGHTS, waiting for `getfd` to name them; newest last.
     var receivedDescriptors: [Int32] = []
+
+    static let pendingLimit = 1000
 
     func takeNotifications() -> [String] {
         pending.withLock { lines in
