@@ -17,7 +17,7 @@ import Testing
         let scratch = Scratch()
         let qemuSocket = scratch.file("qemu.sock"), hmpSocket = scratch.file("hmp.sock")
         let qemu = Process()
-        qemu.executableURL = URL(fileURLWithPath: QEMUProcess.binary)
+        qemu.executableURL = URL(fileURLWithPath: QEMUVersion.v7_2.binary)
         qemu.arguments = ["-M", "none", "-nodefaults", "-display", "none", "-S",
                           "-qmp-pretty", "unix:\(qemuSocket),server=on,wait=off"]
         qemu.standardInput = FileHandle.nullDevice

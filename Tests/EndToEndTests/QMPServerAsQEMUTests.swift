@@ -24,7 +24,7 @@ final class QMPPeer {
         case .qemu:
             let machine = qemuArguments.contains("-M") ? [] : ["-M", "none"]
             let qemu = Process()
-            qemu.executableURL = URL(fileURLWithPath: QEMUProcess.binary)
+            qemu.executableURL = URL(fileURLWithPath: QEMUVersion.v7_2.binary)
             qemu.arguments = machine + ["-nodefaults", "-display", "none", "-S"] + qemuArguments + qmp
             qemu.standardInput = FileHandle.nullDevice
             qemu.standardOutput = FileHandle.nullDevice

@@ -42,9 +42,11 @@ final class QMPMigration: MigrationHandle, @unchecked Sendable {
         self.onFinish = onFinish
         backend.observeEvents { [weak self] event in
             guard let self, event.name == "MIGRATION", let status = event.event.data["status"]?.string else { return }
-            // The event is the news; the figures that go with it come from query-migrate.
+            // The event is the news; the figures that go with it (and the end, with its error) come from
+            // query-migrate.
             if self.onFinish == nil { return }
-            latest.status = MigrationStatus(name: status)
+            let news = MigrationStatus(name: status)
+            if !news.isFinished { latest.status = news }
             ask()
         }
         timer = backend.loop.every(milliseconds: Self.refreshMilliseconds) { [weak self] in self?.ask() }

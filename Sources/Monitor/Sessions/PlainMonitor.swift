@@ -79,7 +79,7 @@ final class PlainMonitor {
             switch line {
             case .text(let line):
                 session.history.add(line)
-                switch dispatcher.execute(line, in: session) {
+                switch runUnwatched(line) {
                 case .done:
                     break
                 case .waitForMigration(let migration, let watch):
@@ -92,6 +92,20 @@ final class PlainMonitor {
             afterCommand()
         }
         if inputEnded { finish() }
+    }
+
+    /// Runs one line with this monitor's input out of the loop: a command that waits for a QEMU runs the loop,
+    /// which must not read (or see the end of) the next lines meanwhile.
+    private func runUnwatched(_ line: String) -> CommandOutcome {
+        if let source {
+            loop.remove(source)
+            self.source = nil
+        }
+        let outcome = dispatcher.execute(line, in: session)
+        // A socket client waiting for a migration stays watched, for its hang-up; stdin comes back on resume.
+        let waitsUnwatched = if case .waitForMigration = outcome { session.client == nil } else { false }
+        if source == nil, !inputEnded, !finished, !waitsUnwatched { watchInput() }
+        return outcome
     }
 
     private func afterCommand() {

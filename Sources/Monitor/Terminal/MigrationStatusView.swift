@@ -66,6 +66,7 @@ struct MigrationStatusView {
                 session.write(terminal.reserveBottomRow(rows: size.rows))
                 drawNow = true
             }
+            if printNotifications(pinned: pinned, drawnWidth: &drawnWidth) { drawNow = true }
             if drawNow || now - lastDraw >= 1000 {
                 let stalled = Int((now - lastProgress) / 1000)
                 let text = MigrationStatusText.line(
@@ -99,6 +100,7 @@ struct MigrationStatusView {
             if detachedByKey { break }
         }
 
+        _ = printNotifications(pinned: pinned, drawnWidth: &drawnWidth)
         if pinned {
             session.write(terminal.releaseBottomRow(rows: size.rows))
         } else if drawnWidth > 0 {
@@ -114,5 +116,17 @@ struct MigrationStatusView {
         keys.giveBack(typed)
         // Lines that arrived meanwhile wait for the editor: it prints them once it looks at its wake-ups again.
         loop.wake()
+    }
+
+    /// Events (QEMU's, or a line for every monitor) as they happen, above the status line; true when any came.
+    private func printNotifications(pinned: Bool, drawnWidth: inout Int) -> Bool {
+        let arrived = session.takeNotifications()
+        guard !arrived.isEmpty else { return false }
+        if !pinned, drawnWidth > 0 {
+            session.write("\r" + String(repeating: " ", count: drawnWidth) + "\r")
+            drawnWidth = 0
+        }
+        for line in arrived { session.print(line) }
+        return true
     }
 }

@@ -1,11 +1,55 @@
 import Foundation
 import Glibc
+import Testing
 
-/// A real QEMU 7.2 (`-M pc -nodefaults`, paused in prelaunch by default) with its QMP socket (for
-/// `hmp --connect`) and its own HMP on a second unix socket (the reference hmp's output is compared with).
-/// Foundation starts children with SIGTERM blocked, so QEMU is stopped with SIGKILL (or `quit`) and always reaped.
+/// The QEMUs hmp is tested against: the system's 7.2, and 10.0.2 from Debian's bookworm-backports, unpacked
+/// under `.build/qemu-10.0.2` by `scripts/install-deps test` (never installed over 7.2).
+enum QEMUVersion: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case v7_2 = "7.2"
+    case v10_0 = "10.0"
+
+    var testDescription: String { "QEMU \(rawValue)" }
+
+    /// The unpacked 10.0.2, found from this file's place in the checkout.
+    static let unpacked: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<4 { url.deleteLastPathComponent() }
+        return url.appendingPathComponent(".build/qemu-10.0.2").path
+    }()
+
+    var binary: String {
+        switch self {
+        case .v7_2: "/usr/bin/qemu-system-x86_64"
+        case .v10_0: Self.unpacked + "/usr/bin/qemu-system-x86_64"
+        }
+    }
+
+    /// Where its firmware is: an unpacked QEMU does not look in its own tree by itself.
+    var firmwareArguments: [String] {
+        switch self {
+        case .v7_2: []
+        case .v10_0: ["-L", Self.unpacked + "/usr/share/qemu"]
+        }
+    }
+
+    /// Fails loudly when this QEMU is missing.
+    func requireInstalled() throws {
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw Missing(description: "QEMU \(rawValue) is not at \(binary): run scripts/install-deps test")
+        }
+    }
+
+    struct Missing: Error, CustomStringConvertible {
+        let description: String
+    }
+}
+
+/// A real QEMU (`-M pc -nodefaults`, paused in prelaunch by default; 7.2 unless another version is asked for)
+/// with its QMP socket (for `hmp --connect`) and its own HMP on a second unix socket (the reference hmp's output
+/// is compared with). Foundation starts children with SIGTERM blocked, so QEMU is stopped with SIGKILL (or `quit`)
+/// and always reaped.
 final class QEMUProcess: @unchecked Sendable {
-    static let binary = "/usr/bin/qemu-system-x86_64"
+    let version: QEMUVersion
 
     let process = Process()
     let qmpPath: String
@@ -13,18 +57,21 @@ final class QEMUProcess: @unchecked Sendable {
     private var monitorClient: SocketClient?
 
     /// `disk` is attached as a raw virtio drive; `incoming` makes this a destination listening on 127.0.0.1.
-    init(scratch: Scratch, name: String, disk: String? = nil, incomingPort: Int? = nil, paused: Bool = true,
-         memory: Int = 64) throws
+    init(scratch: Scratch, name: String, version: QEMUVersion = .v7_2, disk: String? = nil, incomingPort: Int? = nil,
+         paused: Bool = true, memory: Int = 64, machine: String = "pc", extra: [String] = []) throws
     {
+        try version.requireInstalled()
+        self.version = version
         qmpPath = scratch.file("\(name)-qmp.sock")
         monitorPath = scratch.file("\(name)-mon.sock")
-        var arguments = ["-M", "pc", "-nodefaults", "-display", "none", "-serial", "none", "-m", String(memory),
+        var arguments = version.firmwareArguments + ["-M", machine, "-nodefaults", "-display", "none", "-serial", "none", "-m", String(memory),
                          "-qmp", "unix:\(qmpPath),server=on,wait=off",
                          "-monitor", "unix:\(monitorPath),server=on,wait=off"]
         if paused { arguments.append("-S") }
         if let disk { arguments += ["-drive", "file=\(disk),format=raw,if=virtio"] }
         if let incomingPort { arguments += ["-incoming", "tcp:127.0.0.1:\(incomingPort)"] }
-        process.executableURL = URL(fileURLWithPath: Self.binary)
+        arguments += extra
+        process.executableURL = URL(fileURLWithPath: version.binary)
         process.arguments = arguments
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
