@@ -13,13 +13,13 @@ public final class QMPClient: @unchecked Sendable {
     public let descriptor: Int32
     public let loop: EventLoop
     public private(set) var greeting: QMPGreeting?
-    /// Called on the loop with the events that arrived, oldest first, outside the socket's read handler (so that a
-    /// handler may make requests of its own).
+    /// Called on the loop with the events that arrived, oldest first, in their places among the replies, outside
+    /// the socket's read handler (so that a handler may make requests of its own).
     public var onEvents: (([QMPEvent]) -> Void)?
     /// Called once on the loop when the connection is lost (closed, unreadable, or not QMP).
     public var onLost: ((QMPError) -> Void)?
 
-    /// Events held for the loop at most; beyond it the oldest are dropped and counted, so that a peer that floods
+    /// Events held for the loop at most; beyond it the newest are dropped and counted, so that a peer that floods
     /// events costs bounded memory.
     public static let eventLimit = 4096
     /// Bytes read per turn of the loop: a peer that floods cannot starve the other sources.
@@ -29,8 +29,10 @@ public final class QMPClient: @unchecked Sendable {
     private var source: EventLoop.SourceID?
     private var pending: [String: Pending] = [:]
     private var nextID = 0
-    private var queuedEvents: [QMPEvent] = []
-    private var eventsPosted = false
+    /// Replies, events and the loss of the connection, in the order they arrived, run after the read handler.
+    private var deferred: [() -> Void] = []
+    private var deferredScheduled = false
+    private var queuedEvents = 0
     /// Events dropped because too many were waiting, reported with the next ones delivered.
     public private(set) var droppedEvents = 0
     private var failure: QMPError?
@@ -188,23 +190,30 @@ public final class QMPClient: @unchecked Sendable {
         // Replies to requests that timed out, or that carry ids hmp never sent, are dropped.
         guard let key = id?.string, let request = pending.removeValue(forKey: key) else { return }
         loop.cancel(request.timer)
-        request.completion(result)
+        later { request.completion(result) }
     }
 
     private func queue(_ event: QMPEvent) {
-        if queuedEvents.count >= Self.eventLimit {
-            queuedEvents.removeFirst(queuedEvents.count - Self.eventLimit + 1)
+        guard queuedEvents < Self.eventLimit else {
             droppedEvents += 1
+            return
         }
-        queuedEvents.append(event)
-        guard !eventsPosted else { return }
-        eventsPosted = true
-        // Delivered after this read handler returns, in arrival order.
+        queuedEvents += 1
+        later { [unowned self] in onEvents?([event]) }
+    }
+
+    /// Runs `action` outside the socket's read handler, so that it may make requests of its own (the loop does
+    /// not read a source whose handler is running), after everything that arrived before it.
+    private func later(_ action: @escaping () -> Void) {
+        deferred.append(action)
+        guard !deferredScheduled else { return }
+        deferredScheduled = true
         loop.after(milliseconds: 0) { [unowned self] in
-            eventsPosted = false
-            let events = queuedEvents
-            queuedEvents.removeAll(keepingCapacity: true)
-            onEvents?(events)
+            deferredScheduled = false
+            let actions = deferred
+            deferred.removeAll()
+            queuedEvents = 0
+            for action in actions { action() }
         }
     }
 
@@ -219,9 +228,9 @@ public final class QMPClient: @unchecked Sendable {
         pending.removeAll()
         for request in waiting.values {
             loop.cancel(request.timer)
-            request.completion(.failure(error))
+            later { request.completion(.failure(error)) }
         }
-        if tellOwner { onLost?(error) }
+        if tellOwner { later { [unowned self] in onLost?(error) } }
     }
 
     private func write(_ text: String, passing passed: Int32?) throws(QMPError) {

@@ -31,7 +31,7 @@ final class QMPBackend: MonitorBackend, @unchecked Sendable {
     /// How long QEMU may take to answer a command, and a line run on its own monitor (which may be slow work:
     /// a large pmemsave, savevm).
     static let answerMilliseconds: UInt64 = 10_000
-    static let monitorLineMilliseconds: UInt64 = 60_000
+    static let monitorLineMilliseconds: UInt64 = 30_000
 
     var needsCommandLock: Bool { false }
 

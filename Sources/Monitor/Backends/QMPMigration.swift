@@ -32,6 +32,10 @@ final class QMPMigration: MigrationHandle, @unchecked Sendable {
         return latest
     }
 
+    var unansweredMilliseconds: UInt64 {
+        asking ? Clock.milliseconds() - askedAt : 0
+    }
+
     func cancel() {
         backend.cancelMigration()
         ask()
@@ -49,7 +53,8 @@ final class QMPMigration: MigrationHandle, @unchecked Sendable {
             if !news.isFinished { latest.status = news }
             ask()
         }
-        timer = backend.loop.every(milliseconds: Self.refreshMilliseconds) { [weak self] in self?.ask() }
+        // The timer keeps the migration alive until it ends, whoever still holds it (a detached one: nobody).
+        timer = backend.loop.every(milliseconds: Self.refreshMilliseconds) { [self] in ask() }
         ask()
     }
 

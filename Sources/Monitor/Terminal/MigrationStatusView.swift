@@ -18,6 +18,8 @@ struct MigrationStatusView {
     /// The keys typed while waiting; those that are not ^C or ^Z go back, to be edited and run after.
     let keys: TerminalKeys
     let terminal = Terminfo.current
+    /// How long QEMU may stay silent before a second ^C gives up waiting for it.
+    static let silentMilliseconds: UInt64 = 2000
 
     func run() {
         var saved = termios()
@@ -41,6 +43,7 @@ struct MigrationStatusView {
         var lastProgress = Clock.milliseconds()
         var cancelled = false
         var detachedByKey = false
+        var abandonedSilent = false
         var drawnWidth = 0
         // Its own watch: the status view sees resizes without taking them from anyone else.
         var signals = SignalWatch()
@@ -89,6 +92,9 @@ struct MigrationStatusView {
                     migration.cancel()
                     cancelled = true
                     drawNow = true
+                case 0x03 where migration.unansweredMilliseconds >= Self.silentMilliseconds:
+                    // QEMU does not answer (stopped, or stuck): waiting longer cannot end; the prompt comes back.
+                    abandonedSilent = true
                 case 0x03:
                     break
                 case 0x1A:
@@ -97,7 +103,7 @@ struct MigrationStatusView {
                     typed.append(byte)
                 }
             }
-            if detachedByKey { break }
+            if detachedByKey || abandonedSilent { break }
         }
 
         _ = printNotifications(pinned: pinned, drawnWidth: &drawnWidth)
@@ -108,6 +114,10 @@ struct MigrationStatusView {
         }
         if quitting {
             // hmp is ending: no summary, the prompt does not come back.
+        } else if abandonedSilent && watch.detach() {
+            session.print(
+                "QEMU has not answered for \(migration.unansweredMilliseconds / 1000) s: hmp stops waiting; "
+                    + "info migrate shows the migration once QEMU answers again")
         } else if detachedByKey && watch.detach() {
             session.print("Migration continues in the background: info migrate shows it, migrate_cancel stops it")
         } else {
