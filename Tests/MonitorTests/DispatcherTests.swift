@@ -144,3 +144,48 @@ import Testing
         h.backend.cancelMigration()
     }
 }
+
+/// Attached to a QEMU, the table decides who runs each line: rows marked `.qemuMonitor` and lines it does not
+/// have go to that QEMU's own monitor, the rest to hmp's handlers; nothing else is sent.
+@Suite struct AttachedRoutingTests {
+    private func run(_ line: String) -> (calls: [String], output: String) {
+        let backend = FakeAttachedBackend()
+        let dispatcher = CommandDispatcher(table: hmpCommands, backend: backend, hub: MonitorHub(loop: EventLoop()))
+        var fds: [Int32] = [0, 0]
+        precondition(pipe(&fds) == 0)
+        defer { close(fds[0]) }
+        let session = MonitorSession(output: fds[1], history: CommandHistory(), isTerminal: false)
+        dispatcher.execute(line, in: session)
+        close(fds[1])
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let n = buffer.withUnsafeMutableBytes { read(fds[0], $0.baseAddress, $0.count) }
+        return (backend.calls, String(decoding: buffer[0..<max(0, n)], as: UTF8.self))
+    }
+
+    @Test(arguments: [
+        "info status", "info migrate", "info migrate_parameters", "info migrate_capabilities", "info block",
+        "info version", "info name", "migrate_set_parameter mode cpr-reboot", "migrate_set_capability mapped-ram on",
+        "migrate_continue pre-switchover", "migrate_incoming tcp:0:1", "pmemsave 0 4096 \"/tmp/x\"",
+        "info qtree", "x /4x 0", "device_add foo", "nosuch", "info nosuch",
+    ])
+    func linesForQEMUsMonitor(line: String) {
+        let result = run(line)
+        #expect(result.calls == ["monitor \(line)"])
+        #expect(result.output == "QEMU ran: \(line)\n")
+    }
+
+    @Test func linesForHMPsHandlers() {
+        #expect(run("migrate -d tcp:127.0.0.1:9").calls == ["migrate tcp:127.0.0.1:9 blk=false inc=false resume=false detach=true"])
+        #expect(run("migrate -r tcp:127.0.0.1:9").calls == ["migrate tcp:127.0.0.1:9 blk=false inc=false resume=true detach=false"])
+        #expect(run("migrate_cancel").calls == ["cancelMigration"])
+        #expect(run("migrate_set_speed 1k").calls == ["setMigrationSpeed 1024"])
+        #expect(run("stop").calls == ["stop"])
+        #expect(run("info history").calls == [])
+        #expect(run("help migrate").calls == [])
+        #expect(run("   ").calls == [])
+        // A row's own argument errors are hmp's: QEMU never sees the line.
+        let bad = run("migrate")
+        #expect(bad.calls == [])
+        #expect(bad.output.contains("migrate"), "\(bad.output)")
+    }
+}

@@ -32,8 +32,11 @@ final class CommandDispatcher: Sendable {
     /// Who runs `line`: nil for the table's handlers, else the output of the machine's own monitor, which runs
     /// the rows marked `.qemuMonitor` and every command the table does not have (info qtree, x, device_add...).
     private func runOnMachineMonitor(_ line: String) -> String? {
-        if let row = table.row(for: line), row.whenAttached == .handler { return nil }
-        if table.row(for: line) == nil && line.allSatisfy({ $0 == " " || $0 == "\t" }) { return nil }
+        if let row = table.row(for: line) {
+            guard row.whenAttached == .qemuMonitor else { return nil }
+        } else if line.allSatisfy(\.isWhitespace) {
+            return nil
+        }
         return backend.humanMonitorCommand(line)
     }
 
