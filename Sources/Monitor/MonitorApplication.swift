@@ -33,19 +33,32 @@ public final class MonitorApplication {
     }
 
     /// `hmp --connect ADDRESS`: the monitors drive the QEMU whose QMP socket is at `address` (`unix:PATH` or
-    /// `tcp:HOST:PORT`). Throws a one-line reason when it cannot be reached.
-    public convenience init(connectingTo address: String, endpoints: [MonitorEndpoint]) throws(ConnectError) {
+    /// `tcp:HOST:PORT`); `destination`, the QMP socket of the QEMU a `migrate -b` goes to (the disks are copied
+    /// over NBD). Throws a one-line reason when either cannot be reached.
+    public convenience init(
+        connectingTo address: String, destination: String? = nil, endpoints: [MonitorEndpoint]
+    ) throws(ConnectError) {
         let hub = MonitorHub(loop: EventLoop())
-        let backend: QMPBackend
+        let sourceAddress: QMPAddress, destinationAddress: QMPAddress?
         do throws(QMPError) {
+            sourceAddress = try QMPAddress(parsing: address)
+            destinationAddress = try destination.map { text throws(QMPError) in try QMPAddress(parsing: text) }
+        } catch {
+            throw ConnectError(message: "\(error)")
+        }
+        let backend: QMPBackend
+        do throws(QMPBackend.AttachError) {
             backend = try QMPBackend(
-                address: QMPAddress(parsing: address), hub: hub,
+                address: sourceAddress, destination: destinationAddress, hub: hub,
                 ended: { status, line in
                     if let line { FileIO.reportError(line) }
                     hub.requestQuit(status: status)
                 })
         } catch {
-            throw ConnectError(message: "--connect \(address): \(error)")
+            switch error {
+            case .source(let error): throw ConnectError(message: "--connect \(address): \(error)")
+            case .destination(let error): throw ConnectError(message: "--destination \(destination ?? ""): \(error)")
+            }
         }
         // QEMU's events, as they arrive, on every terminal monitor (above the line being edited, or above the
         // status line of a migration being waited for).
@@ -58,6 +71,7 @@ public final class MonitorApplication {
         self.init(
             backend: backend, local: nil, hub: hub, endpoints: endpoints,
             greeting: "hmp \(Self.version) monitor attached to QEMU \(qemu.version)\(package) at \(backend.address)"
+                + (backend.destination.map { " (migrating to QEMU \($0.greeting?.version ?? "?") at \(destinationAddress!))" } ?? "")
                 + " - type 'help' for more information")
     }
 

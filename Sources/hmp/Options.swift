@@ -51,6 +51,9 @@ struct Options: ParsableCommand {
     @Option(name: .customLong("connect"), help: ArgumentHelp("Drive the running QEMU whose QMP socket is at ADDRESS (unix:PATH or tcp:HOST:PORT) instead of the built-in machine.", valueName: "address"))
     var connect: String?
 
+    @Option(name: .customLong("destination"), help: ArgumentHelp("With --connect: the destination QEMU's QMP socket (unix:PATH or tcp:HOST:PORT), so that migrate -b copies the disks over NBD and blockdev-mirror, on every QEMU.", valueName: "address"))
+    var destination: String?
+
     @Option(name: .customLong("demo-destination"), help: ArgumentHelp("Keep a destination hmp listening on HOST:PORT for the demo, replaced after every migration to it.", valueName: "host:port"))
     var demoDestination: String?
 

@@ -29,6 +29,10 @@ if options.printManCommands {
     exit(0)
 }
 
+if options.destination != nil && options.connect == nil {
+    fail("--destination names the destination QEMU of a --connect QEMU: give --connect too")
+}
+
 if let address = options.connect {
     if let first = options.machineOptionsGiven.first {
         fail("\(first) is an option of the built-in machine; with --connect, the QEMU at \(address) has its own")
@@ -40,7 +44,9 @@ if let address = options.connect {
         fail("\(error)")
     }
     do throws(MonitorApplication.ConnectError) {
-        exit(try MonitorApplication(connectingTo: address, endpoints: endpoints).run())
+        exit(try MonitorApplication(
+            connectingTo: address, destination: options.destination, endpoints: endpoints
+        ).run())
     } catch {
         fail(error.message)
     }

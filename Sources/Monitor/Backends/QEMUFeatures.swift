@@ -7,6 +7,8 @@ import QObject
 struct QEMUFeatures: Sendable, Equatable {
     var commands: Set<String> = []
     var migrateArguments: Set<String> = []
+    /// blockdev-mirror's arguments: `copy-mode` (write-blocking) came in QEMU 3.0.
+    var mirrorArguments: Set<String> = []
     /// Sorted: QEMU's reply lists them in its hash order.
     var parameterNames: [String] = []
     /// In QEMU's order.
@@ -31,7 +33,8 @@ struct QEMUFeatures: Sendable, Equatable {
         var features = QEMUFeatures()
         features.commands = Set((try ask("query-commands")?.list ?? []).compactMap { $0.dict?["name"]?.string })
         if let schema = try ask("query-qmp-schema")?.list {
-            features.migrateArguments = migrateArguments(inSchema: schema)
+            features.migrateArguments = arguments(of: "migrate", inSchema: schema)
+            features.mirrorArguments = arguments(of: "blockdev-mirror", inSchema: schema)
         } else if let version = client.greeting {
             // No schema to read: the arguments QEMU's migrate had in that version.
             features.migrateArguments = ["uri", "detach", "resume"]
@@ -44,13 +47,13 @@ struct QEMUFeatures: Sendable, Equatable {
         return features
     }
 
-    /// The member names of `migrate`'s argument type, from query-qmp-schema's entities.
-    static func migrateArguments(inSchema entities: [QValue]) -> Set<String> {
+    /// The member names of `command`'s argument type, from query-qmp-schema's entities.
+    static func arguments(of command: String, inSchema entities: [QValue]) -> Set<String> {
         var byName: [String: QDict] = [:]
         for entity in entities {
             if let entity = entity.dict, let name = entity["name"]?.string { byName[name] = entity }
         }
-        guard let argumentType = byName["migrate"]?["arg-type"]?.string,
+        guard let argumentType = byName[command]?["arg-type"]?.string,
             let members = byName[argumentType]?["members"]?.list
         else { return [] }
         return Set(members.compactMap { $0.dict?["name"]?.string })

@@ -19,6 +19,11 @@ final class QMPBackend: MonitorBackend, @unchecked Sendable {
     let greeting: QMPGreeting
     let client: QMPClient
     let features: QEMUFeatures
+    /// `--destination`: the QEMU a `migrate -b` goes to, whose disks receive the source's over NBD.
+    let destination: QMPClient?
+    let destinationAddress: QMPAddress?
+    /// The storage migration running now, if any: `info migrate` adds its lines to QEMU's.
+    var storageMigration: StorageMigration?
     var loop: EventLoop { client.loop }
     private let hub: MonitorHub
     private let events: BackendEventRelay
@@ -35,16 +40,28 @@ final class QMPBackend: MonitorBackend, @unchecked Sendable {
 
     var needsCommandLock: Bool { false }
 
-    /// Connects, negotiates and learns the QEMU. `ended` is told once when QEMU goes away, with the status hmp
-    /// should exit with (0 after `quit`) and the line to say, if any.
+    /// Which of the two QEMUs could not be attached to.
+    enum AttachError: Error {
+        case source(QMPError)
+        case destination(QMPError)
+    }
+
+    /// Connects, negotiates and learns the QEMU (and the destination, if any). `ended` is told once when QEMU goes
+    /// away, with the status hmp should exit with (0 after `quit`) and the line to say, if any.
     init(
-        address: QMPAddress, hub: MonitorHub, ended: @escaping @Sendable (_ status: Int32, _ line: String?) -> Void
-    ) throws(QMPError) {
+        address: QMPAddress, destination destinationAddress: QMPAddress? = nil, hub: MonitorHub,
+        ended: @escaping @Sendable (_ status: Int32, _ line: String?) -> Void
+    ) throws(AttachError) {
         self.address = address
         self.hub = hub
         self.ended = ended
+        self.destinationAddress = destinationAddress
         let stop = Self.stopWaiting(hub: hub)
-        client = try QMPClient.open(address, loop: hub.loop, timeout: Self.answerMilliseconds, stopWaiting: stop)
+        do throws(QMPError) {
+            client = try QMPClient.open(address, loop: hub.loop, timeout: Self.answerMilliseconds, stopWaiting: stop)
+        } catch {
+            throw .source(error)
+        }
         greeting = client.greeting ?? QMPGreeting(major: 0, minor: 0, micro: 0, package: "", capabilities: [])
         let relay = BackendEventRelay(loop: hub.loop)
         events = relay
@@ -52,8 +69,22 @@ final class QMPBackend: MonitorBackend, @unchecked Sendable {
             for event in arrived { relay.record(BackendEvent(event, fromQEMU: true)) }
             relay.deliver()
         }
-        features = try QEMUFeatures.learn(from: client, timeout: Self.answerMilliseconds, stopWaiting: stop)
+        do throws(QMPError) {
+            features = try QEMUFeatures.learn(from: client, timeout: Self.answerMilliseconds, stopWaiting: stop)
+        } catch {
+            throw .source(error)
+        }
+        do throws(QMPError) {
+            destination = try destinationAddress.map { address throws(QMPError) in
+                try QMPClient.open(address, loop: hub.loop, timeout: Self.answerMilliseconds, stopWaiting: stop)
+            }
+        } catch {
+            throw .destination(error)
+        }
         client.onLost = { [unowned self] error in lost(error) }
+        // The destination's events are its own (the terminal shows the source's); losing it fails a storage
+        // migration that needs it, not hmp.
+        destination?.onLost = { [unowned self] error in storageMigration?.destinationLost(error) }
     }
 
     /// What ends a wait for QEMU early: hmp quitting (SIGTERM, quit elsewhere), or ^C typed while it waits.
@@ -148,13 +179,20 @@ final class QMPBackend: MonitorBackend, @unchecked Sendable {
         onFinish: @escaping @Sendable (MigrationInfo) -> Void
     ) throws(BackendError) -> any MigrationHandle {
         // Only what the user asked for, and only what this QEMU takes: 9.1 removed blk and inc.
+        if (blk || inc), !resume, let destination {
+            if let running = storageMigration, running.phase != .done {
+                throw BackendError("There's a migration process in progress")
+            }
+            return try StorageMigration.start(
+                backend: self, destination: destination, uri: uri, incremental: inc, onFinish: onFinish)
+        }
         var arguments: QDict = ["uri": .string(uri)]
         if blk || inc {
             guard features.hasBlockMigration else {
                 throw BackendError(
                     "QEMU \(greeting.version) has no block migration (-b and -i were removed in QEMU 9.1): "
-                        + "copy the disks first (blockdev-mirror to an NBD export on the destination), or "
-                        + "migrate without -b when both sides share the storage")
+                        + "start hmp with --destination and the destination QEMU's QMP socket, and migrate -b "
+                        + "copies the disks over NBD; or migrate without -b when both sides share the storage")
             }
             if blk { arguments["blk"] = true }
             if inc { arguments["inc"] = true }
@@ -169,6 +207,10 @@ final class QMPBackend: MonitorBackend, @unchecked Sendable {
     }
 
     func cancelMigration() {
+        if let storageMigration {
+            storageMigration.cancel()
+            return
+        }
         // Not waited for: ^C must never hang on a QEMU that stopped answering. Its error, if any, is QEMU's
         // business (nothing to cancel); the migration's status says how it ended.
         client.send("migrate_cancel", timeout: Self.answerMilliseconds) { _ in }
@@ -248,7 +290,10 @@ final class QMPBackend: MonitorBackend, @unchecked Sendable {
             let output = try call(
                 "human-monitor-command", ["command-line": .string(line)], timeout: Self.monitorLineMilliseconds
             ).string ?? ""
-            return output.replacingCRLF()
+            // While hmp's storage migration mirrors the disks, QEMU's own monitor knows nothing of it yet.
+            let extra = line.split(whereSeparator: \.isWhitespace) == ["info", "migrate"]
+                ? (storageMigration?.summaryLines ?? []).map { $0 + "\n" }.joined() : ""
+            return output.replacingCRLF() + extra
         } catch {
             return "Error: \(error.message)\n"
         }
