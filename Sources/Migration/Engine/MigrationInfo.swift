@@ -118,10 +118,13 @@ public struct MigrationInfo: Sendable, Equatable {
             self.total = total
         }
 
-        /// QEMU's `Completed N %`: transferred × 100 / total in integers, 100 once nothing remains.
+        /// QEMU's `Completed N %`: transferred × 100 / total in integers, 100 once nothing remains. A QMP peer's
+        /// figures may be anything: the product is taken full width (QEMU's would wrap), and the quotient of a
+        /// transferred below total is below 100, so nothing traps.
         public var percent: Int {
-            guard remaining > 0, total > 0 else { return 100 }
-            return Int(min(100, transferred * 100 / total))
+            guard remaining > 0, total > 0, transferred < total else { return 100 }
+            let product = transferred.multipliedFullWidth(by: 100)
+            return Int(total.dividingFullWidth(product).quotient)
         }
     }
 }

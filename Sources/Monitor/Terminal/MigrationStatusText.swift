@@ -160,8 +160,10 @@ enum MigrationStatusText {
         "Error: \(info.errorDescription ?? "migration failed")"
     }
 
+    /// The send rate; a peer's `mbps` that is infinite or negative (JSON's `1e999`, `-5`) says nothing: 0.
     static func bytesPerSecond(_ info: MigrationInfo) -> Double {
-        info.ram.mbps * 1_000_000 / 8
+        let rate = info.ram.mbps * 1_000_000 / 8
+        return rate.isFinite && rate > 0 ? rate : 0
     }
 
     /// Rounded to the nearest MiB.

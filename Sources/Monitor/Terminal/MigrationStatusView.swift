@@ -58,7 +58,7 @@ struct MigrationStatusView {
             let info = migration.info
             if info.status.isFinished { break }
             let now = Clock.milliseconds()
-            let sent = info.ram.transferred + (info.disk?.transferred ?? 0)
+            let sent = MigrationStatusText.sum(info.ram.transferred, info.disk?.transferred ?? 0)
             if sent != lastSent {
                 lastSent = sent
                 lastProgress = now
