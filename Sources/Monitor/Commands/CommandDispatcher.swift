@@ -62,7 +62,8 @@ final class CommandDispatcher: Sendable {
             do throws(CommandError) {
                 return try handler(invocation)
             } catch {
-                session.print("Error: \(error.message)")
+                // A QMP peer's error reply wrote the message: its control characters must not reach a terminal.
+                session.print("Error: \(TerminalSafeText.multiLine(error.message))")
                 return .done
             }
         }

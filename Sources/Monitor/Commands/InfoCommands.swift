@@ -17,7 +17,8 @@ enum InfoCommands {
     }
 
     static let name: CommandHandler = { invocation throws(CommandError) in
-        if let name = invocation.backend.name { invocation.session.print(name) }
+        // A QMP peer may name its machine anything.
+        if let name = invocation.backend.name { invocation.session.print(TerminalSafeText.singleLine(name)) }
         return .done
     }
 

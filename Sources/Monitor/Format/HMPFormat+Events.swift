@@ -3,6 +3,7 @@ import QObject
 
 extension HMPFormat {
     /// A QMP event as one line for a person at the terminal: what happened in words, then QEMU's name and data.
+    /// The peer chose every string in it, so the line goes out through TerminalSafeText.
     static func event(_ event: QMPEvent) -> String {
         let data = event.data
         let said: String
@@ -21,7 +22,7 @@ extension HMPFormat {
         default: said = event.name.lowercased().replacingUnderscores()
         }
         let details = data.entries.map { "\($0.key)=\(text($0.value))" }.joined(separator: " ")
-        return "QEMU: \(said) [\(event.name)\(details.isEmpty ? "" : " " + details)]"
+        return TerminalSafeText.singleLine("QEMU: \(said) [\(event.name)\(details.isEmpty ? "" : " " + details)]")
     }
 
     /// On a pipe or a socket, events would break up the command output that scripts parse: they are not shown

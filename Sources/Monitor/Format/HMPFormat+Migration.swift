@@ -1,18 +1,21 @@
 import Migration
 
 extension HMPFormat {
-    /// `info migrate`: the globals, then (once a migration has started) its status and figures.
+    /// `info migrate`: the globals, then (once a migration has started) its status and figures. The strings may
+    /// come from a QMP peer: each goes through TerminalSafeText.
     static func migrationLines(_ info: MigrationInfo) -> [String] {
         var lines = migrationGlobals
         if !info.blockedReasons.isEmpty {
             lines.append("Outgoing migration blocked:")
-            lines += info.blockedReasons.map { "  \($0)" }
+            lines += info.blockedReasons.map { "  " + TerminalSafeText.singleLine($0) }
         }
         let active = info.status == .active || info.status == .cancelling
         let showsStatistics = info.presence.ram ?? (active || info.status == .completed)
         if info.status != .none {
             var statusLine = "Migration status: \(info.status.rawValue)"
-            if info.status == .failed, let errorDescription = info.errorDescription { statusLine += " (\(errorDescription))" }
+            if info.status == .failed, let errorDescription = info.errorDescription {
+                statusLine += " (\(TerminalSafeText.singleLine(errorDescription)))"
+            }
             lines.append(statusLine)
             lines.append("total time: \(info.totalTime) ms")
             if info.presence.expectedDowntime ?? active { lines.append("expected downtime: \(info.expectedDowntime) ms") }
@@ -55,7 +58,7 @@ extension HMPFormat {
         if let throttle = info.cpuThrottlePercentage { lines.append("cpu throttle percentage: \(throttle)") }
         if !info.socketAddresses.isEmpty {
             lines.append("socket address: [")
-            lines += info.socketAddresses.map { "\t\($0)" }
+            lines += info.socketAddresses.map { "\t" + TerminalSafeText.singleLine($0) }
             lines.append("]")
         }
         return lines
@@ -77,9 +80,10 @@ extension HMPFormat {
         MigrationCapabilities.names.map { "\($0): \(capabilities[$0] ? "on" : "off")" }
     }
 
-    /// `info migrate_parameters`, exactly as QEMU 7.2 prints it.
+    /// `info migrate_parameters`, exactly as QEMU 7.2 prints it; the strings may come from a QMP peer.
     static func parameterLines(_ p: MigrationParameters) -> [String] {
         func onOff(_ b: Bool) -> String { b ? "on" : "off" }
+        func safe(_ text: String) -> String { TerminalSafeText.singleLine(text) }
         return [
             "announce-initial: \(p.announceInitial) ms",
             "announce-max: \(p.announceMax) ms",
@@ -94,8 +98,8 @@ extension HMPFormat {
             "cpu-throttle-increment: \(p.cpuThrottleIncrement)",
             "cpu-throttle-tailslow: \(onOff(p.cpuThrottleTailslow))",
             "max-cpu-throttle: \(p.maxCPUThrottle)",
-            "tls-creds: '\(p.tlsCreds)'",
-            "tls-hostname: '\(p.tlsHostname)'",
+            "tls-creds: '\(safe(p.tlsCreds))'",
+            "tls-hostname: '\(safe(p.tlsHostname))'",
             "max-bandwidth: \(p.maxBandwidth) bytes/second",
             "downtime-limit: \(p.downtimeLimit) ms",
             "x-checkpoint-delay: \(p.xCheckpointDelay) ms",
@@ -104,7 +108,7 @@ extension HMPFormat {
             "multifd-compression: \(p.multifdCompression.rawValue)",
             "xbzrle-cache-size: \(p.xbzrleCacheSize) bytes",
             "max-postcopy-bandwidth: \(p.maxPostcopyBandwidth)",
-            "tls-authz: '\(p.tlsAuthz)'",
+            "tls-authz: '\(safe(p.tlsAuthz))'",
         ] + bitmapMappingLines(p.blockBitmapMapping)
     }
 
@@ -113,8 +117,8 @@ extension HMPFormat {
         guard let mapping else { return [] }
         var lines = ["block-bitmap-mapping:"]
         for node in mapping {
-            lines.append("  '\(node.nodeName)' -> '\(node.alias)'")
-            lines += node.bitmaps.map { "    '\($0.name)' -> '\($0.alias)'" }
+            lines.append(TerminalSafeText.singleLine("  '\(node.nodeName)' -> '\(node.alias)'"))
+            lines += node.bitmaps.map { TerminalSafeText.singleLine("    '\($0.name)' -> '\($0.alias)'") }
         }
         return lines
     }

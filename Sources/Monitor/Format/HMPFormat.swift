@@ -14,14 +14,15 @@ enum HMPFormat {
     }
 
     /// `info block`: each drive's lines, a blank line between drives as QEMU prints them (no removable devices,
-    /// so no tray line).
+    /// so no tray line). A QMP peer names the drives: they go through TerminalSafeText.
     static func blockLines(_ devices: [BlockDevice]) -> [String] {
         var lines: [String] = []
         for (index, device) in devices.enumerated() {
             if index > 0 { lines.append("") }
             let flags = device.readOnly ? ", read-only" : ""
-            lines.append("\(device.id) (\(device.nodeName)): \(device.path) (\(device.format)\(flags))")
-            lines.append("    Cache mode:       \(device.cacheMode)")
+            lines.append(TerminalSafeText.singleLine(
+                "\(device.id) (\(device.nodeName)): \(device.path) (\(device.format)\(flags))"))
+            lines.append(TerminalSafeText.singleLine("    Cache mode:       \(device.cacheMode)"))
         }
         return lines
     }

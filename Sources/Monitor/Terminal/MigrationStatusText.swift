@@ -147,7 +147,8 @@ enum MigrationStatusText {
             return "Migration completed in \(HMPFormat.twoDecimals(seconds)) s: downtime \(info.downtime ?? 0) ms, "
                 + "\(mebibytes(sent)) MiB sent at \(mebibytes(bytes(Double(sent) / seconds))) MiB/s"
         case .failed:
-            return "Migration failed: \(info.errorDescription ?? "unknown error"); \(guest)"
+            let reason = info.errorDescription.map(TerminalSafeText.singleLine) ?? "unknown error"
+            return "Migration failed: \(reason); \(guest)"
         case .cancelled:
             return "Migration cancelled; \(guest)"
         default:
@@ -155,9 +156,10 @@ enum MigrationStatusText {
         }
     }
 
-    /// What a pipe or socket monitor prints for a failed migration, as QEMU's hmp_handle_error would.
+    /// What a pipe or socket monitor prints for a failed migration, as QEMU's hmp_handle_error would; a QMP peer
+    /// wrote the description, so it is made printable.
     static func errorLine(_ info: MigrationInfo) -> String {
-        "Error: \(info.errorDescription ?? "migration failed")"
+        "Error: \(info.errorDescription.map(TerminalSafeText.singleLine) ?? "migration failed")"
     }
 
     /// The send rate; a peer's `mbps` that is infinite or negative (JSON's `1e999`, `-5`) says nothing: 0.
