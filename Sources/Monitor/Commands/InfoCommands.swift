@@ -17,8 +17,7 @@ enum InfoCommands {
     }
 
     static let name: CommandHandler = { invocation throws(CommandError) in
-        // A QMP peer may name its machine anything.
-        if let name = invocation.backend.name { invocation.session.print(TerminalSafeText.singleLine(name)) }
+        if let name = invocation.backend.name { invocation.session.print(name) }
         return .done
     }
 
