@@ -79,7 +79,7 @@ import Testing
                 #expect(lines.contains("dirty sync count: 18446744073709551615"))
                 #expect(lines.contains("transferred disk: 195312500000000 kbytes") || status == "completed")
                 #expect(!lines.contains(where: Self.hasControl), "\(lines)")
-                for width in [250, 80, 20, 0] {
+                for width in [250, 80, 20, 0, -1] {
                     for stalled in [0, 5, Int.max] {
                         let line = MigrationStatusText.line(info, width: width, stalledSeconds: stalled, qemuFigure: true)
                         #expect(!Self.hasControl(line))

@@ -4,7 +4,10 @@ import QObject
 /// QEMU 7.2's QMP spelling of the migration values, both ways: a QMP backend decodes a real QEMU's replies into
 /// the values the monitor renders, and (later) hmp's QMP server sends its own values in the same shape.
 extension MigrationInfo {
-    /// query-migrate's reply: what is absent stays absent, so `info migrate` prints the lines QEMU's would.
+    /// query-migrate's reply: what is absent stays absent, so `info migrate` prints the lines QEMU's would. The
+    /// peer is untrusted: a figure that is no uint64 (negative, fractional, past 2^64, not a number) reads as 0,
+    /// `mbps` may be any double (HMPFormat.twoDecimals prints inf and huge ones as %0.2f would), and strings are
+    /// kept as sent, to be made printable where they are shown (TerminalSafeText).
     init(queryMigrate reply: QDict) {
         self.init()
         status = reply["status"]?.string.map(MigrationStatus.init(name:)) ?? .none
