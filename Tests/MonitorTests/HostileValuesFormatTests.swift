@@ -110,6 +110,14 @@ import Testing
             "17592186044416 MiB sent at 17592186044416 MiB/s"), "a sum of RAM and disk that saturates, over 1 ms")
     }
 
+    @Test func anUnknownStatusIsThePeersWordMadePrintable() {
+        var info = MigrationInfo()
+        info.status = MigrationStatus(name: "\u{1B}]0;pwned\u{07}")
+        #expect(HMPFormat.migrationLines(info).contains("Migration status: \\x1b]0;pwned\\x07"))
+        #expect(MigrationStatusText.summary(info, runState: .running) == "Migration \\x1b]0;pwned\\x07")
+        #expect(!Self.hasControl(MigrationStatusText.line(info, width: 200, stalledSeconds: 0)))
+    }
+
     @Test func eventsFromAPeerCarryNoControls() {
         let event = QMPEvent(
             name: "EVIL\u{1B}]0;pwned\u{07}\u{1B}[2J",

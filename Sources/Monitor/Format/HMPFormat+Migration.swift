@@ -12,7 +12,7 @@ extension HMPFormat {
         let active = info.status == .active || info.status == .cancelling
         let showsStatistics = info.presence.ram ?? (active || info.status == .completed)
         if info.status != .none {
-            var statusLine = "Migration status: \(info.status.rawValue)"
+            var statusLine = "Migration status: \(TerminalSafeText.singleLine(info.status.rawValue))"
             if info.status == .failed, let errorDescription = info.errorDescription {
                 statusLine += " (\(TerminalSafeText.singleLine(errorDescription)))"
             }

@@ -152,7 +152,8 @@ enum MigrationStatusText {
         case .cancelled:
             return "Migration cancelled; \(guest)"
         default:
-            return "Migration \(info.status.rawValue)"
+            // A status hmp does not know is the peer's own word.
+            return "Migration \(TerminalSafeText.singleLine(info.status.rawValue))"
         }
     }
 

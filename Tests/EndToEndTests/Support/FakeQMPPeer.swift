@@ -278,7 +278,8 @@ final class FakeQMPPeer: @unchecked Sendable {
         return true
     }
 
-    /// What an idle QEMU 7.2 in prelaunch answers.
+    /// What an idle QEMU 7.2 in prelaunch answers. It has no query-commands nor query-qmp-schema, so hmp takes
+    /// the greeting's version for what `migrate` accepts (7.2: `blk` and `inc` too).
     static func defaultReply(_ command: Command) -> Reply {
         switch command.name {
         case "qmp_capabilities":
@@ -286,6 +287,8 @@ final class FakeQMPPeer: @unchecked Sendable {
         case "query-status": .returns(#"{"status": "prelaunch", "singlestep": false, "running": false}"#)
         case "query-name", "query-migrate", "query-migrate-parameters": .returns("{}")
         case "query-migrate-capabilities", "query-block": .returns("[]")
+        case "human-monitor-command" where command.argument("command-line") == "info status":
+            .returns(#""VM status: paused (prelaunch)\r\n""#)
         case "human-monitor-command": .returns(#""""#)
         case "stop", "cont", "quit", "migrate", "migrate_cancel", "migrate-set-parameters",
              "migrate-set-capabilities", "migrate-incoming", "getfd", "closefd":
