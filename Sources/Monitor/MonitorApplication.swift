@@ -67,7 +67,7 @@ public final class MonitorApplication {
             hub.broadcast(terminal: HMPFormat.event(event.event), plain: HMPFormat.plainEvent(event.event))
         }
         let qemu = backend.greeting
-        let package = qemu.package.isEmpty ? "" : " (\(qemu.package))"
+        let package = qemu.package.isEmpty ? "" : " (\(TerminalSafeText.singleLine(qemu.package)))"
         self.init(
             backend: backend, local: nil, hub: hub, endpoints: endpoints,
             greeting: "hmp \(Self.version) monitor attached to QEMU \(qemu.version)\(package) at \(backend.address)"

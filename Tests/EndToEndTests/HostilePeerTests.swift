@@ -124,7 +124,7 @@ import Testing
     }
 
     /// With --connect, `info name`, `info block` and `info qtree` go through human-monitor-command.
-    @Test(.disabled("QMPBackend.humanMonitorCommand does not call TerminalSafeText.multiLine yet (its owner will)"))
+    @Test
     func humanMonitorCommandOutputIsPrintable() throws {
         let peer = try FakeQMPPeer(directory: scratch.path) { command in
             switch command.argument("command-line") {
@@ -144,7 +144,7 @@ import Testing
         #expect(!Self.hasControl(hmp.text), "\(hmp.text.debugDescription)")
     }
 
-    @Test(.disabled("MonitorApplication prints the greeting's package raw (its owner will call TerminalSafeText)"))
+    @Test
     func greetingPackageIsPrintable() throws {
         let greeting = #"{"QMP": {"version": {"qemu": {"micro": 22, "minor": 2, "major": 7}, "#
             + #""package": "\u001b]0;pwned\u0007"}, "capabilities": ["oob"]}}"#

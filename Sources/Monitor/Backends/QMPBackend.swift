@@ -293,9 +293,10 @@ final class QMPBackend: MonitorBackend, @unchecked Sendable {
             // While hmp's storage migration mirrors the disks, QEMU's own monitor knows nothing of it yet.
             let extra = line.split(whereSeparator: \.isWhitespace) == ["info", "migrate"]
                 ? (storageMigration?.summaryLines ?? []).map { $0 + "\n" }.joined() : ""
-            return output.replacingCRLF() + extra
+            // QEMU's output is the peer's text: printable before it reaches a terminal.
+            return TerminalSafeText.multiLine(output.replacingCRLF()) + extra
         } catch {
-            return "Error: \(error.message)\n"
+            return "Error: \(TerminalSafeText.singleLine(error.message))\n"
         }
     }
 
