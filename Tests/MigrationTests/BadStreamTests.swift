@@ -122,6 +122,46 @@ import Testing
         #expect(ram[0x4FFF] == 0 && ram[0x7000] == 0)
     }
 
+    /// COMMAND records: QEMU 10's SWITCHOVER_START (sent by default before the END sections) is taken, with
+    /// QEMU's length check; the others name what they are and why this destination cannot follow them.
+    @Test func commands() {
+        func stream(_ command: UInt16, _ arguments: [UInt8], length: UInt16? = nil) -> [UInt8] {
+            var s = StreamBuilder()
+            s.header()
+            s.start(id: 1, "ram", version: 4)
+            s.be64(0x100_0004); s.lstr("ram"); s.be64(0x100_0000); s.be64(0x10)
+            s.footer(1)
+            s.u8(8); s.be16(command); s.be16(length ?? UInt16(arguments.count)); s.bytes += arguments
+            s.u8(3); s.be32(1)
+            s.be64(0x5002); s.lstr("ram"); s.u8(0x5A); s.be64(0x10)
+            s.footer(1)
+            s.u8(0)
+            return s.bytes
+        }
+        #expect(error(stream(11, [])) == nil)
+        #expect(ramBytes(machine)[0x5000..<0x6000].allSatisfy { $0 == 0x5A }, "the END after the command loaded")
+        #expect(error(stream(11, [0, 0, 0, 0]))
+            == MigrationError("SWITCHOVER_START received with bad length - expecting 0, received 4"))
+        let newer = "the source is newer than QEMU 10.0 or the stream is corrupt; hmp knows commands 0x1 to 0xb"
+        #expect(error(stream(12, [])) == MigrationError("MIG_CMD 0xc unknown (len 0x0): \(newer)"))
+        #expect(error(stream(0, [1, 2])) == MigrationError("MIG_CMD 0x0 unknown (len 0x2): \(newer)"))
+        #expect(error(stream(0xFFFF, [], length: 0xFFFF)) == MigrationError("MIG_CMD 0xffff unknown (len 0xffff): \(newer)"))
+        let precopyOnly = "is not supported: hmp takes precopy streams only; turn off postcopy-ram, return-path and "
+            + "x-colo on the source"
+        #expect(error(stream(1, [])) == MigrationError("migration command OPEN_RETURN_PATH (0x1) \(precopyOnly)"))
+        #expect(error(stream(2, [0, 0, 0, 1])) == MigrationError("migration command PING (0x2) \(precopyOnly)"))
+        #expect(error(stream(2, [0, 1]))
+            == MigrationError("PING received with bad length - expecting 4, received 2"))
+        #expect(error(stream(3, [UInt8](repeating: 0, count: 16)))
+            == MigrationError("migration command POSTCOPY_ADVISE (0x3) \(precopyOnly)"))
+        #expect(error(stream(10, [])) == MigrationError("migration command RECV_BITMAP (0xa) \(precopyOnly)"))
+        // A command cut short (its type byte is at 67) is the usual short-stream error.
+        for cut in [68, 69, 70] {
+            #expect(error(Array(stream(11, []).prefix(cut)))?.message == "Input/output error", "cut at \(cut)")
+        }
+        #expect(stream(11, [])[67] == 8)
+    }
+
     @Test func footers() {
         #expect(error(ramStream({ _ in }, footer: nil)) == MigrationError("Missing section footer for ram"))
         #expect(error(ramStream({ _ in }, footer: 5))

@@ -40,6 +40,37 @@ enum SectionType {
     static let footer: UInt8 = 0x7E
 }
 
+/// The COMMAND record's commands (enum qemu_vm_cmd; SWITCHOVER_START is QEMU 10's), with the argument length
+/// QEMU requires of each (nil: variable).
+enum MigrationCommand: UInt16 {
+    case openReturnPath = 1, ping, postcopyAdvise, postcopyListen, postcopyRun, postcopyRAMDiscard, packaged,
+        enableCOLO, postcopyResume, receivedBitmap, switchoverStart
+
+    var name: String {
+        switch self {
+        case .openReturnPath: "OPEN_RETURN_PATH"
+        case .ping: "PING"
+        case .postcopyAdvise: "POSTCOPY_ADVISE"
+        case .postcopyListen: "POSTCOPY_LISTEN"
+        case .postcopyRun: "POSTCOPY_RUN"
+        case .postcopyRAMDiscard: "POSTCOPY_RAM_DISCARD"
+        case .packaged: "PACKAGED"
+        case .enableCOLO: "ENABLE_COLO"
+        case .postcopyResume: "POSTCOPY_RESUME"
+        case .receivedBitmap: "RECV_BITMAP"
+        case .switchoverStart: "SWITCHOVER_START"
+        }
+    }
+
+    var length: UInt16? {
+        switch self {
+        case .openReturnPath, .postcopyListen, .postcopyRun, .enableCOLO, .postcopyResume, .switchoverStart: 0
+        case .ping, .packaged: 4
+        case .postcopyAdvise, .postcopyRAMDiscard, .receivedBitmap: nil
+        }
+    }
+}
+
 enum StreamHeader {
     static let magic: UInt32 = 0x5145_564D  // "QEVM"
     static let version: UInt32 = 3
