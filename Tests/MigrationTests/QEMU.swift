@@ -1,19 +1,55 @@
 import Foundation
 
+/// The QEMUs the interop tests drive: the system's 7.2 and the 10.0.2 that `scripts/install-deps test` extracts
+/// into the checkout's `.build/qemu-10.0.2` (Debian's bookworm-backports packages, never installed system-wide).
+enum QEMUVersion: String, CaseIterable, Sendable, CustomStringConvertible {
+    case v7_2 = "7.2"
+    case v10_0 = "10.0.2"
+
+    var description: String { "QEMU \(rawValue)" }
+
+    /// The checkout: this file is Tests/MigrationTests/QEMU.swift.
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    var binary: String {
+        switch self {
+        case .v7_2: "/usr/bin/qemu-system-x86_64"
+        case .v10_0: QEMUVersion.packageRoot + "/.build/qemu-10.0.2/usr/bin/qemu-system-x86_64"
+        }
+    }
+
+    /// What the binary needs besides the test's own arguments: an extracted QEMU finds its firmware and modules only
+    /// where it is told (its compiled-in paths hold the system 7.2's).
+    var leadingArguments: [String] {
+        switch self {
+        case .v7_2: []
+        case .v10_0: ["-L", QEMUVersion.packageRoot + "/.build/qemu-10.0.2/usr/share/qemu"]
+        }
+    }
+
+    var environment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        if self == .v10_0 {
+            environment["QEMU_MODULE_DIR"] = QEMUVersion.packageRoot + "/.build/qemu-10.0.2/usr/lib/x86_64-linux-gnu/qemu"
+        }
+        return environment
+    }
+
+    var isInstalled: Bool { FileManager.default.isExecutableFile(atPath: binary) }
+
+    /// Why a test cannot run this QEMU, as the failure says it.
+    var missing: String { "\(self) is not installed (no \(binary)): run scripts/install-deps test" }
+}
+
 /// A `qemu-system-x86_64` driven through `-monitor stdio`, for interop tests. Missing QEMU is a loud failure:
-/// `scripts/install-deps` installs it in CI.
+/// `scripts/install-deps test` installs both versions.
 final class QEMU: @unchecked Sendable {
     struct Missing: Error, CustomStringConvertible {
-        var description: String { "qemu-system-x86_64 is not installed: run scripts/install-deps" }
+        let description: String
     }
     struct Failed: Error, CustomStringConvertible {
         let description: String
-    }
-
-    static var binary: String? {
-        let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
-        return (paths.map { "\($0)/qemu-system-x86_64" } + ["/usr/bin/qemu-system-x86_64"])
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
     private let process = Process()
@@ -26,10 +62,12 @@ final class QEMU: @unchecked Sendable {
 
     /// `-M none -m 16 -nodefaults -display none -monitor stdio` plus `arguments` (no default NIC: its `slirp`
     /// section is not a `-M none` device of ours).
-    init(_ arguments: [String]) throws {
-        guard let binary = QEMU.binary else { throw Missing() }
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["-M", "none", "-m", "16", "-nodefaults", "-display", "none", "-monitor", "stdio"] + arguments
+    init(_ arguments: [String], version: QEMUVersion = .v7_2) throws {
+        guard version.isInstalled else { throw Missing(description: version.missing) }
+        process.executableURL = URL(fileURLWithPath: version.binary)
+        process.arguments = version.leadingArguments
+            + ["-M", "none", "-m", "16", "-nodefaults", "-display", "none", "-monitor", "stdio"] + arguments
+        process.environment = version.environment
         process.standardInput = input
         process.standardOutput = outputPipe
         process.standardError = errorPipe

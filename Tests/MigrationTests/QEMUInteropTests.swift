@@ -7,7 +7,7 @@ import Testing
 /// Streams between this code and a real QEMU 7.2 (`-M none -m 16`), both directions.
 @Suite(.serialized) struct QEMUInteropTests {
     @Test func qemuIsInstalled() {
-        #expect(QEMU.binary != nil, "qemu-system-x86_64 is not installed: run scripts/install-deps")
+        #expect(QEMUVersion.v7_2.isInstalled, "\(QEMUVersion.v7_2.missing)")
     }
 
     /// QEMU's outgoing stream (RAM filled by the generic loader device) loads into our machine; RAM equals QEMU's
@@ -78,22 +78,5 @@ import Testing
         #expect(qemu.output.contains("Completed 100 %"))
         #expect(TempDir.read(target) == TempDir.read(source))
         #expect(TempDir.read(dir.file("q.mem")) == ramBytes(machine))
-    }
-
-    /// setup, small-budget iterations, `between` (the guest writing), a sync, the rest, complete — into a file.
-    func writeStream(
-        _ machine: Machine, blockMode: BlockMigrationMode, to path: String, between: () throws -> Void
-    ) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        defer { close(fd) }
-        let f = QEMUFileWriter(fileDescriptor: fd)
-        let w = SaveVMWriter(machine: machine, blockMode: blockMode)
-        try w.writeSetup(f)
-        _ = try w.iterate(f, budget: 2 << 20)
-        try between()
-        while try !w.iterate(f, budget: 2 << 20) {}
-        w.syncDirty()
-        _ = try w.iterate(f, budget: 1 << 20)
-        try w.complete(f, runState: "running")
     }
 }

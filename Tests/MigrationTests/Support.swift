@@ -128,3 +128,20 @@ struct StreamBuilder {
         be32(id)
     }
 }
+
+/// setup, small-budget iterations, `between` (the guest writing), a sync, the rest, complete — into a file.
+func writeStream(
+    _ machine: Machine, blockMode: BlockMigrationMode, to path: String, between: () throws -> Void
+) throws {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    defer { close(fd) }
+    let f = QEMUFileWriter(fileDescriptor: fd)
+    let w = SaveVMWriter(machine: machine, blockMode: blockMode)
+    try w.writeSetup(f)
+    _ = try w.iterate(f, budget: 2 << 20)
+    try between()
+    while try !w.iterate(f, budget: 2 << 20) {}
+    w.syncDirty()
+    _ = try w.iterate(f, budget: 1 << 20)
+    try w.complete(f, runState: "running")
+}

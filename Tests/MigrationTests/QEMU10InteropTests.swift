@@ -1,0 +1,98 @@
+import Foundation
+import Machine
+@testable import Migration
+import Testing
+
+/// Streams between this code and a real QEMU 10.0.2 (`-M none -m 16`), both directions. QEMU 10's default stream
+/// differs from 7.2's: no `block` section (ram is section 1), a SWITCHOVER_START command before the END sections,
+/// and a vmdesc with a `configuration` entry; ours stays 7.2's, which QEMU 10 accepts.
+@Suite(.serialized) struct QEMU10InteropTests {
+    /// A footer, then COMMAND SWITCHOVER_START with no arguments.
+    static let switchoverStart: [UInt8] = [0x08, 0x00, 0x0B, 0x00, 0x00]
+
+    @Test func qemu10IsInstalled() throws {
+        let version = QEMUVersion.v10_0
+        try #require(version.isInstalled, "\(version.missing)")
+        let process = Process()
+        let output = Pipe()
+        process.executableURL = URL(fileURLWithPath: version.binary)
+        process.arguments = version.leadingArguments + ["--version"]
+        process.environment = version.environment
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(text.hasPrefix("QEMU emulator version 10.0.2"), "\(version.binary) --version says: \(text)")
+    }
+
+    /// QEMU 10's outgoing stream (RAM filled by the generic loader device), paused or running, loads into our
+    /// machine: RAM equals QEMU's pmemsave byte for byte and the run state is QEMU's.
+    @Test(arguments: [(["-S"], "prelaunch"), ([], "running")])
+    func streamFromQEMU10Loads(extra: [String], runState: String) throws {
+        let dir = TempDir()
+        var rng = Random(seed: 23)
+        let blob1 = dir.write("blob1", rng.bytes(64 << 10))
+        let blob2 = dir.write("blob2", rng.bytes(12345))
+        let qemu = try QEMU(extra + [
+            "-device", "loader,file=\(blob1),addr=0x10000,force-raw=on",
+            "-device", "loader,file=\(blob2),addr=0xF00003,force-raw=on",
+        ], version: .v10_0)
+        let state = dir.file("q.state")
+        qemu.send("migrate \"exec:cat > \(state)\"")
+        try qemu.poll("info migrate", until: "Migration status: completed")
+        try qemu.pmemsave(dir.file("q.mem"))
+        qemu.quit()
+
+        let bytes = TempDir.read(state)
+        // What this test is about: the default QEMU 10 stream carries the command QEMU 7.2 never sent.
+        #expect(bytes.firstRange(of: QEMU10InteropTests.switchoverStart) != nil, "QEMU 10 sends SWITCHOVER_START")
+        let machine = try makeMachine(ram: 16 << 20)
+        let loaded = try load(bytes, into: machine).get()
+        #expect(loaded == runState)
+        let ram = ramBytes(machine)
+        #expect(ram == TempDir.read(dir.file("q.mem")), "QEMU 10's RAM arrives byte for byte")
+        #expect(Array(ram[0x10000..<0x20000]) == TempDir.read(blob1))
+    }
+
+    /// Our stream (QEMU 7.2's format), with pages dirtied between iterations, is accepted by QEMU 10's `-incoming`,
+    /// and QEMU's RAM equals ours.
+    @Test func ourStreamLoadsIntoQEMU10() throws {
+        let dir = TempDir()
+        let machine = try makeMachine(ram: 16 << 20)
+        var rng = Random(seed: 6)
+        for page in stride(from: 0, to: 4096, by: 5) { try machine.ram.write(at: UInt64(page) << 12, bytes: rng.bytes(4096)) }
+        try machine.ram.write(at: 0x7000, bytes: [UInt8](repeating: 0xCD, count: 4096))
+        let path = dir.file("ours.state")
+        try writeStream(machine, blockMode: .none, to: path) {
+            try machine.ram.write(at: 0xABCDE, bytes: [9, 8, 7, 6, 5])
+        }
+        let qemu = try QEMU(["-S", "-incoming", "exec:cat \(path)"], version: .v10_0)
+        try qemu.poll("info status", until: "VM status: paused\n")
+        try qemu.pmemsave(dir.file("q.mem"))
+        #expect(qemu.quit() == 0)
+        #expect(TempDir.read(dir.file("q.mem")) == ramBytes(machine), "our RAM arrives in QEMU 10 byte for byte")
+    }
+
+    /// QEMU 10 → our machine → QEMU 7.2: what we received from the newer QEMU goes on, in 7.2's format, to the older.
+    @Test func qemu10ThroughUsToQEMU72() throws {
+        let dir = TempDir()
+        var rng = Random(seed: 31)
+        let blob = dir.write("blob", rng.bytes(3 << 20))
+        let source = try QEMU(["-S", "-device", "loader,file=\(blob),addr=0x200000,force-raw=on"], version: .v10_0)
+        let state = dir.file("q10.state")
+        source.send("migrate \"exec:cat > \(state)\"")
+        try source.poll("info migrate", until: "Migration status: completed")
+        try source.pmemsave(dir.file("q10.mem"))
+        source.quit()
+
+        let machine = try makeMachine(ram: 16 << 20)
+        _ = try load(TempDir.read(state), into: machine).get()
+        let ours = dir.file("ours.state")
+        try writeStream(machine, blockMode: .none, to: ours) {}
+        let destination = try QEMU(["-S", "-incoming", "exec:cat \(ours)"], version: .v7_2)
+        try destination.poll("info status", until: "VM status: paused\n")
+        try destination.pmemsave(dir.file("q72.mem"))
+        #expect(destination.quit() == 0)
+        #expect(TempDir.read(dir.file("q72.mem")) == TempDir.read(dir.file("q10.mem")))
+    }
+}
