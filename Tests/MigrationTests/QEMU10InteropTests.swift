@@ -25,6 +25,20 @@ import Testing
         #expect(text.hasPrefix("QEMU emulator version 10.0.2"), "\(version.binary) --version says: \(text)")
     }
 
+    /// The stream-loader fuzz target's QEMU 10 seed, recorded from `-M none -m 64K` running with 3000 bytes
+    /// ((i * 7 + 3) % 251) loaded at 0x3100, loads into a 64 KiB machine: needs no QEMU, and keeps the seed honest.
+    @Test func recordedQEMU10StreamLoads() throws {
+        let seed = QEMUVersion.packageRoot + "/fuzz/seeds/stream-loader-fuzz/qemu-10-switchover-start"
+        let bytes = TempDir.read(seed)
+        try #require(!bytes.isEmpty, "\(seed) is missing")
+        #expect(bytes.firstRange(of: QEMU10InteropTests.switchoverStart) != nil)
+        let machine = try makeMachine(ram: 64 << 10)
+        #expect(try load(bytes, into: machine).get() == "running")
+        var expected = [UInt8](repeating: 0, count: 64 << 10)
+        for i in 0..<3000 { expected[0x3100 + i] = UInt8((i * 7 + 3) % 251) }
+        #expect(ramBytes(machine) == expected)
+    }
+
     /// QEMU 10's outgoing stream (RAM filled by the generic loader device), paused or running, loads into our
     /// machine: RAM equals QEMU's pmemsave byte for byte and the run state is QEMU's.
     @Test(arguments: [(["-S"], "prelaunch"), ([], "running")])
