@@ -234,6 +234,9 @@ import Testing
             try w.writeSetup(f)
             try w.complete(f, runState: "running")
         }
+        // And QEMU 10's stream of a 64 KiB guest (the fuzz seed), with its SWITCHOVER_START and newer vmdesc.
+        let qemu10 = TempDir.read(QEMUVersion.packageRoot + "/fuzz/seeds/stream-loader-fuzz/qemu-10-switchover-start")
+        try #require(!qemu10.isEmpty)
         let target = try makeMachine(ram: 64 << 10)
         var outcomes = 0
         for round in 0..<3000 {
@@ -242,7 +245,7 @@ import Testing
                 bytes = rng.bytes(rng.below(200))
                 if round % 8 == 0 { bytes = Array(valid.prefix(17)) + bytes }
             } else {
-                bytes = valid
+                bytes = round % 2 == 0 ? valid : qemu10
                 for _ in 0..<(1 + rng.below(4)) {
                     let at = rng.below(bytes.count)
                     switch rng.below(3) {

@@ -125,6 +125,13 @@ final class QEMU: @unchecked Sendable {
         throw Failed(description: "pmemsave did not write \(path)")
     }
 
+    /// The exit status once QEMU exits by itself; nil if it is still running after `seconds`.
+    func exitStatus(within seconds: Double = 10) -> Int32? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
     /// `quit` and the exit status.
     @discardableResult
     func quit() -> Int32 {

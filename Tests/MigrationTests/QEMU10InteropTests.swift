@@ -87,6 +87,22 @@ import Testing
         #expect(TempDir.read(dir.file("q.mem")) == ramBytes(machine), "our RAM arrives in QEMU 10 byte for byte")
     }
 
+    /// QEMU 9.1 removed block migration (`migrate -b`, the `block` section): QEMU 10 refuses our `-b` stream at its
+    /// first `block` section, naming it, and exits (an `-incoming` that fails ends QEMU).
+    @Test func ourBlockStreamIsRefusedByQEMU10() throws {
+        let dir = TempDir()
+        let source = dir.write("src.img", [UInt8](repeating: 0x3C, count: 1 << 20))
+        let machine = try makeMachine(ram: 16 << 20, drives: [DriveConfiguration(path: source, id: "drive0")])
+        let path = dir.file("ours_b.state")
+        try writeStream(machine, blockMode: .full, to: path) {}
+        let qemu = try QEMU(["-S", "-incoming", "exec:cat \(path)"], version: .v10_0)
+        #expect(qemu.exitStatus() == 1)
+        // stderr is collected on another thread: give its last read a moment after the exit.
+        let deadline = Date().addingTimeInterval(5)
+        while !qemu.errors.contains("'block'"), Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(qemu.errors.contains("Unknown savevm section or instance 'block' 0"), "QEMU 10 said: \(qemu.errors)")
+    }
+
     /// QEMU 10 → our machine → QEMU 7.2: what we received from the newer QEMU goes on, in 7.2's format, to the older.
     @Test func qemu10ThroughUsToQEMU72() throws {
         let dir = TempDir()
