@@ -1,55 +1,20 @@
 import Foundation
 import Testing
 
-/// The QEMUs hmp is checked against: the system's 7.2 and the 10.0.2 that `scripts/install-deps test` extracts into
-/// the checkout's `.build/qemu-10.0.2` (located from this file, as Tests/MigrationTests/QEMU.swift does).
-enum InteropQEMU: String, CaseIterable, Sendable, CustomStringConvertible {
-    case v7_2 = "7.2"
-    case v10_0 = "10.0.2"
-
-    var description: String { "QEMU \(rawValue)" }
-
-    static let extracted = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path + "/.build/qemu-10.0.2"
-
-    var binary: String {
-        switch self {
-        case .v7_2: "/usr/bin/qemu-system-x86_64"
-        case .v10_0: InteropQEMU.extracted + "/usr/bin/qemu-system-x86_64"
-        }
-    }
-
-    /// The extracted QEMU finds its firmware and modules only where it is told (its compiled-in paths are 7.2's).
-    var leadingArguments: [String] { self == .v10_0 ? ["-L", InteropQEMU.extracted + "/usr/share/qemu"] : [] }
-
-    var environment: [String: String] {
-        var environment = ProcessInfo.processInfo.environment
-        if self == .v10_0 { environment["QEMU_MODULE_DIR"] = InteropQEMU.extracted + "/usr/lib/x86_64-linux-gnu/qemu" }
-        return environment
-    }
-
-    struct Missing: Error, CustomStringConvertible {
-        let description: String
-    }
-}
-
 /// hmp and the real QEMU 7.2 and 10.0.2 (`-M none -nodefaults`) migrate to each other live over TCP, RAM checked
 /// byte for byte.
 @Suite(.serialized) struct QEMUInteropTests {
     let scratch = Scratch()
 
     /// QEMU with its monitor on a unix socket; its own echo and escapes do not matter to what is checked here.
-    func qemu(_ version: InteropQEMU, _ arguments: [String]) throws -> (Process, SocketClient) {
-        guard FileManager.default.isExecutableFile(atPath: version.binary) else {
-            throw InteropQEMU.Missing(description: "\(version) is not installed (no \(version.binary)): run scripts/install-deps test")
-        }
+    func qemu(_ version: QEMUVersion, _ arguments: [String]) throws -> (Process, SocketClient) {
+        try version.requireInstalled()
         let monitor = scratch.file("qemu-\(UUID().uuidString.prefix(6)).sock")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: version.binary)
-        process.arguments = version.leadingArguments
+        process.arguments = version.firmwareArguments
             + ["-M", "none", "-nodefaults", "-display", "none", "-m", "32", "-monitor", "unix:\(monitor),server=on,wait=off"]
             + arguments
-        process.environment = version.environment
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -68,7 +33,7 @@ enum InteropQEMU: String, CaseIterable, Sendable, CustomStringConvertible {
         return false
     }
 
-    @Test(arguments: InteropQEMU.allCases) func qemuToHMP(_ version: InteropQEMU) throws {
+    @Test(arguments: QEMUVersion.allCases) func qemuToHMP(_ version: QEMUVersion) throws {
         let ram = scratch.patternFile("ram.bin", size: 32 << 20, seed: 11)
         let port = freePort()
         let destination = try HMPProcess(["-m", "32", "-S", "-incoming", "tcp:127.0.0.1:\(port)"])
@@ -83,10 +48,10 @@ enum InteropQEMU: String, CaseIterable, Sendable, CustomStringConvertible {
         #expect(destination.run("info status") == "VM status: paused\n")
         let received = scratch.file("received.bin")
         #expect(destination.run("pmemsave 0 0x2000000 \"\(received)\"") == "")
-        #expect(sameBytes(received, ram), "\(version)'s RAM arrives in hmp byte for byte")
+        #expect(sameBytes(received, ram), "QEMU \(version.rawValue)'s RAM arrives in hmp byte for byte")
     }
 
-    @Test(arguments: InteropQEMU.allCases) func hmpToQEMUWithAWorkload(_ version: InteropQEMU) throws {
+    @Test(arguments: QEMUVersion.allCases) func hmpToQEMUWithAWorkload(_ version: QEMUVersion) throws {
         let ram = scratch.patternFile("ram.bin", size: 32 << 20, seed: 12)
         let port = freePort()
         let (process, destination) = try qemu(version, ["-S", "-incoming", "tcp:127.0.0.1:\(port)"])
@@ -100,6 +65,6 @@ enum InteropQEMU: String, CaseIterable, Sendable, CustomStringConvertible {
         #expect(source.run("pmemsave 0 0x2000000 \"\(sent)\"") == "")
         destination.send("pmemsave 0 0x2000000 \"\(received)\"")
         _ = destination.readUntilPrompt()
-        #expect(sameBytes(sent, received), "hmp's RAM, dirtied while it moved, arrives in \(version) byte for byte")
+        #expect(sameBytes(sent, received), "hmp's RAM, dirtied while it moved, arrives in QEMU \(version.rawValue) byte for byte")
     }
 }

@@ -4,7 +4,7 @@ import Foundation
 /// into the checkout's `.build/qemu-10.0.2` (Debian's bookworm-backports packages, never installed system-wide).
 enum QEMUVersion: String, CaseIterable, Sendable, CustomStringConvertible {
     case v7_2 = "7.2"
-    case v10_0 = "10.0.2"
+    case v10_0 = "10.0"
 
     var description: String { "QEMU \(rawValue)" }
 
