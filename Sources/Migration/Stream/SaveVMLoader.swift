@@ -1,8 +1,9 @@
 public import Machine
 
 /// The incoming side, qemu_loadvm_state for a `-M none` destination: header and configuration checks, then START,
-/// PART, END and FULL sections until EOF, then the VMDESCRIPTION read and dropped. Errors carry QEMU 7.2's texts;
-/// the lines QEMU prints around the cause are `context`. RAM pages go straight into guest RAM and chunks into the
+/// PART, END and FULL sections until EOF, then the VMDESCRIPTION read and dropped. It takes what QEMU 7.2 to 10.0
+/// send by default from `-M none` (10.0 adds a SWITCHOVER_START command and a longer vmdesc). Errors carry QEMU's
+/// texts; the lines QEMU prints around the cause are `context`. RAM pages go straight into guest RAM and chunks into the
 /// drive files. The guest is never started here: the caller decides from the returned run state.
 public final class SaveVMLoader {
     private let machine: Machine
