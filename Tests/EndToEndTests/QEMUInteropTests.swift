@@ -51,6 +51,29 @@ import Testing
         #expect(sameBytes(received, ram), "QEMU \(version.rawValue)'s RAM arrives in hmp byte for byte")
     }
 
+    /// A source with the return path on sends OPEN_RETURN_PATH first: hmp names it, says what to turn off, and
+    /// exits as a failed `-incoming` QEMU does.
+    @Test(arguments: QEMUVersion.allCases) func returnPathIsRefusedByName(_ version: QEMUVersion) throws {
+        let port = freePort()
+        let destination = try HMPProcess(["-m", "32", "-S", "-incoming", "tcp:127.0.0.1:\(port)"])
+        defer { destination.close() }
+        _ = destination.run("info status")
+        let (process, source) = try qemu(version, [])
+        defer { kill(process.processIdentifier, SIGKILL) }
+        _ = source.command("migrate_set_capability return-path on")
+        source.send("migrate -d tcp:127.0.0.1:\(port)")
+        _ = source.readUntilPrompt()
+        #expect(waitUntil(source, "info migrate", contains: "Migration status: failed"))
+        #expect(destination.waitForExit() == 1)
+        // stderr is collected on another thread: give its last read a moment after the exit.
+        let deadline = Date().addingTimeInterval(5)
+        while !destination.errorText.contains("source\n"), Date() < deadline { usleep(50_000) }
+        #expect(destination.errorText.contains(
+            "hmp: load of migration failed: migration command OPEN_RETURN_PATH (0x1) is not supported: hmp takes "
+                + "precopy streams only; turn off postcopy-ram, return-path and x-colo on the source\n"),
+            "hmp said: \(destination.errorText)")
+    }
+
     @Test(arguments: QEMUVersion.allCases) func hmpToQEMUWithAWorkload(_ version: QEMUVersion) throws {
         let ram = scratch.patternFile("ram.bin", size: 32 << 20, seed: 12)
         let port = freePort()
