@@ -63,7 +63,7 @@ public final class MonitorApplication {
         // QEMU's events, as they arrive, on every terminal monitor (above the line being edited, or above the
         // status line of a migration being waited for).
         backend.observeEvents { event in
-            guard event.fromQEMU else { return }
+            guard event.fromQEMU, !StorageMigration.isStepNoise(event) else { return }
             hub.broadcast(terminal: HMPFormat.event(event.event), plain: HMPFormat.plainEvent(event.event))
         }
         let qemu = backend.greeting

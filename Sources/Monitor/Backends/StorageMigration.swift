@@ -50,6 +50,11 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
     private let speed: UInt64
     private let useWriteBlocking: Bool
     private let pausedBeforeSwitchover: Bool
+    private let eventsWereOn: Bool
+    /// The mirrors' bytes at each look over the last seconds, for their send rate.
+    private var mirrored: [(bytes: UInt64, at: UInt64)] = []
+    /// When `migrate` was typed: the summary's time is the whole flow's, not only the RAM's.
+    private let startedAt = Clock.milliseconds()
     private(set) var phase = Phase.exporting
     private var latest = MigrationInfo()
     private var onFinish: (@Sendable (MigrationInfo) -> Void)?
@@ -68,13 +73,13 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
     /// Requests of the flow still unanswered: a rollback waits for them, so that it undoes what they did too.
     private var stepsInFlight = 0
 
-    static let pollMilliseconds: UInt64 = 250
+    static let pollMilliseconds: UInt64 = 100
     /// NBD ports tried from the migration's port + 1, should one be taken.
     static let portAttempts = 16
 
     private init(
         backend: QMPBackend, destination: QMPClient, uri: String, host: String, port: Int, disks: [Disk],
-        memory: UInt64, speed: UInt64, blockMode: BlockMigrationMode, pausedBeforeSwitchover: Bool
+        memory: UInt64, speed: UInt64, blockMode: BlockMigrationMode, pausedBeforeSwitchover: Bool, eventsWereOn: Bool
     ) {
         self.backend = backend
         self.destination = destination
@@ -85,6 +90,7 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
         self.speed = speed
         self.blockMode = blockMode
         self.pausedBeforeSwitchover = pausedBeforeSwitchover
+        self.eventsWereOn = eventsWereOn
         useWriteBlocking = backend.features.mirrorArguments.contains("copy-mode")
         latest.status = .setup
         latest.ram.total = memory
@@ -138,16 +144,17 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
         let memory = try backend.call("query-memory-size-summary").dict?["base-memory"]?.uint ?? 0
         let bandwidth = try backend.call("query-migrate-parameters").dict?["max-bandwidth"]?.uint ?? 0
         let capabilities = try backend.call("query-migrate-capabilities").list ?? []
-        let paused = capabilities.contains {
-            $0.dict?["capability"]?.string == "pause-before-switchover" && $0.dict?["state"]?.bool == true
+        func isOn(_ name: String) -> Bool {
+            capabilities.contains { $0.dict?["capability"]?.string == name && $0.dict?["state"]?.bool == true }
         }
         let migration = StorageMigration(
             backend: backend, destination: destination, uri: uri, host: host, port: port + 1, disks: disks,
             memory: memory, speed: bandwidth / UInt64(disks.count), blockMode: incremental ? .incremental : .full,
-            pausedBeforeSwitchover: paused)
+            pausedBeforeSwitchover: isOn("pause-before-switchover"), eventsWereOn: isOn("events"))
         migration.onFinish = onFinish
         backend.storageMigration = migration
         migration.timer = backend.loop.every(milliseconds: pollMilliseconds) { [migration] in migration.poll() }
+        backend.observeEvents { [weak migration] event in migration?.heard(event) }
         migration.startServer(attempt: 0)
         return migration
     }
@@ -247,10 +254,13 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
 
     private func startRAM() {
         phase = .migrating
-        let capability: QValue = ["capability": "pause-before-switchover", "state": true]
-        sendStep(backend.client, "migrate-set-capabilities", ["capabilities": [capability]],
+        latest.ram.mbps = 0
+        // MIGRATION events tell the pause at once (each poll would add its interval to the guest's downtime).
+        var capabilities: [QValue] = [["capability": "pause-before-switchover", "state": true]]
+        if !eventsWereOn { capabilities.append(["capability": "events", "state": true]) }
+        sendStep(backend.client, "migrate-set-capabilities", ["capabilities": .list(capabilities)],
                  step: "turning on pause-before-switchover") { [self] in
-            capabilityChanged = !pausedBeforeSwitchover
+            capabilityChanged = true
             guard isGoingOn else { return }
             sendStep(backend.client, "migrate", ["uri": .string(uri), "detach": true], step: "migrate") { [self] in
                 migrationStarted = true
@@ -273,6 +283,20 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
     }
 
     // MARK: Watching
+
+    /// QEMU's news, acted on at once: the pause before switchover (the guest is stopped while it lasts), a
+    /// mirror's conclusion. The polls stay, for a QEMU whose events are late.
+    private func heard(_ event: BackendEvent) {
+        switch event.name {
+        case "MIGRATION" where event.event.data["status"]?.string == "pre-switchover" && phase == .migrating:
+            switchOver()
+        case "MIGRATION" where phase == .migrating || phase == .switchingOver:
+            asking = false
+            poll()
+        default:
+            break
+        }
+    }
 
     private func poll() {
         guard !asking else { return }
@@ -339,6 +363,14 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
         let left = progress.values.reduce(UInt64(0)) { $0 &+ ($1.length &- min($1.offset, $1.length)) }
         latest.disk = MigrationInfo.DiskStatistics(
             transferred: done, remaining: progress.isEmpty ? total : left, total: total)
+        // While the mirrors run they are the migration's traffic: their rate is what the status line shows.
+        // A rate-limited mirror moves in bursts of its buffer: the rate is taken over the last 3 s or more.
+        let now = Clock.milliseconds()
+        mirrored.append((done, now))
+        while mirrored.count > 2, now - mirrored[1].at >= 3000 { mirrored.removeFirst() }
+        if phase == .mirroring, let first = mirrored.first, now > first.at, done >= first.bytes {
+            latest.ram.mbps = Double(done - first.bytes) * 8 / 1000 / Double(now - first.at)
+        }
     }
 
     // MARK: MigrationHandle
@@ -376,6 +408,7 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
     private func finish(_ info: MigrationInfo) {
         phase = .finishing
         var final = info
+        final.totalTime = Clock.milliseconds() - startedAt
         let total = disks.reduce(0) { $0 &+ $1.size }
         final.disk = MigrationInfo.DiskStatistics(transferred: total, remaining: 0, total: total)
         latest = final
@@ -439,7 +472,7 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
     }
 
     /// Polls until none of the jobs is still running; the error of one that concluded with one, if any.
-    private func awaitJobsConcluded(attempts: Int = 200, _ then: @escaping (String?) -> Void) {
+    private func awaitJobsConcluded(attempts: Int = 1000, _ then: @escaping (String?) -> Void) {
         backend.client.send("query-block-jobs", timeout: QMPBackend.answerMilliseconds) { [self] result in
             let jobs = ((try? result.get())?.list ?? []).compactMap(\.dict).filter {
                 jobsStarted.contains($0["device"]?.string ?? "")
@@ -447,7 +480,7 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
             if jobs.allSatisfy({ $0["status"]?.string == "concluded" }) || attempts == 0 {
                 return then(jobs.compactMap { $0["error"]?.string }.first)
             }
-            backend.loop.after(milliseconds: 50) { [self] in awaitJobsConcluded(attempts: attempts - 1, then) }
+            backend.loop.after(milliseconds: 10) { [self] in awaitJobsConcluded(attempts: attempts - 1, then) }
         }
     }
 
@@ -466,11 +499,15 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
         dismiss(jobs[...])
     }
 
+    /// pause-before-switchover and events back as they were.
     private func restoreCapability(_ then: @escaping () -> Void) {
         guard capabilityChanged else { return then() }
         capabilityChanged = false
-        let capability: QValue = ["capability": "pause-before-switchover", "state": false]
-        send(backend.client, "migrate-set-capabilities", ["capabilities": [capability]], step: "") { _ in then() }
+        var capabilities: [QValue] = []
+        if !pausedBeforeSwitchover { capabilities.append(["capability": "pause-before-switchover", "state": false]) }
+        if !eventsWereOn { capabilities.append(["capability": "events", "state": false]) }
+        guard !capabilities.isEmpty else { return then() }
+        send(backend.client, "migrate-set-capabilities", ["capabilities": .list(capabilities)], step: "") { _ in then() }
     }
 
     private func end(_ info: MigrationInfo) {
@@ -482,6 +519,12 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
         let finish = onFinish
         onFinish = nil
         finish?(info)
+    }
+
+    /// The job state changes of hmp's own mirrors (ready, standby, waiting, pending, ...): a dozen lines a
+    /// migration that say nothing the status line does not. BLOCK_JOB_READY and BLOCK_JOB_COMPLETED still show.
+    static func isStepNoise(_ event: BackendEvent) -> Bool {
+        event.name == "JOB_STATUS_CHANGE" && (event.event.data["id"]?.string ?? "").hasPrefix("hmp-mirror-")
     }
 
     // MARK: Requests
