@@ -98,3 +98,91 @@ import Testing
         return eventRow < promptRow
     }
 }
+
+/// A synchronous `migrate -b` at a terminal on each QEMU (7.2's own block migration; 10.0's over NBD with
+/// `--destination`): QEMU's events appear above the status line while it runs, and the summary counts the disks.
+/// Then a QEMU that stops answering mid-way: a second ^C gives the prompt back, and the end is reported once
+/// QEMU answers again.
+@Suite(.serialized) struct ConnectTerminalMigrationTests {
+    let scratch = Scratch()
+
+    struct Setup {
+        let source: QEMUProcess
+        let destination: QEMUProcess
+        let term: TerminalSession
+        let port: Int
+        func close() {
+            term.close()
+            kill(source.pid, SIGCONT)
+            source.kill()
+            destination.kill()
+        }
+    }
+
+    func start(_ version: QEMUVersion, diskMiB: Int) throws -> Setup {
+        let tag = "\(version.rawValue)-\(UInt32.random(in: 0...UInt32.max))"
+        let sourceDisk = scratch.file("src-\(tag).raw"), destinationDisk = scratch.file("dst-\(tag).raw")
+        try randomFile(sourceDisk, size: diskMiB << 20)
+        sparseFile(destinationDisk, size: diskMiB << 20)
+        let port = freePort()
+        let destination = try QEMUProcess(
+            scratch: scratch, name: "dst-\(tag)", version: version, disk: destinationDisk, incomingPort: port)
+        let source = try QEMUProcess(scratch: scratch, name: "src-\(tag)", version: version, disk: sourceDisk)
+        let home = scratch.file("home")
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let destinationOption = version == .v7_2 ? "" : " --destination \(destination.qmpAddress)"
+        let term = try TerminalSession(
+            "\(hmpBinary) --connect \(source.qmpAddress)\(destinationOption)", width: 120, height: 40,
+            environment: ["HOME": home])
+        return Setup(source: source, destination: destination, term: term, port: port)
+    }
+
+    func typeLine(_ term: TerminalSession, _ line: String) throws {
+        #expect(term.waitForCursorLine("(qemu) "), "\(term.screenText)")
+        try term.type(line)
+        try term.press("Enter")
+    }
+
+    @Test(arguments: QEMUVersion.allCases) func eventsAsTheyHappenAndATrueSummary(version: QEMUVersion) throws {
+        let setup = try start(version, diskMiB: 32)
+        defer { setup.close() }
+        let term = setup.term
+        try typeLine(term, "migrate_set_capability events on")
+        try typeLine(term, "migrate_set_parameter max-bandwidth 12M")
+        try typeLine(term, "migrate -b tcp:127.0.0.1:\(setup.port)")
+        // While the status line is still up, QEMU's news is already on the screen above it.
+        let early = version == .v7_2 ? "[MIGRATION status=active]" : "[BLOCK_JOB_READY"
+        #expect(term.waitFor(timeout: 20) { $0.contains(early) && !$0.contains("Migration completed") },
+                "\(term.screenText)")
+        #expect(term.waitFor(timeout: 30) { $0.contains("Migration completed in") }, "\(term.screenText)")
+        let rows = (try? term.screen()) ?? []
+        let summary = rows.last { $0.contains("Migration completed in") } ?? ""
+        let sent = summary.split(separator: " ").firstIndex(of: "MiB").flatMap { index -> Int? in
+            let words = summary.split(separator: " ")
+            return index > 0 ? Int(words[index - 1].filter(\.isNumber)) : nil
+        }
+        #expect((sent ?? 0) >= 32, "the summary counts the disk: \(summary)")
+        // The end's event comes before the summary, not after it.
+        let completedEvent = rows.lastIndex { $0.contains("[MIGRATION status=completed]") }
+        let summaryRow = rows.lastIndex { $0.contains("Migration completed in") }
+        #expect(completedEvent != nil && summaryRow != nil && completedEvent! < summaryRow!, "\(term.screenText)")
+    }
+
+    @Test func aStoppedQEMUDoesNotHoldThePrompt() throws {
+        let setup = try start(.v7_2, diskMiB: 32)
+        defer { setup.close() }
+        let term = setup.term
+        try typeLine(term, "migrate_set_parameter max-bandwidth 4M")
+        try typeLine(term, "migrate -b tcp:127.0.0.1:\(setup.port)")
+        #expect(term.waitFor { $0.contains("MiB left") }, "\(term.screenText)")
+        kill(setup.source.pid, SIGSTOP)
+        usleep(500_000)
+        try term.press("C-c")
+        usleep(2_500_000)
+        try term.press("C-c")
+        #expect(term.waitFor { $0.contains("hmp stops waiting") }, "\(term.screenText)")
+        #expect(term.waitForCursorLine("(qemu) "), "\(term.screenText)")
+        kill(setup.source.pid, SIGCONT)
+        #expect(term.waitFor(timeout: 20) { $0.contains("Migration cancelled") }, "\(term.screenText)")
+    }
+}

@@ -350,9 +350,12 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
             guard case .success(let reply) = result, let reply = reply.dict else { return }
             let fresh = MigrationInfo(queryMigrate: reply)
             guard fresh.status != .none else { return }
-            let disk = latest.disk
+            let disk = latest.disk, status = latest.status
             latest = fresh
             latest.disk = disk
+            // The end is published once the flow has cleaned up (end), so that a waiting monitor comes back to a
+            // finished flow.
+            if fresh.status.isFinished { latest.status = status }
             then(fresh)
         }
     }
@@ -411,7 +414,6 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
         final.totalTime = Clock.milliseconds() - startedAt
         let total = disks.reduce(0) { $0 &+ $1.size }
         final.disk = MigrationInfo.DiskStatistics(transferred: total, remaining: 0, total: total)
-        latest = final
         send(destination, "nbd-server-stop", nil, step: "") { [self] _ in
             serverStarted = false
             restoreCapability { [self] in end(final) }
