@@ -123,6 +123,28 @@ import Testing
         #expect(second.errorText.contains("closed the QMP connection"), "\(second.errorText)")
     }
 
+    /// A peer that negotiates and then never answers: hmp does not hang at attach, it says which question went
+    /// unanswered and exits 1; a peer that stalls on one command later gets that command's error, and the next
+    /// command still works.
+    @Test func aPeerThatStallsAtAttachOrOnOneCommand() throws {
+        let atAttach = try FakeQMPPeer(directory: scratch.path, replies: ["query-commands": .stall])
+        defer { atAttach.close() }
+        let started = Date()
+        let result = try runHMP(["--connect", atAttach.address], stdin: "info status\n", timeout: 30)
+        #expect(result.status == 1)
+        #expect(Date().timeIntervalSince(started) < 20)
+        #expect(result.stderr.contains("did not answer query-commands within 10 s"), "\(result.stderr)")
+
+        let oneDirectory = scratch.file("one")
+        try FileManager.default.createDirectory(atPath: oneDirectory, withIntermediateDirectories: true)
+        let once = try FakeQMPPeer(directory: oneDirectory, replies: ["stop": .stall])
+        defer { once.close() }
+        let hmp = try HMPProcess(["--connect", once.address])
+        defer { hmp.close() }
+        #expect(hmp.run("stop", timeout: 20) == "Error: QEMU at \(once.address) did not answer stop within 10 s\n")
+        #expect(hmp.run("info status") == "VM status: paused (prelaunch)\n")
+    }
+
     /// With --connect, `info name`, `info block` and `info qtree` go through human-monitor-command.
     @Test
     func humanMonitorCommandOutputIsPrintable() throws {

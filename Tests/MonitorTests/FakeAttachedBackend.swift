@@ -15,7 +15,7 @@ final class FakeAttachedBackend: MonitorBackend, @unchecked Sendable {
         calls.append("runState")
         return .running
     }
-    func stop() { calls.append("stop") }
+    func stop() throws(BackendError) { calls.append("stop") }
     func cont() throws(BackendError) { calls.append("cont") }
     var blockDevices: [BlockDevice] { [] }
     func pmemsave(address: UInt64, size: UInt64, path: String) throws(BackendError) { calls.append("pmemsave") }
@@ -33,7 +33,7 @@ final class FakeAttachedBackend: MonitorBackend, @unchecked Sendable {
     var migrationParameters: MigrationParameters { MigrationParameters() }
     func setMigrationParameter(name: String, value: String) throws(BackendError) { calls.append("setParameter") }
     func setMigrationParameters(_ parameters: MigrationParameters) throws(BackendError) {}
-    func setMigrationSpeed(bytes: UInt64) { calls.append("setMigrationSpeed \(bytes)") }
+    func setMigrationSpeed(bytes: UInt64) throws(BackendError) { calls.append("setMigrationSpeed \(bytes)") }
     func setMigrationDowntime(seconds: Double) throws(BackendError) { calls.append("setMigrationDowntime") }
     var migrationCapabilities: MigrationCapabilities { MigrationCapabilities() }
     var migrationParameterNames: [String] { ["mode", "zero-page-detection"] }

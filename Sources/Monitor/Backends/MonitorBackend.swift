@@ -15,7 +15,7 @@ protocol MonitorBackend: AnyObject, Sendable {
     /// `-name`, nil when it was not given.
     var name: String? { get }
     var runState: RunState { get }
-    func stop()
+    func stop() throws(BackendError)
     func cont() throws(BackendError)
     /// What `info block` shows, in the order QEMU lists the drives.
     var blockDevices: [BlockDevice] { get }
@@ -43,7 +43,7 @@ protocol MonitorBackend: AnyObject, Sendable {
     /// migrate-set-parameters: `parameters`, already checked as a whole, replace the machine's in one step.
     func setMigrationParameters(_ parameters: MigrationParameters) throws(BackendError)
     /// `migrate_set_speed`: max-bandwidth in bytes per second.
-    func setMigrationSpeed(bytes: UInt64)
+    func setMigrationSpeed(bytes: UInt64) throws(BackendError)
     /// `migrate_set_downtime`: downtime-limit, given in seconds.
     func setMigrationDowntime(seconds: Double) throws(BackendError)
     var migrationCapabilities: MigrationCapabilities { get }

@@ -146,8 +146,8 @@ final class QMPBackend: MonitorBackend, @unchecked Sendable {
         return RunState(rawValue: status) ?? .paused
     }
 
-    func stop() {
-        _ = try? call("stop")
+    func stop() throws(BackendError) {
+        try call("stop")
     }
 
     func cont() throws(BackendError) {
@@ -244,8 +244,8 @@ final class QMPBackend: MonitorBackend, @unchecked Sendable {
         if !changed.isEmpty { try call("migrate-set-parameters", changed) }
     }
 
-    func setMigrationSpeed(bytes: UInt64) {
-        _ = try? call("migrate-set-parameters", ["max-bandwidth": .uint(bytes)])
+    func setMigrationSpeed(bytes: UInt64) throws(BackendError) {
+        try call("migrate-set-parameters", ["max-bandwidth": .uint(bytes)])
     }
 
     func setMigrationDowntime(seconds: Double) throws(BackendError) {

@@ -73,7 +73,11 @@ enum MigrationCommands {
 
     static let setSpeed: CommandHandler = { invocation throws(CommandError) in
         let bytes = UInt64(bitPattern: invocation.arguments.int("value") ?? 0)
-        invocation.backend.setMigrationSpeed(bytes: bytes)
+        do throws(BackendError) {
+            try invocation.backend.setMigrationSpeed(bytes: bytes)
+        } catch {
+            throw CommandError(error)
+        }
         return .done
     }
 

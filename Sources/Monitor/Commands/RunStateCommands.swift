@@ -1,7 +1,11 @@
 /// Pausing and resuming the guest.
 enum RunStateCommands {
     static let stop: CommandHandler = { invocation throws(CommandError) in
-        invocation.backend.stop()
+        do throws(BackendError) {
+            try invocation.backend.stop()
+        } catch {
+            throw CommandError(error)
+        }
         return .done
     }
 

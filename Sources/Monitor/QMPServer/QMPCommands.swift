@@ -126,8 +126,12 @@ enum QMPCommands {
             }
             return .dict(QDict())
         },
-        QMPCommand(name: "stop", parameters: []) { call in
-            call.backend.stop()
+        QMPCommand(name: "stop", parameters: []) { call throws(QMPCommandError) in
+            do throws(BackendError) {
+                try call.backend.stop()
+            } catch {
+                throw backendError(error)
+            }
             return .dict(QDict())
         },
         QMPCommand(name: "query-name", parameters: []) { call in
