@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "QObjectTests", dependencies: ["QObject"], swiftSettings: strict),
         .testTarget(name: "HMPTests", dependencies: ["HMP", "QObject"], swiftSettings: strict),
         .testTarget(name: "MigrationTests", dependencies: ["Migration", "Machine", "QObject"], swiftSettings: strict),
-        .testTarget(name: "MachineTests", dependencies: ["Machine", "Migration", "QObject"], swiftSettings: strict),
+        .testTarget(name: "MachineTests", dependencies: ["Machine", "Migration", "QObject", "Platform"], swiftSettings: strict),
         .testTarget(name: "TransportTests", dependencies: ["Migration", "Platform"], swiftSettings: strict),
         .testTarget(name: "QMPTests", dependencies: ["QMP", "QObject", "Platform"], swiftSettings: strict),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], swiftSettings: strict),

@@ -1,12 +1,15 @@
 import Glibc
+import Synchronization
 import Platform
 
 /// The guest's physical memory: one anonymous mapping of `size` bytes at guest-physical address 0, a dirty bit per
 /// 4 KiB page, and a populated bit per page: pages never written are known to be zero, so a migration sends them
 /// without reading them and a destination leaves them untouched, and RAM costs only what was written.
 ///
-/// A `-mem-path` file is read into the mapping at start-up (its non-zero pages only) and never used again, so
-/// truncating or changing the file under a running guest cannot fault hmp and the file is never modified.
+/// A `-mem-path` file is mapped privately (copy-on-write, as QEMU's `memory-backend-file,share=off`): start-up costs
+/// nothing whatever its size, the guest's writes go to private copies, and the file is never modified. Should the
+/// file shrink under the running guest, the pages past its new end read as zeros (ShrinkGuard) instead of
+/// ending hmp with SIGBUS. `prealloc` (`-mem-prealloc`) touches every page before the guest starts, as QEMU's.
 ///
 /// `@unchecked Sendable`: the mapping's address and size never change between init and deinit, and the bitmaps are
 /// atomic. Guest bytes themselves are shared without a lock on purpose — the workload (the "vCPU") writes while the
@@ -22,77 +25,91 @@ public final class GuestRAM: @unchecked Sendable {
     public let populated: DirtyBitmap
     private let base: UnsafeMutableRawPointer
 
-    /// `size` is rounded up to whole pages. Nothing is backed here: pages are faulted in as they are written, so a
-    /// destination of any size listens at once.
-    public init(size requestedSize: UInt64, memPath: String? = nil) throws(MachineError) {
+    /// `size` is rounded up to whole pages. Without `prealloc` nothing is backed here: pages are faulted in as they
+    /// are written, so a destination of any size listens at once.
+    public init(size requestedSize: UInt64, memPath: String? = nil, prealloc: Bool = false) throws(MachineError) {
         let pageMask = UInt64(GuestRAM.pageSize - 1)
         guard requestedSize > 0, requestedSize <= UInt64(Int.max) - pageMask else {
             throw .ramSizeOutOfRange(text: String(requestedSize))
         }
         let size = (requestedSize + pageMask) & ~pageMask
-        let pointer = mmap(nil, Int(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
-        guard let pointer, pointer != MAP_FAILED else { throw .cannotMapRAM(size: size, errno: errno) }
-        // As QEMU's ram_block_add: transparent huge pages where the host offers them only on request. An incoming
-        // migration then faults RAM in 2 MiB at a time instead of 4 KiB. Advisory: failure is harmless.
-        _ = madvise(pointer, Int(size), MADV_HUGEPAGE)
-        self.base = pointer
         self.size = size
         self.pageCount = Int(size >> UInt64(GuestRAM.pageShift))
         // No running count: the vCPU's mark stays one atomic OR per page, and the migration counts what it takes.
         self.dirty = DirtyBitmap(bitCount: pageCount, countsBits: false)
         self.populated = DirtyBitmap(bitCount: pageCount, countsBits: false)
         if let memPath {
-            do throws(MachineError) {
-                try load(memPath: memPath, requestedSize: requestedSize)
-            } catch {
-                munmap(pointer, Int(size))
-                throw error
-            }
+            base = try Self.mapFile(memPath, requestedSize: requestedSize, size: size, populated: populated)
+            isFileBacked = true
+        } else {
+            let pointer = mmap(nil, Int(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+            guard let pointer, pointer != MAP_FAILED else { throw .cannotMapRAM(size: size, errno: errno) }
+            // As QEMU's ram_block_add: transparent huge pages where the host offers them only on request. An
+            // incoming migration then faults RAM in 2 MiB at a time instead of 4 KiB. Advisory: failure is harmless.
+            _ = madvise(pointer, Int(size), MADV_HUGEPAGE)
+            base = pointer
+            isFileBacked = false
         }
+        if prealloc { preallocate() }
     }
 
-    /// Copies the file's non-zero pages into RAM through a 1 MiB buffer; its zero pages stay unbacked.
-    private func load(memPath: String, requestedSize: UInt64) throws(MachineError) {
+    /// Whether RAM is a private mapping of a `-mem-path` file.
+    public let isFileBacked: Bool
+
+    /// Reads one byte of every page in the range from user space, before the kernel is handed the range (a write
+    /// to a file): a page past the end of a `-mem-path` file that shrank then becomes a zero page (ShrinkGuard)
+    /// instead of failing the system call with EFAULT. Nothing to do for anonymous RAM.
+    public func faultIn(address: UInt64, count: Int) {
+        guard isFileBacked, count > 0, address < size else { return }
+        var sum: UInt8 = 0
+        var offset = Int(address) & ~(GuestRAM.pageSize - 1)
+        let end = min(Int(size), Int(address) + count)
+        while offset < end {
+            sum ^= (base + offset).load(as: UInt8.self)
+            offset += GuestRAM.pageSize
+        }
+        touched.store(sum, ordering: .relaxed)
+    }
+
+    /// Maps the file's first `size` bytes privately; the pages of its data (not its holes) count as populated.
+    private static func mapFile(
+        _ memPath: String, requestedSize: UInt64, size: UInt64, populated: DirtyBitmap
+    ) throws(MachineError) -> UnsafeMutableRawPointer {
         let fd = open(memPath, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .cannotOpenMemPath(path: memPath, errno: errno) }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw .cannotOpenMemPath(path: memPath, errno: errno) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw .cannotOpenMemPath(path: memPath, errno: EINVAL) }
         guard UInt64(st.st_size) >= requestedSize else {
             throw .memPathTooSmall(path: memPath, fileSize: UInt64(st.st_size), ramSize: requestedSize)
         }
-        let chunk = 1 << 20
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: GuestRAM.pageSize)
-        defer { buffer.deallocate() }
+        let pointer = mmap(nil, Int(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0)
+        guard let pointer, pointer != MAP_FAILED else { throw .cannotMapRAM(size: size, errno: errno) }
+        ShrinkGuard.guardMapping(pointer, count: Int(size))
+        // The file's holes read as zeros: only its data can be non-zero (SEEK_DATA/SEEK_HOLE, metadata only).
         var offset = 0
         let total = Int(requestedSize)
         while offset < total {
-            // Holes of a sparse file read as zeros: jump over them instead of reading them.
             let data = lseek(fd, off_t(offset), seekData)
-            if data < 0 {
-                if errno == ENXIO { return }  // no data from here to the end
-            } else if Int(data) & ~(GuestRAM.pageSize - 1) > offset {
-                offset = Int(data) & ~(GuestRAM.pageSize - 1)
-                continue
-            }
-            let want = min(chunk, total - offset)
-            let n: Int
-            switch retryingInterrupts({ pread(fd, buffer, want, off_t(offset)) }) {
-            case .success(let count): n = count
-            case .failure(let error): throw .cannotOpenMemPath(path: memPath, errno: error.rawValue)
-            }
-            // The file shrank since fstat: the rest of RAM stays zero, as a hole reads.
-            if n == 0 { return }
-            var page = 0
-            while page < n {
-                let count = min(GuestRAM.pageSize, n - page)
-                if !GuestRAM.isZero(UnsafeRawPointer(buffer + page), count: count) {
-                    (base + offset + page).copyMemory(from: buffer + page, byteCount: count)
-                    populated.mark((offset + page) >> GuestRAM.pageShift)
-                }
-                page += GuestRAM.pageSize
-            }
-            offset += n
+            guard data >= 0, Int(data) < total else { break }
+            let hole = lseek(fd, data, seekHole)
+            let end = hole < 0 ? total : min(total, Int(hole))
+            let first = Int(data) >> GuestRAM.pageShift
+            let last = (end - 1) >> GuestRAM.pageShift
+            if first <= last { populated.mark(first..<(last + 1)) }
+            offset = max(end, Int(data) + 1)
+        }
+        return pointer
+    }
+
+    /// Touches every page writable now, so that the guest and an incoming migration never wait for a fault:
+    /// MADV_POPULATE_WRITE where the kernel has it, else one write per page (which leaves the bytes as they are).
+    private func preallocate() {
+        if madvise(base, Int(size), madvisePopulateWrite) == 0 { return }
+        for page in 0..<pageCount {
+            let pointer = (base + page << GuestRAM.pageShift).assumingMemoryBound(to: UInt8.self)
+            pointer.pointee = pointer.pointee
         }
     }
 
@@ -116,6 +133,7 @@ public final class GuestRAM: @unchecked Sendable {
     }
 
     deinit {
+        if isFileBacked { ShrinkGuard.unguard(base) }
         munmap(base, Int(size))
     }
 
@@ -206,7 +224,11 @@ public final class GuestRAM: @unchecked Sendable {
     }
 }
 
-/// Linux's SEEK_DATA, which Glibc's Swift overlay does not export.
+/// Where `faultIn` leaves what it read, so that the reads are not optimised away.
+private let touched = Atomic<UInt8>(0)
+
+/// Linux's SEEK_DATA and SEEK_HOLE, which Glibc's Swift overlay does not export.
 private let seekData: Int32 = 3
+private let seekHole: Int32 = 4
 /// Linux's MADV_POPULATE_WRITE (5.14), newer than some C libraries' headers.
 private let madvisePopulateWrite: Int32 = 23

@@ -24,7 +24,8 @@ public final class Machine: Sendable {
         }
         var drives: [Drive] = []
         for drive in configuration.drives { drives.append(try Drive(configuration: drive)) }
-        let ram = try GuestRAM(size: configuration.ramSize, memPath: configuration.memPath)
+        let ram = try GuestRAM(
+            size: configuration.ramSize, memPath: configuration.memPath, prealloc: configuration.prealloc)
 
         let initial: RunState
         if configuration.incoming != nil {
@@ -167,6 +168,7 @@ public final class Machine: Sendable {
             throw .ramAccessOutOfRange(address: address, size: size, ramSize: ram.size)
         }
         let fd = try Machine.createPrivate(path)
+        ram.faultIn(address: address, count: Int(size))
         var failure: Int32 = 0
         ram.withUnsafeBytes { all in
             do throws(SystemError) {

@@ -4,6 +4,8 @@ public struct MachineConfiguration: Sendable, Equatable {
     public var ramSize: UInt64
     /// A file whose content becomes the initial RAM (mapped privately, never written back).
     public var memPath: String?
+    /// `-mem-prealloc`: every page of RAM allocated and touched before the monitor starts.
+    public var prealloc: Bool
     public var drives: [DriveConfiguration]
     /// `-S`: start in prelaunch and wait for `cont`.
     public var startPaused: Bool
@@ -13,11 +15,12 @@ public struct MachineConfiguration: Sendable, Equatable {
     public var incoming: String?
 
     public init(
-        ramSize: UInt64 = 128 << 20, memPath: String? = nil, drives: [DriveConfiguration] = [],
+        ramSize: UInt64 = 128 << 20, memPath: String? = nil, prealloc: Bool = false, drives: [DriveConfiguration] = [],
         startPaused: Bool = false, name: String? = nil, workload: WorkloadRates? = nil, incoming: String? = nil
     ) {
         self.ramSize = ramSize
         self.memPath = memPath
+        self.prealloc = prealloc
         self.drives = drives
         self.startPaused = startPaused
         self.name = name

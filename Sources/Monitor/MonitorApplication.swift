@@ -164,6 +164,7 @@ public final class MonitorApplication {
             }
         }
         if !qmpServers.isEmpty { qmpEvents.startWatching() }
+        if let local, let memPath = local.machine.configuration.memPath { watchForShrinking(memPath) }
         // Attached to a QEMU, the end of stdin (^D, a script's end) detaches: that QEMU runs on by itself. With
         // the built-in machine, or other monitors, the machine runs on until quit from a socket or a signal.
         let stdinEndsHMP = local == nil && socketServers.isEmpty && qmpServers.isEmpty
@@ -195,6 +196,25 @@ public final class MonitorApplication {
         for server in socketServers { server.remove() }
         for server in qmpServers { server.remove() }
         return hub.exitStatus
+    }
+
+    /// A -mem-path file that shrinks under the running guest loses its pages past the new end (the kernel drops
+    /// them, the guest's copies too); they read as zeros instead of ending hmp with SIGBUS. Said once, as an error.
+    private func watchForShrinking(_ memPath: String) {
+        let before = ShrinkGuard.replacedPages
+        var timer: EventLoop.TimerID?
+        timer = loop.every(milliseconds: 500) { [loop, hub, atTerminal] in
+            guard ShrinkGuard.replacedPages > before else { return }
+            if let timer { loop.cancel(timer) }
+            let line = "the -mem-path file '\(memPath)' shrank under the running guest: its RAM past the file's new end "
+                + "now reads as zeros (the guest's writes there are lost); keep the file's size while hmp runs"
+            // At a terminal above the prompt; elsewhere on stderr, where QEMU's errors go.
+            if atTerminal {
+                hub.broadcast(terminal: "hmp: " + line, plain: nil)
+            } else {
+                FileIO.reportError(line)
+            }
+        }
     }
 
     /// An outgoing migration must not outlive hmp half-sent, nor hold up its exit: cancel it, so that the

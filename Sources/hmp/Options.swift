@@ -17,8 +17,11 @@ struct Options: ParsableCommand {
     @Option(name: .customShort("m"), help: ArgumentHelp("Guest RAM size: MiB, or with a K/M/G/T suffix.", valueName: "size"))
     var memory: String?
 
-    @Option(name: .customLong("mem-path", withSingleDash: true), help: ArgumentHelp("Map the RAM's initial content privately from this file (never written back).", valueName: "file"))
+    @Option(name: .customLong("mem-path", withSingleDash: true), help: ArgumentHelp("Map the RAM's initial content privately from this file, copy-on-write (never written back; start-up does not read it).", valueName: "file"))
     var memPath: String?
+
+    @Flag(name: .customLong("mem-prealloc", withSingleDash: true), help: "Allocate and touch all of guest RAM before the monitor starts, as QEMU's -mem-prealloc.")
+    var memPrealloc = false
 
     @Option(name: .customLong("drive", withSingleDash: true), help: ArgumentHelp("A disk backed by an image file: file=PATH[,id=ID][,format=raw][,readonly=on]. Repeatable.", valueName: "options"))
     var drives: [String] = []
@@ -75,6 +78,7 @@ extension Options {
         return MachineConfiguration(
             ramSize: try MachineConfiguration.parseRAMSize(memory ?? "128M"),
             memPath: memPath,
+            prealloc: memPrealloc,
             drives: drives,
             startPaused: startPaused,
             name: name,
@@ -90,6 +94,7 @@ extension Options {
         var given: [String] = []
         if memory != nil { given.append("-m") }
         if memPath != nil { given.append("-mem-path") }
+        if memPrealloc { given.append("-mem-prealloc") }
         if !drives.isEmpty { given.append("-drive") }
         if startPaused { given.append("-S") }
         if name != nil { given.append("-name") }
