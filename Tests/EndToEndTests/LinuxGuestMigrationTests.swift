@@ -94,7 +94,8 @@ import Testing
         #expect(after == Array(first..<first + after.count), "the destination counts on, one by one: \(after.prefix(10))…")
         #expect((after.last ?? 0) >= lastOnSource + Self.countersAfter)
         print("LinuxGuestMigrationTests: \(route.testDescription): migrate -b took \(String(format: "%.1f", took)) s; "
-              + "the source stopped at \(lastOnSource), the destination went on at \(first)")
+              + "the source stopped at \(lastOnSource), the destination went on at \(first); QEMU's figures: "
+              + QEMUProcess.lines(info).filter { $0.hasPrefix("total time:") || $0.hasPrefix("downtime:") }.joined(separator: ", "))
 
         // Stopped, the destination's disk holds in each slot the newest block the guest wrote there.
         let last = try #require(LinuxGuest.counters(inLog: destinationLog).last)
