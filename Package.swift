@@ -9,7 +9,6 @@ let strict: [SwiftSetting] = [
 
 let package = Package(
     name: "hmp",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "hmp", targets: ["hmp"]),
     ],
@@ -22,22 +21,23 @@ let package = Package(
         .executableTarget(
             name: "hmp",
             dependencies: [
-                "Monitor", "Machine", "Migration", "HMP", "QObject", "Platform",
+                "Monitor", "Machine", "Platform",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
-        // The REPL, its event loop, line editing and the handlers behind the command table.
+        // The monitors (terminal, pipes, sockets, the QMP server), the command table and its handlers, and the
+        // backends behind them: the built-in machine, or a QEMU reached over QMP.
         .target(
             name: "Monitor",
             dependencies: ["HMP", "Machine", "Migration", "QObject", "QMP", "Platform", "CEditLine", "CCurses"],
             swiftSettings: strict
         ),
-        // Live migration: parameters, capabilities and (later) the engine and transports.
-        .target(name: "Migration", dependencies: ["Machine", "QObject", "Platform", "CLinux"], swiftSettings: strict),
+        // Live migration: parameters, capabilities, the engine, QEMU 7.2's stream format and the transports.
+        .target(name: "Migration", dependencies: ["Machine", "Platform", "CLinux"], swiftSettings: strict),
         // The built-in machine: guest RAM, drives, the workload, run state.
-        .target(name: "Machine", dependencies: ["QObject", "Platform"], swiftSettings: strict),
-        // QEMU Machine Protocol: JSON framing, messages, and the client's connection. Imports no terminal code.
+        .target(name: "Machine", dependencies: ["Platform"], swiftSettings: strict),
+        // QEMU Machine Protocol: JSON framing, messages, addresses and QMPClient. Imports no terminal code.
         .target(name: "QMP", dependencies: ["QObject", "Platform"], swiftSettings: strict),
         // QEMU's args_type grammar, the command table type, the line parser, completion and help. Pure.
         .target(name: "HMP", dependencies: ["QObject"], swiftSettings: strict),

@@ -4,9 +4,9 @@ import Platform
 /// An open raw image: reads and writes go straight to the file with pread/pwrite, and each write marks its 1 MiB
 /// chunks dirty (the seed's block migration works in chunks of this size).
 ///
-/// `@unchecked Sendable`: the descriptor, size and identity are fixed after init; pread/pwrite carry their own
-/// offsets so concurrent calls are safe; the dirty bitmap is atomic.
-public final class Drive: @unchecked Sendable {
+/// Shared between threads as it is: the descriptor, size and identity are fixed after init, pread/pwrite carry
+/// their own offsets, and the dirty bitmap is atomic.
+public final class Drive: Sendable {
     public static let chunkSize = 1 << 20
     public static let chunkShift = 20
 

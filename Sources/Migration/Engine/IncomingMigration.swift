@@ -5,7 +5,7 @@ import Synchronization
 
 /// The destination side: listen on the `-incoming` URI, take one connection, load the stream into the machine,
 /// and only then let the guest run (or stay paused with -S, or in the state the source's guest was in).
-public final class IncomingMigration: @unchecked Sendable {
+public final class IncomingMigration: Sendable {
     // Set in init; the listener is used by the loading thread only, and closed through the mutex.
     public let uri: MigrationURI
     private let machine: Machine

@@ -6,7 +6,7 @@ import Synchronization
 /// One outgoing migration and its thread, as the seed's migration_thread: connect, write the setup sections,
 /// iterate under the rate limit while re-estimating bandwidth every 100 ms, and stop the guest for the last copy
 /// once what is pending fits in downtime-limit at that bandwidth.
-public final class OutgoingMigration: @unchecked Sendable {
+public final class OutgoingMigration: Sendable {
     // Immutable after init, or guarded: `progress` by its mutex, `channel` by its own, flags atomic.
     public let uri: MigrationURI
     public let blockMode: BlockMigrationMode

@@ -6,7 +6,7 @@ import Synchronization
 
 /// The built-in machine and its migration settings. Commands from every monitor run one at a time
 /// (`CommandDispatcher` holds its lock), so the settings need no lock of their own.
-final class LocalBackend: MonitorBackend, @unchecked Sendable {
+final class LocalBackend: MonitorBackend, Sendable {
     let machine: Machine
     let migration: MigrationState
     /// Ends hmp with a status (a failed incoming migration, as QEMU exits 1).
