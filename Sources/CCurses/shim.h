@@ -11,5 +11,4 @@ static inline char *hmp_tigetstr(const char *name) {
     char *s = tigetstr(name);
     return (s == (char *)-1) ? NULL : s;
 }
-static inline int hmp_tigetnum(const char *name) { return tigetnum(name); }
 #endif

@@ -14,18 +14,9 @@ static inline int hmp_el_addfn(EditLine *el, const char *name, const char *help,
     return el_set(el, EL_ADDFN, name, help, fn);
 }
 static inline int hmp_el_bind(EditLine *el, const char *key, const char *fn) { return el_set(el, EL_BIND, key, fn, NULL); }
-static inline int hmp_el_set_signal(EditLine *el, int on) { return el_set(el, EL_SIGNAL, on); }
 static inline int hmp_el_refresh(EditLine *el) { return el_set(el, EL_REFRESH); }
-static inline int hmp_el_unbuffered(EditLine *el, int on) { return el_set(el, EL_UNBUFFERED, on); }
 
 static inline int hmp_history_setsize(History *h, HistEvent *ev, int n) { return history(h, ev, H_SETSIZE, n); }
 static inline int hmp_history_setunique(History *h, HistEvent *ev, int on) { return history(h, ev, H_SETUNIQUE, on); }
 static inline int hmp_history_enter(History *h, HistEvent *ev, const char *line) { return history(h, ev, H_ENTER, line); }
-static inline int hmp_history_load(History *h, HistEvent *ev, const char *path) { return history(h, ev, H_LOAD, path); }
-static inline int hmp_history_save(History *h, HistEvent *ev, const char *path) { return history(h, ev, H_SAVE, path); }
-static inline int hmp_history_first(History *h, HistEvent *ev) { return history(h, ev, H_FIRST); }
-static inline int hmp_history_last(History *h, HistEvent *ev) { return history(h, ev, H_LAST); }
-static inline int hmp_history_next(History *h, HistEvent *ev) { return history(h, ev, H_NEXT); }
-static inline int hmp_history_prev(History *h, HistEvent *ev) { return history(h, ev, H_PREV); }
-static inline int hmp_history_clear(History *h, HistEvent *ev) { return history(h, ev, H_CLEAR); }
 #endif

@@ -61,10 +61,11 @@ public final class MonitorApplication {
             }
         }
         // QEMU's events, as they arrive, on every terminal monitor (above the line being edited, or above the
-        // status line of a migration being waited for).
+        // status line of a migration being waited for). Not on pipes and sockets: they would break up the command
+        // output scripts parse (a script that wants them speaks QMP itself).
         backend.observeEvents { event in
             guard event.fromQEMU, !StorageMigration.isStepNoise(event) else { return }
-            hub.broadcast(terminal: HMPFormat.event(event.event), plain: HMPFormat.plainEvent(event.event))
+            hub.broadcast(terminal: HMPFormat.event(event.event), plain: nil)
         }
         let qemu = backend.greeting
         let package = qemu.package.isEmpty ? "" : " (\(TerminalSafeText.singleLine(qemu.package)))"

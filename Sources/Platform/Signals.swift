@@ -31,12 +31,19 @@ public enum Signals {
             guard !done else { return }
             done = true
             for number in handled { installHandler(number) }
-            signal(SIGPIPE, SIG_IGN)
+            ignoreBrokenPipes()
             var set = sigset_t()
             sigemptyset(&set)
             for number in handled { sigaddset(&set, number) }
             pthread_sigmask(SIG_UNBLOCK, &set, nil)
         }
+    }
+
+    /// As QEMU from the start (os_setup_early_signal_handling): writing to a peer that went away fails with EPIPE
+    /// instead of killing the process. The migration's streams rely on it too; spawned commands get the default
+    /// action back (ChildProcess).
+    public static func ignoreBrokenPipes() {
+        _ = signal(SIGPIPE, SIG_IGN)
     }
 
     /// Every signal from now on also wakes `wakeup`. Registrations last for the process's life.

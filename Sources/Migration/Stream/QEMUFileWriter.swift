@@ -36,7 +36,7 @@ public final class QEMUFileWriter {
         isSocket = fstat(fileDescriptor, &st) == 0 && (st.st_mode & S_IFMT) == S_IFSOCK
         channelName = toCommand ? "command" : isSocket ? "socket" : "file"
         // sendfile (putFile) has no MSG_NOSIGNAL: set once here rather than a sigaction per chunk.
-        if isSocket { ignoreSIGPIPE() }
+        if isSocket { Signals.ignoreBrokenPipes() }
     }
 
     deinit {

@@ -9,7 +9,7 @@ public enum Transport {
     public static func connect(
         _ uri: MigrationURI, fds: (String) -> Int32?, isCancelled: @escaping @Sendable () -> Bool
     ) throws(MigrationError) -> MigrationChannel {
-        ignoreSIGPIPE()
+        Signals.ignoreBrokenPipes()
         switch uri {
         case .tcp(let host, let port):
             let addresses = try resolveAddresses(host: host, port: port, passive: false)
@@ -38,7 +38,7 @@ public enum Transport {
     public static func listen(
         _ uri: MigrationURI, fds: (String) -> Int32? = { _ in nil }
     ) throws(MigrationError) -> MigrationListener {
-        ignoreSIGPIPE()
+        Signals.ignoreBrokenPipes()
         switch uri {
         case .tcp(let host, let port):
             return try MigrationListener(tcpHost: host, port: port)

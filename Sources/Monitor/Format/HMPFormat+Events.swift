@@ -25,10 +25,6 @@ extension HMPFormat {
         return TerminalSafeText.singleLine("QEMU: \(said) [\(event.name)\(details.isEmpty ? "" : " " + details)]")
     }
 
-    /// On a pipe or a socket, events would break up the command output that scripts parse: they are not shown
-    /// (a script that wants them speaks QMP itself).
-    static func plainEvent(_ event: QMPEvent) -> String? { nil }
-
     private static func reason(_ data: QDict) -> String {
         data["reason"]?.string.map { " (\($0))" } ?? ""
     }
