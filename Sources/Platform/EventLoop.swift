@@ -61,8 +61,16 @@ public final class EventLoop: @unchecked Sendable {
     private var wakeHandlers: [() -> Void] = []
     private let posted = Mutex<[@Sendable () -> Void]>([])
 
+    /// The thread that made the loop, which alone may run it and touch its sources and timers.
+    private let owner = pthread_self()
+
     public init(wakeup: Wakeup = Wakeup()) {
         self.wakeup = wakeup
+    }
+
+    /// Traps in debug builds when called off the loop's thread (as swift-nio's `assertInEventLoop`).
+    public func assertInLoop(file: StaticString = #fileID, line: UInt = #line) {
+        assert(pthread_equal(owner, pthread_self()) != 0, "EventLoop used off its thread", file: file, line: line)
     }
 
     // MARK: Any thread
@@ -87,12 +95,14 @@ public final class EventLoop: @unchecked Sendable {
     public func watch(
         _ descriptor: Int32, interest: @escaping () -> Events = { .readable }, _ handler: @escaping (Events) -> Void
     ) -> SourceID {
+        assertInLoop()
         nextID += 1
         sources.append(Source(id: nextID, descriptor: descriptor, interest: interest, handler: handler))
         return SourceID(value: nextID)
     }
 
     public func remove(_ source: SourceID) {
+        assertInLoop()
         for entry in sources where entry.id == source.value { entry.removed = true }
         sources.removeAll { $0.id == source.value }
     }
@@ -110,11 +120,13 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     public func cancel(_ timer: TimerID) {
+        assertInLoop()
         timers.removeAll { $0.id == timer.value }
     }
 
     /// Called after every wake-up of the pipe: signals, `wake`, a quit request.
     public func onWake(_ handler: @escaping () -> Void) {
+        assertInLoop()
         wakeHandlers.append(handler)
     }
 
@@ -126,6 +138,7 @@ public final class EventLoop: @unchecked Sendable {
     /// Waits once, for at most `timeout` milliseconds (forever when negative) or the next timer, and dispatches
     /// what is ready: posted work and wake handlers first, then each ready source, then the timers due.
     public func runOnce(timeout: Int32 = -1) {
+        assertInLoop()
         let now = Clock.milliseconds()
         var wait = timeout
         if let due = timers.map(\.due).min() {
@@ -171,6 +184,7 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     private func addTimer(after milliseconds: UInt64, period: UInt64, _ handler: @escaping () -> Void) -> TimerID {
+        assertInLoop()
         nextID += 1
         timers.append(Timer(id: nextID, due: Clock.milliseconds() + milliseconds, period: period, handler: handler))
         return TimerID(value: nextID)

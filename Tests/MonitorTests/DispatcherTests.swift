@@ -189,3 +189,18 @@ import Testing
         #expect(bad.output.contains("migrate"), "\(bad.output)")
     }
 }
+
+/// Where a storage migration's NBD server listens: the migration URI's host, loopback for one that means this
+/// machine, never a wider address.
+@Suite struct StorageMigrationAddressTests {
+    @Test func theURIsHostOrLoopback() {
+        #expect(StorageMigration.tcpHostAndPort("tcp:0:4445")! == ("127.0.0.1", 4445))
+        #expect(StorageMigration.tcpHostAndPort("tcp:localhost:4445")! == ("127.0.0.1", 4445))
+        #expect(StorageMigration.tcpHostAndPort("tcp:127.0.0.1:9")! == ("127.0.0.1", 9))
+        #expect(StorageMigration.tcpHostAndPort("tcp:[::1]:9")! == ("::1", 9))
+        #expect(StorageMigration.tcpHostAndPort("tcp:192.0.2.7:9")! == ("192.0.2.7", 9))
+        #expect(StorageMigration.tcpHostAndPort("unix:/tmp/m.sock") == nil)
+        #expect(StorageMigration.tcpHostAndPort("tcp:127.0.0.1:65535") == nil, "no port left for NBD")
+        #expect(StorageMigration.tcpHostAndPort("exec:cat") == nil)
+    }
+}

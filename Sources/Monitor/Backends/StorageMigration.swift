@@ -162,14 +162,9 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
     /// `tcp:HOST:PORT` (IPv6 in brackets) as the host NBD listens on and the migration's port; a host that
     /// means this machine (`0`, empty, `localhost`) is loopback, never a wider address.
     static func tcpHostAndPort(_ uri: String) -> (String, Int)? {
-        guard uri.hasPrefix("tcp:") else { return nil }
-        var rest = Substring(uri.dropFirst(4))
-        if let comma = rest.firstIndex(of: ",") { rest = rest[..<comma] }
-        guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]),
+        guard case .tcp(var host, let portText) = try? MigrationURI(parsing: uri), let port = Int(portText),
             (1...65534).contains(port)
         else { return nil }
-        var host = String(rest[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         if host.isEmpty || host == "0" || host == "0.0.0.0" || host == "localhost" { host = "127.0.0.1" }
         if host == "::" { host = "::1" }
         return (host, port)
