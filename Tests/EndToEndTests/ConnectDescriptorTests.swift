@@ -2,15 +2,15 @@ import Foundation
 import Glibc
 import Testing
 
-/// `getfd` typed at hmp attached to a real QEMU 7.2: the descriptor a monitor client passed to hmp goes on to
+/// `getfd` typed at hmp attached to a real QEMU, 7.2 and 10.0: the descriptor a monitor client passed to hmp goes on to
 /// QEMU over QMP (SCM_RIGHTS), where `migrate fd:NAME` writes QEMU's stream into it.
 @Suite(.serialized) struct ConnectDescriptorTests {
     let scratch = Scratch()
 
-    @Test func getfdPassesTheDescriptorOnToQEMU() throws {
-        let qemu = try QEMUProcess(scratch: scratch, name: "q", memory: 16)
+    @Test(arguments: QEMUVersion.allCases) func getfdPassesTheDescriptorOnToQEMU(version: QEMUVersion) throws {
+        let qemu = try QEMUProcess(scratch: scratch, name: "q-\(version.rawValue)", version: version, memory: 16)
         defer { qemu.kill() }
-        let path = scratch.file("hmp.sock")
+        let path = scratch.file("hmp-\(version.rawValue).sock")
         let hmp = try HMPProcess(["--connect", qemu.qmpAddress, "-monitor", "unix:\(path),server=on,wait=off"])
         defer { hmp.close() }
         let client = try SocketClient(path: path)

@@ -64,8 +64,8 @@ import Testing
         #expect(source.monitor("info status") == ["VM status: paused (prelaunch)"], "QEMU itself agrees")
     }
 
-    @Test func eventsShowAboveThePromptAndKeepTheLine() throws {
-        let qemu = try QEMUProcess(scratch: scratch, name: "q")
+    @Test(arguments: QEMUVersion.allCases) func eventsShowAboveThePromptAndKeepTheLine(version: QEMUVersion) throws {
+        let qemu = try QEMUProcess(scratch: scratch, name: "q-\(version.rawValue)", version: version)
         defer { qemu.kill() }
         let term = try terminal(qemu)
         defer { term.close() }
