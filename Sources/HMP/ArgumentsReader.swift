@@ -10,6 +10,8 @@ struct ArgumentsReader {
     let commandName: String
     var cursor: LineCursor
     var formats: MemoryFormat
+    /// What QEMU warns about while reading the arguments (a hex size with a suffix), printed before the command runs.
+    var warnings: [String] = []
 
     mutating func read() throws(ArgumentFailure) -> QDict {
         var arguments = QDict()
@@ -84,8 +86,14 @@ struct ArgumentsReader {
         case .size:
             cursor.skipSpaces()
             if spec.optional && cursor.atEnd { return }
-            guard let size = SizeParser.parse(cursor.bytes, from: cursor.index), size.bytes <= UInt64(Int64.max) else {
+            // qemu_strtosz_MiB with an end pointer: what follows the size is the next argument's.
+            guard let size = try? QEMUSize.parse(cursor.bytes, from: cursor.index, defaultUnit: 1 << 20),
+                size.bytes <= UInt64(Int64.max)
+            else {
                 throw ArgumentFailure(message: "invalid size")
+            }
+            if size.hexWithSuffix {
+                warnings.append(QEMUSize.hexSuffixWarning(String(decoding: cursor.bytes[cursor.index...], as: UTF8.self)))
             }
             arguments[spec.name] = .int(Int64(size.bytes))
             cursor.index = size.end

@@ -75,10 +75,14 @@ public struct ParsedCommand<Handler: Sendable>: Sendable {
     /// The command as typed, for messages: `migrate`, or `info status` for a subcommand.
     public let path: String
     public let arguments: QDict
+    /// Warnings QEMU prints while it reads the arguments (`warning: Using a multiplier suffix on hex numbers is
+    /// deprecated: 0x1k`), to be printed before the command runs.
+    public let warnings: [String]
 
-    public init(definition: CommandDefinition<Handler>, path: String, arguments: QDict) {
+    public init(definition: CommandDefinition<Handler>, path: String, arguments: QDict, warnings: [String] = []) {
         self.definition = definition
         self.path = path
         self.arguments = arguments
+        self.warnings = warnings
     }
 }

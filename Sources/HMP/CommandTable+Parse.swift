@@ -47,7 +47,8 @@ extension CommandTable {
         do {
             let arguments = try reader.read()
             formats = reader.formats
-            return ParsedCommand(definition: row, path: words.joined(separator: " "), arguments: arguments)
+            return ParsedCommand(
+                definition: row, path: words.joined(separator: " "), arguments: arguments, warnings: reader.warnings)
         } catch {
             let typed = cursor.text(0..<nameEnd)
             let hint = error.mayBeFlagOrder

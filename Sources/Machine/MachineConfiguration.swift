@@ -1,3 +1,5 @@
+import QObject
+
 /// Everything the command line says about the machine, checked and opened by `Machine.init`.
 public struct MachineConfiguration: Sendable, Equatable {
     /// Guest RAM in bytes; `Machine` rounds it up to whole 4 KiB pages.

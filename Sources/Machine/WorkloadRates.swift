@@ -1,3 +1,5 @@
+import QObject
+
 /// How fast the built-in workload dirties the guest: bytes of RAM pages and of disk blocks written per second.
 public struct WorkloadRates: Sendable, Equatable {
     public var ramBytesPerSecond: UInt64

@@ -1,4 +1,5 @@
 import Machine
+import QObject
 
 extension MigrationParameters {
     /// `migrate_set_parameter NAME VALUE`, parsed as QEMU 7.2's hmp_migrate_set_parameter does (through its string
@@ -66,6 +67,22 @@ extension MigrationParameters {
             throw .invalidValue(name)
         }
         self = next
+    }
+
+    /// The members QEMU 7.2's HMP reads as sizes (qemu_strtosz): max-bandwidth in MiB by default, the rest in bytes.
+    public static let sizeMembers: Set<String> = [
+        "announce-initial", "announce-max", "announce-rounds", "announce-step", "max-bandwidth", "downtime-limit",
+        "xbzrle-cache-size", "max-postcopy-bandwidth",
+    ]
+
+    /// What QEMU 7.2 warns while reading `value` for `name` (`warning: Using a multiplier suffix on hex numbers is
+    /// deprecated: 0x1k`), or nil.
+    public static func warning(name: String, value: String) -> String? {
+        guard sizeMembers.contains(name),
+            let size = try? QEMUSize.parse(value, defaultUnit: name == "max-bandwidth" ? 1 << 20 : 1),
+            size.hexWithSuffix
+        else { return nil }
+        return QEMUSize.hexSuffixWarning(value)
     }
 
     /// The old `migrate_set_speed`: max-bandwidth in bytes per second.

@@ -48,29 +48,6 @@ import Testing
 }
 
 @Suite struct SizeParsingTests {
-    @Test func qemuStrtosz() throws {
-        #expect(try parseSize("4096") == 4096)
-        #expect(try parseSize("4k") == 4096)
-        #expect(try parseSize("4K") == 4096)
-        #expect(try parseSize("2M") == 2 << 20)
-        #expect(try parseSize("1G") == 1 << 30)
-        #expect(try parseSize("1T") == 1 << 40)
-        #expect(try parseSize("1.5k") == 1536)
-        #expect(try parseSize("0x10") == 16)
-        #expect(try parseSize("100", defaultUnit: 1 << 20) == 100 << 20)
-        #expect(try parseSize("0x10", defaultUnit: 1 << 20) == 16 << 20)
-        #expect(try parseSize("1.5", defaultUnit: 1 << 20) == 3 << 19)
-        #expect(try parseSize("100b", defaultUnit: 1 << 20) == 100)
-    }
-
-    @Test func refusals() {
-        for bad in ["", "abc", "-1", "1.5", "12x", "0x10k", ".5M", "1e3"] {
-            #expect(throws: SizeParseFailure.invalid, "\(bad)") { try parseSize(bad) }
-        }
-        #expect(throws: SizeParseFailure.outOfRange) { try parseSize("16E") }
-        #expect(throws: SizeParseFailure.outOfRange) { try parseSize("99999999999999999999") }
-    }
-
     @Test func ramSize() throws {
         #expect(try MachineConfiguration.parseRAMSize("128") == 128 << 20)
         #expect(try MachineConfiguration.parseRAMSize("1G") == 1 << 30)

@@ -56,6 +56,7 @@ final class CommandDispatcher: Sendable {
             return .done
         }
         guard let parsed, let handler = parsed.definition.handler else { return .done }
+        for warning in parsed.warnings { session.print(warning) }
         let invocation = CommandInvocation(arguments: parsed.arguments, backend: backend, hub: hub, session: session)
         // The wait, if any, is outside the lock, so that other monitors can still `migrate_cancel` it.
         return withCommandLock { () -> CommandOutcome in

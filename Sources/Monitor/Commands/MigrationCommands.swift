@@ -63,6 +63,7 @@ enum MigrationCommands {
     static let setParameter: CommandHandler = { invocation throws(CommandError) in
         let name = invocation.arguments.string("parameter") ?? ""
         let value = invocation.arguments.string("value") ?? ""
+        if let warning = MigrationParameters.warning(name: name, value: value) { invocation.session.print(warning) }
         do throws(BackendError) {
             try invocation.backend.setMigrationParameter(name: name, value: value)
         } catch {
