@@ -14,7 +14,7 @@ struct Options: ParsableCommand {
         version: hmpVersion
     )
 
-    @Option(name: .customShort("m"), help: ArgumentHelp("Guest RAM size: MiB, or with a K/M/G/T suffix.", valueName: "size"))
+    @Option(name: .customShort("m"), help: ArgumentHelp("Guest RAM size: MiB, or with a K/M/G/T suffix (default: 128M, as QEMU).", valueName: "size"))
     var memory: String?
 
     @Option(name: .customLong("mem-path", withSingleDash: true), help: ArgumentHelp("Map the RAM's initial content privately from this file, copy-on-write (never written back; start-up does not read it).", valueName: "file"))
@@ -57,7 +57,7 @@ struct Options: ParsableCommand {
     @Option(name: .customLong("destination"), help: ArgumentHelp("With --connect: the destination QEMU's QMP socket (unix:PATH or tcp:HOST:PORT), so that migrate -b copies the disks over NBD and blockdev-mirror, on every QEMU.", valueName: "address"))
     var destination: String?
 
-    @Option(name: .customLong("demo-destination"), help: ArgumentHelp("Keep a destination hmp listening on HOST:PORT for the demo, replaced after every migration to it.", valueName: "host:port"))
+    @Option(name: .customLong("demo-destination"), help: ArgumentHelp("Keep a destination hmp listening on HOST:PORT for the demo, replaced after every migration to it; if it cannot start (the port is taken) it is retried with backoff. Choose another port if that one is in use, e.g. --demo-destination 127.0.0.1:4445 and migrate -b tcp:127.0.0.1:4445.", valueName: "host:port"))
     var demoDestination: String?
 
     @Flag(name: .customLong("print-man-commands", withSingleDash: false), help: .hidden)

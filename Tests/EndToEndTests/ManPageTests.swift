@@ -32,4 +32,26 @@ import Testing
         let findings = text.split(separator: "\n").filter { !$0.contains("mandoc.db") }
         #expect(findings.isEmpty, "mandoc -Tlint: \(findings.joined(separator: "\n"))")
     }
+
+    /// Every option `--help` lists is in the SYNOPSIS, and the EXIT STATUS names every signal that ends hmp with 0.
+    @Test func synopsisAndExitStatusAreWhole() throws {
+        let page = try String(contentsOfFile: Self.manPage, encoding: .utf8)
+        let synopsis = try #require(page.components(separatedBy: ".Sh SYNOPSIS\n").last?.components(separatedBy: ".Sh ").first)
+        let help = try runHMP(["--help"]).stdout
+        let options = help.split(separator: "\n").compactMap { line -> String? in
+            let words = line.split(separator: " ")
+            guard let first = words.first, first.hasPrefix("-"), !["-h,", "--help", "--version"].contains(first)
+            else { return nil }
+            return String(first.dropFirst())
+        }
+        #expect(options.count >= 12, "\(options)")
+        for option in options {
+            #expect(synopsis.contains("Fl \(option) ") || synopsis.contains("Fl \(option)\n"), "SYNOPSIS lacks -\(option)")
+        }
+        let exitStatus = try #require(page.components(separatedBy: ".Sh EXIT STATUS\n").last?.components(separatedBy: ".Sh ").first)
+        for signal in ["SIGTERM", "SIGHUP", "SIGINT"] {
+            #expect(exitStatus.contains(signal), "EXIT STATUS lacks \(signal)")
+        }
+        #expect(help.contains("(default: 128M"), "--help gives -m's default")
+    }
 }
