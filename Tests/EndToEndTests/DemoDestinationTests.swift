@@ -75,4 +75,29 @@ import Testing
         #expect(term.waitForCursorLine("(qemu) "), "the line being edited is drawn again")
         try migrate(term, port: port, "after the kill")
     }
+
+    /// A port someone else holds: the demo says so once, with what to do, keeps trying with a growing pause, and
+    /// once the port is free its destination listens and takes a migration.
+    @Test func aTakenPortIsRetriedAndSaidOnce() throws {
+        let port = freePort()
+        let holder = try HMPProcess(["-m", "16", "-S", "-incoming", "tcp:127.0.0.1:\(port)"])
+        defer { holder.close() }
+        _ = holder.run("info status")
+        let home = scratch.file("home")
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let term = try TerminalSession(
+            "\(hmpBinary) -m 16 --demo-destination 127.0.0.1:\(port)",
+            width: 200, height: 40, environment: ["HOME": home, "TMPDIR": scratch.path])
+        defer { term.close() }
+        #expect(term.waitForCursorLine("(qemu) "), "\(term.screenText)")
+        #expect(term.screenText.contains("(is 127.0.0.1:\(port) taken?)"), "\(term.screenText)")
+        #expect(term.screenText.contains("--demo-destination 127.0.0.1:OTHER_PORT"), "\(term.screenText)")
+        // A few retries fail (1 s, 2 s, ...) without a word each.
+        Thread.sleep(forTimeInterval: 4)
+        #expect(term.screenText.components(separatedBy: "taken?").count == 2, "said once: \(term.screenText)")
+        holder.close()
+        #expect(term.waitFor(timeout: 20) { $0.contains("listens on 127.0.0.1:\(port) now") }, "\(term.screenText)")
+        #expect(term.waitForCursorLine("(qemu) "))
+        try migrate(term, port: port, "after the port was freed")
+    }
 }

@@ -35,6 +35,11 @@ final class DemoDestination {
     private var arrived: Instance?
     private var generation = 0
     private var timer: EventLoop.TimerID?
+    /// While no destination could start: the pending retry and how many have failed since the last one that did.
+    private var retry: EventLoop.TimerID?
+    private var failedStarts = 0
+    /// Why the first destination could not start, said in the introduction.
+    private var startFailure: Failure?
     /// Ends of outgoing migrations, recorded on the migration's thread for the loop to act on each once.
     private let ends = Ends()
 
@@ -71,9 +76,15 @@ final class DemoDestination {
         directory = String(cString: made)
     }
 
-    /// Starts the first destination, once it listens, and watches the migrations from the loop.
+    /// Starts the first destination, once it listens, and watches the migrations from the loop. A destination that
+    /// cannot start (its port is taken) is retried with a growing pause, said once in the introduction.
     func start() throws(Failure) {
-        listening = try spawn()
+        do throws(Failure) {
+            listening = try spawn()
+        } catch {
+            startFailure = error
+            scheduleRetry()
+        }
         backend.migration.observeEvents { [ends, loop = hub.loop] event in
             guard case .status(let status) = event, status.isFinished else { return }
             ends.add(status)
@@ -84,15 +95,49 @@ final class DemoDestination {
 
     /// The lines the demo says first.
     var introduction: String {
-        "A destination hmp (pid \(listening?.pid ?? 0)) listens on \(host):\(port) only: type  migrate -b "
+        if let startFailure {
+            return "\(startFailure); \(retryAdvice)"
+        }
+        return "A destination hmp (pid \(listening?.pid ?? 0)) listens on \(host):\(port) only: type  migrate -b "
             + "tcp:\(host):\(port)  to move this machine there; after each migration a fresh one listens in its place."
             + "\nIts monitor: \(listening?.monitorPath ?? "none"); the destinations' log: \(logPath)"
+    }
+
+    /// What hmp does about a destination that could not start, and what the user can do.
+    private var retryAdvice: String {
+        "hmp tries again, less often each time (every \(Self.retryLimitSeconds) s at most), and says when one listens. "
+            + "To use another port, start hmp with --demo-destination \(host):OTHER_PORT and migrate -b tcp:\(host):OTHER_PORT."
+    }
+
+    static let retryLimitSeconds = 30
+
+    /// Tries again after 1, 2, 4 ... s, at most `retryLimitSeconds` apart.
+    private func scheduleRetry() {
+        let seconds = min(1 << min(failedStarts, 5), Self.retryLimitSeconds)
+        failedStarts += 1
+        retry = hub.loop.after(milliseconds: UInt64(seconds) * 1000) { [unowned self] in
+            retry = nil
+            guard listening == nil else { return }
+            do throws(Failure) {
+                let fresh = try spawn()
+                listening = fresh
+                failedStarts = 0
+                startFailure = nil
+                hub.broadcast(
+                    terminal: "The demo's destination listens on \(host):\(port) now (pid \(fresh.pid)): "
+                        + "migrate -b tcp:\(host):\(port) moves this machine there", plain: nil)
+            } catch {
+                scheduleRetry()
+            }
+        }
     }
 
     /// Ends every destination and removes the files.
     func stop() {
         if let timer { hub.loop.cancel(timer) }
         timer = nil
+        if let retry { hub.loop.cancel(retry) }
+        retry = nil
         end(&listening)
         end(&arrived)
         unlink(logPath)
@@ -165,7 +210,8 @@ final class DemoDestination {
             listening = fresh
             hub.broadcast(terminal: line + "; a fresh destination listens on \(host):\(port) (pid \(fresh.pid))", plain: nil)
         } catch {
-            hub.broadcast(terminal: "\(line); \(error)", plain: nil)
+            hub.broadcast(terminal: "\(line); \(error); \(retryAdvice)", plain: nil)
+            scheduleRetry()
         }
     }
 
