@@ -36,7 +36,7 @@ import Testing
 
     /// The pinned status line leads with the whole migration's progress: `37 % …`.
     func isStatusLine(_ row: String) -> Bool {
-        row.range(of: #"^[0-9]+ %"#, options: .regularExpression) != nil
+        row.range(of: #"^Completed [0-9]+ %"#, options: .regularExpression) != nil
     }
 
     @Test func statusLineShowsProgressAndTypeAheadRunsAfter() throws {

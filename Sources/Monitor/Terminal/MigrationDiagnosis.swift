@@ -63,6 +63,6 @@ enum MigrationDiagnosis: Equatable {
         }
         // Each byte sent gains (1 − share) of a byte on what is left.
         let gain = sendRate * (1 - (info.pass > 0 ? share : 0))
-        self = .converging(seconds: gain > 0 ? Double(MigrationStatusText.left(info)) / gain : nil)
+        self = .converging(seconds: gain > 0 ? Double(MigrationStatusText.wireBytesLeft(info)) / gain : nil)
     }
 }

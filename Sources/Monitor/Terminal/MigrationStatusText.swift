@@ -7,24 +7,31 @@ enum MigrationStatusText {
     /// Printed once before the status line appears: a narrow line drops the keys first.
     static let keysIntroduction = "Migrating: ^C cancels it, ^Z detaches (it goes on; info migrate shows it)"
 
-    /// The status line for `info`, fitted to `width` columns: the whole migration's progress, the send rate, what
-    /// is left and the estimate (or why there is none) stay; the rest comes in as room allows, the keys last.
-    /// `stalledSeconds` is how long nothing has been sent. `qemuFigure` puts QEMU's own `Completed N %` (the disk
-    /// figure of a block migration) first, for a dumb terminal, where scripts read it.
+    /// The status line for `info`, fitted to `width` columns: led by `Completed N %`, N the whole migration (RAM
+    /// and disks); the send rate, what is left and the estimate (or why there is none) stay; the rest comes in as
+    /// room allows, the keys last. Before there are figures (setup, disks still being sized) it says what it waits
+    /// for and shows no figure at all, rather than zeros that are not true. `stalledSeconds` is how long nothing has
+    /// been sent. `qemuFigure` puts QEMU's own `Completed N %` (the disk figure of a block migration) first, for a
+    /// dumb terminal, where scripts read it; the whole migration's figure then reads `N % migrated`.
     static func line(_ info: MigrationInfo, width: Int, stalledSeconds: Int, qemuFigure: Bool = false) -> String {
         var layout = StatusLineLayout()
         if qemuFigure, let disk = info.disk, disk.total > 0 { layout.add(0, "Completed \(disk.percent) %") }
-        let diagnosis = MigrationDiagnosis(info, stalledSeconds: stalledSeconds)
-        switch info.status {
-        case .setup: layout.add(0, "connecting")
-        case .cancelling: layout.add(0, "cancelling")
-        default: break
+        if let waiting = waitingFor(info) {
+            layout.add(0, waiting)
+            layout.add(5, keys)
+            return layout.render(width: width)
         }
+        let diagnosis = MigrationDiagnosis(info, stalledSeconds: stalledSeconds)
+        if info.status == .cancelling { layout.add(0, "cancelling") }
         if let percent = progressPercent(info) {
             // The figure goes back when a sync finds pages dirtied since they were sent: the pass says so.
             // As QEMU counts them, setup's sync starts pass 1: the pass is said from the second on.
             let pass = info.pass > 1 ? " (pass \(info.pass))" : ""
-            layout.add(0, "\(percent) % migrated\(pass)", "\(percent) %\(pass)")
+            if qemuFigure {
+                layout.add(0, "\(percent) % migrated\(pass)", "\(percent) %\(pass)")
+            } else {
+                layout.add(0, "Completed \(percent) %\(pass)", "Completed \(percent) %")
+            }
         }
         let rate = bytesPerSecond(info)
         layout.add(0, rateText(rate))
@@ -36,7 +43,7 @@ enum MigrationStatusText {
             layout.add(0, "not converging")
         case .destinationNotReading(let seconds):
             // The cause itself is essential: without it a stall says nothing the frozen figures do not.
-            layout.add(0, "stalled \(seconds) s: destination not reading", "destination not reading")
+            layout.add(0, "stalled \(seconds) s: destination not reading", "destination not reading", "dest. not reading")
         case .bandwidthTooLow(let seconds, let limit):
             layout.add(0, "stalled \(seconds) s: max-bandwidth \(rateText(Double(limit)))", "max-bandwidth too low")
         case .stalled(let seconds):
@@ -44,11 +51,13 @@ enum MigrationStatusText {
         }
         if let throttle = info.cpuThrottlePercentage, throttle > 0 { layout.add(1, "throttle \(throttle) %") }
         addAdvice(&layout, diagnosis, info)
+        // What is moving now comes in with the detail, so that a narrow line keeps it; the other only as room allows.
+        let diskMoving = diskIsMovingNow(info)
         let ramDone = info.ram.total - min(info.ram.total, info.ram.remaining)
-        layout.add(3, "RAM \(mebibytes(ramDone))/\(mebibytes(info.ram.total)) MiB")
+        layout.add(diskMoving ? 4 : 3, "RAM \(mebibytes(ramDone))/\(mebibytes(info.ram.total)) MiB")
         if let disk = info.disk, disk.total > 0 {
             let done = disk.total - min(disk.total, disk.remaining)
-            layout.add(3, "disk \(mebibytes(done))/\(mebibytes(disk.total)) MiB")
+            layout.add(diskMoving ? 3 : 4, "disk \(mebibytes(done))/\(mebibytes(disk.total)) MiB")
         }
         let dirtyRate = MigrationDiagnosis.headway(info).dirtyRate
         if info.pass > 0, dirtyRate > 0, case .converging = diagnosis {
@@ -95,6 +104,40 @@ enum MigrationStatusText {
                     "raise downtime-limit, or \(retry)", "raise downtime-limit or auto-converge", "try auto-converge")
             }
         }
+    }
+
+    /// What the line waits for before it has figures, or nil once it has them: the connection and setup, then a
+    /// block migration's disks being sized (until then `left` would miss them and grow when they join).
+    static func waitingFor(_ info: MigrationInfo) -> String? {
+        if info.status == .setup { return "connecting: waiting for the destination" }
+        guard info.status == .active || info.status == .preSwitchover || info.status == .device else { return nil }
+        if let disk = info.disk, disk.total == 0 { return "sizing the disks" }
+        if info.ram.total == 0 && info.disk == nil { return "waiting for the first figures" }
+        return nil
+    }
+
+    /// Whether the disks rather than RAM are what moves now: they have bytes left and RAM has not started, or they
+    /// have the larger share left.
+    static func diskIsMovingNow(_ info: MigrationInfo) -> Bool {
+        guard let disk = info.disk, disk.total > 0, disk.remaining > 0 else { return false }
+        let ramDone = info.ram.total - min(info.ram.total, info.ram.remaining)
+        if ramDone == 0 { return true }
+        let diskShare = Double(disk.remaining) / Double(disk.total)
+        let ramShare = info.ram.total > 0 ? Double(info.ram.remaining) / Double(info.ram.total) : 0
+        return diskShare >= ramShare
+    }
+
+    /// What is left as bytes on the wire, for the estimate: RAM pages that turn out to be zero go as a few bytes each,
+    /// so RAM left counts at the share of its processed pages' bytes that was really sent (a guest of mostly zero
+    /// pages would otherwise get an estimate many times too long); disks count whole.
+    static func wireBytesLeft(_ info: MigrationInfo) -> UInt64 {
+        let processed = Double(info.ram.duplicate) + Double(info.ram.normal)
+        var ram = Double(info.ram.remaining)
+        if processed > 0, info.ram.pageSize > 0, info.ram.transferred > 0 {
+            let share = Double(info.ram.transferred) / (processed * Double(info.ram.pageSize))
+            if share.isFinite { ram *= min(1, max(share, 0.001)) }
+        }
+        return sum(bytes(ram), info.disk?.remaining ?? 0)
     }
 
     /// The whole migration's progress, RAM and disk together, in whole percent rounded down, so that it reads 100
