@@ -54,7 +54,12 @@ import Testing
     }
 
     func migrateAndWait(_ src: HMPProcess, _ dst: HMPProcess) {
-        src.waitFor(timeout: 60) { _ in !src.run("info migrate").contains("Migration status: active") }
+        // Only an end state ends the wait: `setup` (and anything else still running) is not finished.
+        let ends = ["completed", "failed", "cancelled"].map { "Migration status: \($0)\n" }
+        src.waitFor(timeout: 60) { _ in
+            let info = src.run("info migrate")
+            return ends.contains { info.contains($0) }
+        }
         let info = src.run("info migrate")
         #expect(info.contains("Migration status: completed\n"), "\(info)")
         #expect(src.process.isRunning)
