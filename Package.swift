@@ -34,9 +34,9 @@ let package = Package(
             swiftSettings: strict
         ),
         // Live migration: parameters, capabilities, the engine, QEMU 7.2's stream format and the transports.
-        .target(name: "Migration", dependencies: ["Machine", "Platform", "CLinux"], swiftSettings: strict),
+        .target(name: "Migration", dependencies: ["Machine", "QObject", "Platform", "CLinux"], swiftSettings: strict),
         // The built-in machine: guest RAM, drives, the workload, run state.
-        .target(name: "Machine", dependencies: ["Platform"], swiftSettings: strict),
+        .target(name: "Machine", dependencies: ["QObject", "Platform"], swiftSettings: strict),
         // QEMU Machine Protocol: JSON framing, messages, addresses and QMPClient. Imports no terminal code.
         .target(name: "QMP", dependencies: ["QObject", "Platform"], swiftSettings: strict),
         // QEMU's args_type grammar, the command table type, the line parser, completion and help. Pure.
