@@ -59,7 +59,8 @@ extension QMPCommands {
         } catch {
             throw .generic(error.message)
         }
-        if let bandwidth { next.setSpeed(bytes: bandwidth) }
+        // QEMU 7.2 keeps any uint64 here, 2^64-1 too (and so reports it back); the engine computes in doubles.
+        if let bandwidth { next.maxBandwidth = bandwidth }
         if let mapping { next.blockBitmapMapping = mapping }
         do throws(BackendError) {
             try call.backend.setMigrationParameters(next)

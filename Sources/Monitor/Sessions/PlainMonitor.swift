@@ -77,7 +77,9 @@ final class PlainMonitor {
     private func runLines() {
         while waiting == nil, !finished, let line = lines.next() {
             switch line {
-            case .text(let line):
+            case .text(let received):
+                // The line is a C string to QEMU's readline: a NUL byte ends it.
+                let line = received.firstIndex(of: "\0").map { String(received[..<$0]) } ?? received
                 session.history.add(line)
                 switch runUnwatched(line) {
                 case .done:

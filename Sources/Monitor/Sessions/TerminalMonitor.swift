@@ -35,7 +35,9 @@ final class TerminalMonitor {
         session.print(dispatcher.banner)
         while !dispatcher.hub.isQuitting {
             switch editor.readLine() {
-            case .line(let line):
+            case .line(let typed):
+                // The line is a C string to QEMU's readline: a NUL byte ends it.
+                let line = typed.firstIndex(of: "\0").map { String(typed[..<$0]) } ?? typed
                 if !line.allSatisfy(\.isWhitespace) {
                     session.history.add(line)
                     editor.addToHistory(line)
