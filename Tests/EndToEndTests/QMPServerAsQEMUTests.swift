@@ -66,7 +66,12 @@ final class QMPPeer {
     /// Every line `request` brings (replies, errors, events with their time taken out), up to the reply to a
     /// query sent after it: so that a request answered by two errors, or by none, shows as such.
     func exchange(_ request: String, timeout: TimeInterval = 5) -> [String] {
-        client.sendRaw(request + "\n" + Self.sentinel + "\n")
+        exchange(bytes: Array(request.utf8), timeout: timeout)
+    }
+
+    /// As `exchange`, with bytes that need not be UTF-8.
+    func exchange(bytes request: [UInt8], timeout: TimeInterval = 5) -> [String] {
+        client.sendBytes(request + Array(("\n" + Self.sentinel + "\n").utf8))
         var lines: [String] = []
         while let line = client.readLine(timeout: timeout) {
             if line.contains(#""id": "sync-sentinel""#) { return lines }
@@ -219,6 +224,54 @@ struct QMPServerAsQEMUTests {
             withKnownIssue("QMPSession: \(expected)") {
                 #expect(hmp.exchange(request, timeout: 1) == expected, "\(request)")
             }
+        }
+    }
+
+    /// JSON that QEMU 7.2 refuses or reads its own way, byte for byte as QEMU answers it: duplicate keys (hmp ran
+    /// the last `execute`), invalid UTF-8 (hmp took U+FFFD), modified UTF-8's NUL, lone surrogates and other bad
+    /// escapes, numbers out of range (an id of 1e999999 is echoed as `inf`), a `\u0000` in an HMP line (QEMU
+    /// keeps it in the word: hmp ran `help`), bytes no token starts with, and 2^64-1 for max-bandwidth.
+    @Test func hostileJSONAsQEMU() throws {
+        let scratch = Scratch()
+        let qemu = try negotiated(.qemu, scratch)
+        let hmp = try negotiated(.hmp, scratch)
+        let texts = [
+            #"{"execute":"query-name","execute":"query-status"}"#,
+            #"{"execute":"query-name","id":1,"id":2}"#,
+            #"{"execute":"query-name","id":"\ud800"}"#,
+            #"{"execute":"query-name","id":"\udc00x"}"#,
+            #"{"execute":"query-name","id":"\uD800\u0041"}"#,
+            #"{"execute":"query-name","id":"\uDBFF\uDFFF"}"#,
+            #"{"execute":"query-name","id":"\uffff"}"#,
+            #"{"execute":"query-name","id":"\u12g4"}"#,
+            #"{"execute":"query-name","id":"\x"}"#,
+            #"{"execute":"query-name","id":"\ud83d\ude00\u0000"}"#,
+            #"{"execute":"query-name","id":1e999999}"#,
+            #"{"execute":"query-name","id":-1e999999}"#,
+            #"{"execute":"query-name","id":1e-999999}"#,
+            #"{"execute":"query-name","id":18446744073709551616}"#,
+            #"{"execute":"query-name","id":'a\'b"c'}"#,
+            #"{"execute":"human-monitor-command","arguments":{"command-line":"help\u0000x"}}"#,
+            #"{"execute":"human-monitor-command","arguments":{"command-line":"info status\u0000"}}"#,
+            #"{"execute":"human-monitor-command","arguments":{"command-line":"info\u0000 status"}}"#,
+            #"{"execute":"migrate-set-parameters","arguments":{"max-bandwidth":18446744073709551615}}"#,
+            #"{"execute":"human-monitor-command","arguments":{"command-line":"info migrate_parameters"}}"#,
+            #"{"execute":"migrate-set-parameters","arguments":{"max-bandwidth":18446744073709551616}}"#,
+        ]
+        for request in texts {
+            #expect(hmp.exchange(request) == qemu.exchange(request), "\(request)")
+        }
+        let q = Array(#"{"execute":"query-name","id":""#.utf8)
+        let end = Array(#""}"#.utf8)
+        let byteCases: [[UInt8]] = [
+            q + [0x61, 0x80, 0x62] + end, q + [0xC3, 0x28] + end, q + [0xED, 0xA0, 0x80] + end,
+            q + [0xEF, 0xBF, 0xBF] + end, q + [0xF4, 0x90, 0x80, 0x80] + end, q + [0xE2, 0x82] + end,
+            q + [0x61, 0xC0, 0x80, 0x62] + end, q + [0xC3, 0xA9] + end, q + [0xFF] + end, q + [0xFF, 0xFE] + end,
+            [0x80], Array(#"{"execute":"query-name","id":"#.utf8) + [0xC3, 0xA9, 0x7D],
+            Array(#"{"a":1,"a":""#.utf8) + [0xC3, 0x28] + end,
+        ]
+        for request in byteCases {
+            #expect(hmp.exchange(bytes: request) == qemu.exchange(bytes: request), "\(request)")
         }
     }
 

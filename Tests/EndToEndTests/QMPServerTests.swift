@@ -14,13 +14,19 @@ final class RawQMPClient {
 
     /// Sends all of `text`; a peer that hung up gets EPIPE, not the test a SIGPIPE.
     func sendRaw(_ text: String) {
-        let bytes = Array(text.utf8)
+        sendBytes(Array(text.utf8))
+    }
+
+    /// Sends all of `bytes` (invalid UTF-8 too); false when the peer hung up before it took them all.
+    @discardableResult
+    func sendBytes(_ bytes: [UInt8]) -> Bool {
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return }
+            if n <= 0 { return false }
             sent += n
         }
+        return true
     }
 
     /// One line, its `\r\n` checked and taken off; nil on EOF or timeout.

@@ -1,5 +1,6 @@
 import Glibc
 import Platform
+import QObject
 
 /// `-qmp unix:PATH,server=on,wait=off` or `-qmp tcp:HOST:PORT,server=on,wait=off`: QEMU 7.2's QMP over the same
 /// machine and the same command lock as the HMP monitors. The listener and each client (at most 8) are sources
@@ -7,6 +8,8 @@ import Platform
 /// or sends garbage costs nobody else.
 final class QMPServer {
     static let clientLimit = 8
+    static let fullText =
+        "Too many QMP clients: this socket serves \(clientLimit) at once; try again when one disconnects"
 
     let address: QMPListenAddress
     /// -qmp-pretty: every message indented as QEMU's.
@@ -80,6 +83,12 @@ final class QMPServer {
 
     private func admit(_ client: Int32) {
         guard sessions.count < QMPServer.clientLimit else {
+            // Told before the close, so that a client (hmp --connect among them) can say why rather than report
+            // that QEMU went away. One small write to a fresh socket fits its buffer: it cannot block.
+            let line = QValue.dict(["error": ["class": "GenericError", "desc": .string(Self.fullText)]]).json + "\r\n"
+            _ = line.utf8CString.withUnsafeBufferPointer {
+                Glibc.send(client, $0.baseAddress, $0.count - 1, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+            }
             Descriptor.close(client)
             return
         }

@@ -23,6 +23,21 @@ final class QMPSession: QMPDescriptorSource, @unchecked Sendable {
     /// them, those of the latest message that carried any, older unclaimed ones closed.
     private let acceptsDescriptors: Bool
     private var receivedDescriptors: [Int32] = []
+    /// Pieces cut from the stream and not yet handled: they wait while a large text is parsed off the loop, so
+    /// that commands still run in the order sent.
+    private var queued: [JSONStreamSplitter.Piece] = []
+    private var queuedHead = 0
+    /// True while a worker thread parses this client's large text; the client is not read meanwhile.
+    private var parsing = false
+    private var negotiationTimer: EventLoop.TimerID?
+
+    /// A text this long is parsed on a thread of its own: up to 64 MiB may take seconds, which must not stop the
+    /// other monitors; shorter ones parse in well under a millisecond.
+    static let offloadThreshold = 64 << 10
+    /// A client that has not negotiated by then is closed, so that eight silent connections cannot hold every
+    /// slot. QEMU has no such timeout; its tools (libvirt, qmp-shell, qemu.qmp) negotiate right after the
+    /// greeting, and a person typing into socat has ten seconds.
+    static let negotiationTimeoutMilliseconds: UInt64 = 10_000
 
     var isNegotiated: Bool { negotiated.load(ordering: .sequentiallyConsistent) }
 
@@ -57,6 +72,20 @@ final class QMPSession: QMPDescriptorSource, @unchecked Sendable {
     func start() {
         events.attach(self)
         send(Self.greeting)
+        watch()
+        negotiationTimer = dispatcher.hub.loop.after(milliseconds: Self.negotiationTimeoutMilliseconds) { [weak self] in
+            guard let self, !self.ended, !self.isNegotiated else { return }
+            self.negotiationTimer = nil
+            self.reply(.generic(Self.negotiationTimeoutText), id: nil)
+            self.end()
+        }
+    }
+
+    static let negotiationTimeoutText =
+        "No capabilities negotiation within \(negotiationTimeoutMilliseconds / 1000) s: closing the connection; "
+        + "send {\"execute\": \"qmp_capabilities\"} right after the greeting"
+
+    private func watch() {
         source = dispatcher.hub.loop.watch(output.descriptor, interest: { [unowned self] in
             EventLoop.Events.readable.union(output.outputInterest)
         }) { [unowned self] ready in self.ready(ready) }
@@ -78,10 +107,60 @@ final class QMPSession: QMPDescriptorSource, @unchecked Sendable {
             end()
             return
         }
-        for piece in splitter.feed(buffer[0..<count]) {
-            handle(piece)
-            if ended { return }
+        queued.append(contentsOf: splitter.feed(buffer[0..<count]))
+        drain()
+    }
+
+    /// Handles what is queued, in order, until a large text goes to a worker or the session ends.
+    private func drain() {
+        while !parsing, !ended, queuedHead < queued.count {
+            let piece = queued[queuedHead]
+            queuedHead += 1
+            if case .text(let bytes) = piece, bytes.count >= Self.offloadThreshold {
+                parseAway(bytes)
+            } else {
+                handle(piece)
+            }
         }
+        if queuedHead == queued.count {
+            queued.removeAll(keepingCapacity: true)
+            queuedHead = 0
+        }
+    }
+
+    /// Parses `bytes` on a worker thread and handles the result back on the loop. The client's source is
+    /// removed meanwhile (it is neither read nor polled, so a hang-up cannot spin the loop); events for it wait in
+    /// its bounded output.
+    private func parseAway(_ bytes: [UInt8]) {
+        parsing = true
+        if let source { dispatcher.hub.loop.remove(source) }
+        source = nil
+        let loop = dispatcher.hub.loop
+        let started = PlatformThread.detach { [self] in
+            let result: Result<QValue, JSONError>
+            do throws(JSONError) {
+                result = .success(try QValue(jsonBytes: bytes))
+            } catch {
+                result = .failure(error)
+            }
+            loop.post { [self] in parsed(bytes, result) }
+        }
+        if case .failure = started {
+            // No thread to be had: parse here, as before.
+            let result: Result<QValue, JSONError>
+            do throws(JSONError) { result = .success(try QValue(jsonBytes: bytes)) } catch { result = .failure(error) }
+            parsed(bytes, result)
+        }
+    }
+
+    private func parsed(_ bytes: [UInt8], _ result: Result<QValue, JSONError>) {
+        parsing = false
+        guard !ended else { return }
+        watch()
+        handle(bytes, result)
+        // The request's tree (up to millions of nodes) is freed on a worker rather than on the loop.
+        PlatformThread.detach { withExtendedLifetime(result) {} }
+        drain()
     }
 
     /// Ends the session once: what is queued (a quit's reply, say) gets a moment to go out before hanging up.
@@ -90,6 +169,9 @@ final class QMPSession: QMPDescriptorSource, @unchecked Sendable {
         ended = true
         if let source { dispatcher.hub.loop.remove(source) }
         source = nil
+        if let negotiationTimer { dispatcher.hub.loop.cancel(negotiationTimer) }
+        negotiationTimer = nil
+        queued = []
         events.detach(self)
         output.flush(forUpTo: 200)
         output.close()
@@ -137,17 +219,26 @@ final class QMPSession: QMPDescriptorSource, @unchecked Sendable {
         switch piece {
         case .text(let text):
             bytes = text
-        case .tooLarge:
-            reply(.generic("JSON parse error, token size or nesting limit exceeded"), id: nil)
+        case .tooLarge(let limit):
+            // QEMU goes on reading after this; hmp hangs up, so that a client cannot keep it busy with a value
+            // it will never finish.
+            reply(.generic(limit.qemuText), id: nil)
+            end()
             return
         case .stray(let token):
             reply(.generic("JSON parse error, stray '\(String(decoding: token, as: UTF8.self))'"), id: nil)
             return
         }
+        let result: Result<QValue, JSONError>
+        do throws(JSONError) { result = .success(try QValue(jsonBytes: bytes)) } catch { result = .failure(error) }
+        handle(bytes, result)
+    }
+
+    private func handle(_ bytes: [UInt8], _ result: Result<QValue, JSONError>) {
         let value: QValue
-        do throws(JSONError) {
-            value = try QValue(json: String(decoding: Self.doubleQuoted(bytes), as: UTF8.self))
-        } catch {
+        switch result {
+        case .success(let parsed): value = parsed
+        case .failure(let error):
             reply(.generic("JSON parse error, \(Self.parseErrorText(bytes, error))"), id: nil)
             return
         }
@@ -220,51 +311,16 @@ final class QMPSession: QMPDescriptorSource, @unchecked Sendable {
         reply(result, id: id)
     }
 
-    /// QEMU's JSON accepts single-quoted strings: rewritten here into double quotes for the parser.
-    static func doubleQuoted(_ bytes: [UInt8]) -> [UInt8] {
-        guard bytes.contains(UInt8(ascii: "'")) else { return bytes }
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count)
-        var quote: UInt8 = 0
-        var index = 0
-        while index < bytes.count {
-            let byte = bytes[index]
-            if quote == 0 {
-                if byte == UInt8(ascii: "'") {
-                    quote = byte
-                    out.append(UInt8(ascii: "\""))
-                } else {
-                    if byte == UInt8(ascii: "\"") { quote = byte }
-                    out.append(byte)
-                }
-            } else if byte == UInt8(ascii: "\\"), index + 1 < bytes.count {
-                let next = bytes[index + 1]
-                if quote == UInt8(ascii: "'") && next == UInt8(ascii: "'") {
-                    out.append(next)
-                } else {
-                    out.append(byte)
-                    out.append(next)
-                }
-                index += 1
-            } else if byte == quote {
-                quote = 0
-                out.append(UInt8(ascii: "\""))
-            } else if quote == UInt8(ascii: "'") && byte == UInt8(ascii: "\"") {
-                out.append(contentsOf: [UInt8(ascii: "\\"), byte])
-            } else {
-                out.append(byte)
-            }
-            index += 1
-        }
-        return out
-    }
-
-    /// The part of QEMU's `JSON parse error, ...` that is easy to match: an unknown keyword by name, a missing
-    /// colon, else `expecting value`.
+    /// The part of QEMU's `JSON parse error, ...` that is easy to match: the parser's own QEMU text (duplicate
+    /// key, invalid UTF-8, a bad `\u` escape), an unknown keyword by name (its first 256 bytes), a missing colon,
+    /// else `expecting value`.
     static func parseErrorText(_ bytes: [UInt8], _ error: JSONError) -> String {
+        if let text = error.qemuText { return text }
         let isLetter = { (b: UInt8) in (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) }
         if let first = bytes.first, isLetter(first) {
-            return "invalid keyword '\(String(decoding: bytes.prefix(while: isLetter), as: UTF8.self))'"
+            let word = bytes.prefix(while: isLetter)
+            let quoted = String(decoding: word.prefix(JSONStreamSplitter.strayQuoteLimit), as: UTF8.self)
+            return "invalid keyword '\(quoted)\(word.count > JSONStreamSplitter.strayQuoteLimit ? "..." : "")'"
         }
         if error.reason == "expected ':'" { return "missing : in object pair" }
         return "expecting value"
