@@ -182,24 +182,74 @@ public final class Machine: Sendable {
     }
 
     /// Opens `path` for writing, truncated. A file it creates is 0600 whatever the umask, since it holds guest
-    /// memory; an existing file (or a device such as /dev/null) keeps its owner and mode, as with QEMU's fopen.
+    /// memory; an existing regular file keeps its owner and mode, as with QEMU's fopen. Both opens carry O_CREAT,
+    /// so the kernel's fs.protected_regular and fs.protected_fifos police a file planted in a shared sticky
+    /// directory, and O_NONBLOCK, so that a FIFO cannot hold the monitor; anything but a regular file is refused,
+    /// and so is one that another user owns in a shared sticky directory (as protected_regular would, were it on).
     private static func createPrivate(_ path: String) throws(MachineError) -> Int32 {
-        while true {
-            switch retryingInterrupts({ open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }) {
-            case .success(let fd):
-                // The umask can only take bits away; fchmod also puts back any it took from 0600.
-                _ = fchmod(fd, 0o600)
-                return fd
-            case .failure(.fileExists):
-                break
-            case .failure(let error):
-                throw .cannotWriteFile(path: path, errno: error.rawValue)
-            }
-            switch retryingInterrupts({ open(path, O_WRONLY | O_TRUNC | O_CLOEXEC) }) {
-            case .success(let fd): return fd
-            case .failure(.noSuchFileOrDirectory): continue  // removed between the two opens: create it after all
-            case .failure(let error): throw .cannotWriteFile(path: path, errno: error.rawValue)
-            }
+        switch retryingInterrupts({ open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOCTTY | O_CLOEXEC, 0o600) }) {
+        case .success(let fd):
+            // The umask can only take bits away; fchmod also puts back any it took from 0600.
+            _ = fchmod(fd, 0o600)
+            return fd
+        case .failure(.fileExists):
+            break
+        case .failure(let error):
+            throw .cannotWriteFile(path: path, errno: error.rawValue)
+        }
+        let fd: Int32
+        switch retryingInterrupts({ open(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0o600) }) {
+        case .success(let opened): fd = opened
+        case .failure(let error) where error.rawValue == ENXIO:
+            // A FIFO nobody reads: a blocking open would have waited for a reader for ever.
+            throw .notARegularFile(path: path, kind: "a FIFO")
+        case .failure(let error):
+            throw .cannotWriteFile(path: path, errno: error.rawValue)
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let code = errno
+            Glibc.close(fd)
+            throw .cannotWriteFile(path: path, errno: code)
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            Glibc.close(fd)
+            throw .notARegularFile(path: path, kind: fileKind(info.st_mode))
+        }
+        if info.st_uid != geteuid(), let directoryOwner = sharedStickyDirectoryOwner(of: path),
+            directoryOwner != info.st_uid
+        {
+            Glibc.close(fd)
+            throw .plantedFile(path: path, owner: info.st_uid)
+        }
+        let flags = fcntl(fd, F_GETFL)
+        if flags >= 0 { _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) }
+        guard case .success = retryingInterrupts({ ftruncate(fd, 0) }) else {
+            let code = errno
+            Glibc.close(fd)
+            throw .cannotWriteFile(path: path, errno: code)
+        }
+        return fd
+    }
+
+    /// The owner of `path`'s directory when it is sticky and writable by others (such as /tmp), else nil.
+    private static func sharedStickyDirectoryOwner(of path: String) -> uid_t? {
+        let directory = path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        var info = stat()
+        guard stat(directory, &info) == 0, info.st_mode & S_ISVTX != 0, info.st_mode & (S_IWOTH | S_IWGRP) != 0 else {
+            return nil
+        }
+        return info.st_uid
+    }
+
+    private static func fileKind(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFIFO: "a FIFO"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        case S_IFSOCK: "a socket"
+        case S_IFDIR: "a directory"
+        default: "of another kind"
         }
     }
 }

@@ -22,6 +22,10 @@ public enum MachineError: Error, Sendable, Equatable, CustomStringConvertible {
     case driveReadOnly(id: String)
     case driveIOFailed(id: String, operation: String, errno: Int32)
     case cannotWriteFile(path: String, errno: Int32)
+    /// pmemsave onto a FIFO, a device, a socket: hmp writes guest memory only into regular files.
+    case notARegularFile(path: String, kind: String)
+    /// pmemsave onto a file another user left in a shared sticky directory such as /tmp.
+    case plantedFile(path: String, owner: UInt32)
     case cannotContinue(reason: String)
 
     public var description: String {
@@ -65,6 +69,11 @@ public enum MachineError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(operation) on drive '\(id)' failed: \(errnoText(code))"
         case .cannotWriteFile(let path, let code):
             return "cannot write '\(path)': \(errnoText(code)); check the directory exists and is writable"
+        case .notARegularFile(let path, let kind):
+            return "cannot write '\(path)': it is \(kind), not a regular file; give the path of a new or regular file"
+        case .plantedFile(let path, let owner):
+            return "cannot write '\(path)': it belongs to another user (uid \(owner)) in a directory everyone can "
+                + "write to; remove it or choose a path in a directory of your own"
         case .cannotContinue(let reason):
             return reason
         }
