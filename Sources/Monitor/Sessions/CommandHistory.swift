@@ -38,23 +38,38 @@ final class CommandHistory {
         return nil
     }
 
-    private func load(from path: String) {
-        guard let text = try? FileIO.readWholeFile(path) else { return }
-        for line in text.split(separator: "\n") where !line.isEmpty {
-            entries.removeAll { $0 == line }
-            entries.append(String(line))
+    /// The file's lines as `add` would have left them, in linear time: each line where it last occurs, the
+    /// newest `limit` of them. Read from the end, so a line seen again is skipped rather than searched for.
+    static func lines(of text: String, limit: Int) -> [String] {
+        var seen = Set<Substring>()
+        var newestFirst: [String] = []
+        for line in text.split(separator: "\n").reversed() where !line.isEmpty {
+            guard newestFirst.count < limit else { break }
+            if seen.insert(line).inserted { newestFirst.append(String(line)) }
         }
-        if entries.count > limit { entries.removeFirst(entries.count - limit) }
+        return newestFirst.reversed()
     }
 
-    /// Rewrites the file after each line, through a temporary file and rename, so that a crash never leaves half
-    /// a history; a history that cannot be written is not worth interrupting the user for.
+    private func load(from path: String) {
+        // Only the end of a huge file matters; reading is bounded so that a bloated file cannot stall start-up.
+        guard FileIO.privateDirectory(containing: path),
+            let text = try? FileIO.readRegularFile(path, keepingLast: CommandHistory.maxFileBytes)
+        else { return }
+        entries = Self.lines(of: text, limit: limit)
+    }
+
+    static let maxFileBytes = 4 << 20
+
+    /// Rewrites the file after each line, through a new temporary file and rename, so that a crash never leaves
+    /// half a history; a history that cannot be written is not worth interrupting the user for. The directory
+    /// must be the user's own and closed to others (created 0700), so no one else can plant a link or a FIFO
+    /// there; the temporary file has a random name and is created with O_EXCL, never through a link.
     private func save(to path: String) {
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
         FileIO.makeDirectories(directory)
-        let temporary = path + ".tmp"
+        guard FileIO.privateDirectory(containing: path) else { return }
         let text = entries.map { $0 + "\n" }.joined()
-        guard (try? FileIO.writeWholeFile(temporary, text)) != nil else { return }
-        rename(temporary, path)
+        guard let temporary = try? FileIO.writeNewTemporaryFile(beside: path, text) else { return }
+        if rename(temporary, path) != 0 { unlink(temporary) }
     }
 }
