@@ -135,7 +135,9 @@ public final class OutgoingMigration: Sendable {
             machine.setRunState(.postmigrate)
             finish(.completed, error: nil)
         } catch {
-            channel.withLock { $0?.close() }
+            // Closed outside the lock: an exec: command that stopped reading but lives on is given seconds to
+            // finish, and `info migrate` (which measures the channel under this lock) must not wait for it.
+            channel.withLock { $0 }?.close()
             // The guest goes on where it was, as QEMU's migrate_fd_cleanup restarts a guest it had stopped.
             if let previous = stoppedGuestFrom { machine.setRunState(previous) }
             finish(isCancelled ? .cancelled : .failed, error: isCancelled ? nil : error)
