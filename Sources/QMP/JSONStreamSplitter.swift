@@ -70,6 +70,18 @@ public struct JSONStreamSplitter: Sendable {
         return pieces
     }
 
+    /// The same for a read buffer, without going through the generic (unspecialised across modules, it cost
+    /// about a microsecond a byte).
+    public mutating func feed(_ bytes: ArraySlice<UInt8>) -> [Piece] {
+        var pieces: [Piece] = []
+        bytes.withUnsafeBufferPointer { buffer in
+            for byte in buffer { step(byte, into: &pieces) }
+        }
+        return pieces
+    }
+
+    public mutating func feed(_ bytes: [UInt8]) -> [Piece] { feed(bytes[...]) }
+
     /// Ends the stream: a top-level keyword or number still open completes; an open object is dropped, as QEMU
     /// drops it when the client goes away.
     public mutating func finish() -> [Piece] {
