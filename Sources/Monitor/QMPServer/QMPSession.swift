@@ -29,6 +29,9 @@ final class QMPSession: QMPDescriptorSource, @unchecked Sendable {
     private var queuedHead = 0
     /// True while a worker thread parses this client's large text; the client is not read meanwhile.
     private var parsing = false
+    private var drainPosted = false
+    /// Pieces handled in one turn of the loop before the others get theirs.
+    static let piecesPerTurn = 256
     private var negotiationTimer: EventLoop.TimerID?
 
     /// A text this long is parsed on a thread of its own: up to 64 MiB may take seconds, which must not stop the
@@ -86,8 +89,9 @@ final class QMPSession: QMPDescriptorSource, @unchecked Sendable {
         + "send {\"execute\": \"qmp_capabilities\"} right after the greeting"
 
     private func watch() {
+        // Not read while pieces already cut wait their turn: what one client sent is taken in as it is handled.
         source = dispatcher.hub.loop.watch(output.descriptor, interest: { [unowned self] in
-            EventLoop.Events.readable.union(output.outputInterest)
+            (queuedHead < queued.count ? [] : EventLoop.Events.readable).union(output.outputInterest)
         }) { [unowned self] ready in self.ready(ready) }
     }
 
@@ -97,7 +101,7 @@ final class QMPSession: QMPDescriptorSource, @unchecked Sendable {
             end()
             return
         }
-        guard !events.intersection([.readable, .hangup]).isEmpty else { return }
+        guard !events.intersection([.readable, .hangup]).isEmpty, queuedHead == queued.count else { return }
         let received = retryingInterrupts {
             acceptsDescriptors
                 ? receiveWithDescriptors()
@@ -113,7 +117,26 @@ final class QMPSession: QMPDescriptorSource, @unchecked Sendable {
 
     /// Handles what is queued, in order, until a large text goes to a worker or the session ends.
     private func drain() {
+        var budget = Self.piecesPerTurn
         while !parsing, !ended, queuedHead < queued.count {
+            if output.isDropped {
+                end()
+                return
+            }
+            guard budget > 0 else {
+                // One read can hold thousands of pieces (64 KiB of bytes that are each a stray token, each with
+                // its error reply): the rest waits for the loop's next turn, so the other clients are served in
+                // between.
+                if !drainPosted {
+                    drainPosted = true
+                    dispatcher.hub.loop.post { [self] in
+                        drainPosted = false
+                        drain()
+                    }
+                }
+                return
+            }
+            budget -= 1
             let piece = queued[queuedHead]
             queuedHead += 1
             if case .text(let bytes) = piece, bytes.count >= Self.offloadThreshold {
