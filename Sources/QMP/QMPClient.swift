@@ -181,6 +181,10 @@ public final class QMPClient: @unchecked Sendable {
             case .greeting(let greeting): self.greeting = greeting
             case .event(let event): queue(event)
             case .success(let value, let id): complete(id, .success(value))
+            case .failure(let error, nil) where greeting == nil:
+                // A server that turns the client away (a full hmp, say) says why instead of greeting it.
+                fail(.command(error))
+                return
             case .failure(let error, let id): complete(id, .failure(.command(error)))
             }
         }

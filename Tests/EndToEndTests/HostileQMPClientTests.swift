@@ -92,6 +92,10 @@ import Testing
         #expect(ninth.readLine() == #"{"error": {"class": "GenericError", "desc": "Too many QMP clients: this socket serves 8 at once; try again when one disconnects"}}"#)
         #expect(ninth.readLine(timeout: 2) == nil)
         #expect(clients[7].command(#"{"execute": "query-name"}"#) == #"{"return": {}}"#)
+        // `hmp --connect` to the full server says why, not that QEMU quit.
+        let turnedAway = try runHMP(["--connect", "unix:\(socket)"], stdin: "info status\n", timeout: 20)
+        #expect(turnedAway.status == 1)
+        #expect(turnedAway.stderr.contains("Too many QMP clients: this socket serves 8 at once"), "\(turnedAway.stderr)")
     }
 
     /// A client that never negotiates is closed after 10 s, so eight silent connections cannot hold the slots
