@@ -1,5 +1,5 @@
-// libFuzzer entry for the number readers behind monitor arguments and option values: Machine's parseSize with
-// each default unit, HMP's `o` size reader, strtoull (bases 0, 10, 16), strtod, the expression evaluator, `/fmt`,
+// libFuzzer entry for the number readers behind monitor arguments and option values: QEMUSize (qemu_strtosz) with
+// each default unit, from any start, strtoull (bases 0, 10, 16), strtod, the expression evaluator, `/fmt`,
 // option lists, quoted words, and MigrationParameters values. Each must return or throw; a trap, an ASan report
 // or a broken invariant (an end index outside the input) is a bug. Built by fuzz/build.sh, with HMP compiled
 // with -enable-testing so that its internal readers can be called directly.
@@ -31,7 +31,11 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
 
     for start in starts {
-        if let size = SizeParser.parse(bytes, from: start) { precondition(size.end > start && size.end <= bytes.count) }
+        for unit in [UInt64(1), 1 << 20] {
+            if let size = try? QEMUSize.parse(bytes, from: start, defaultUnit: unit) {
+                precondition(size.end > start && size.end <= bytes.count)
+            }
+        }
         for base in [0, 10, 16] {
             let number = CNumbers.strtoull(bytes, from: start, base: base)
             precondition(number.end >= start && (number.end == start || number.end <= bytes.count))
