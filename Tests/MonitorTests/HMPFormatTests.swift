@@ -74,7 +74,7 @@ import Testing
         info.errorDescription = "Connection refused"
         info.totalTime = 3
         #expect(HMPFormat.migrationLines(info) == HMPFormat.migrationGlobals + [
-            "Migration status: failed (Connection refused)", "total time: 3 ms",
+            "Migration status: failed (Connection refused)", "total time: 0 ms",
         ])
     }
 

@@ -17,7 +17,9 @@ extension HMPFormat {
                 statusLine += " (\(TerminalSafeText.singleLine(errorDescription)))"
             }
             lines.append(statusLine)
-            lines.append("total time: \(info.totalTime) ms")
+            // fill_source_migration_info gives no time in setup or after a failure or cancel; HMP prints 0 then.
+            let timed = ![.setup, .failed, .cancelled].contains(info.status)
+            lines.append("total time: \(timed ? info.totalTime : 0) ms")
             if info.presence.expectedDowntime ?? active { lines.append("expected downtime: \(info.expectedDowntime) ms") }
             if info.status == .completed, let downtime = info.downtime { lines.append("downtime: \(downtime) ms") }
             if info.presence.setupTime ?? showsStatistics { lines.append("setup: \(info.setupTime) ms") }
