@@ -65,7 +65,7 @@ public final class MonitorApplication {
         // output scripts parse (a script that wants them speaks QMP itself).
         backend.observeEvents { event in
             guard event.fromQEMU, !StorageMigration.isStepNoise(event) else { return }
-            hub.broadcast(terminal: HMPFormat.event(event.event), plain: nil)
+            hub.broadcast(terminal: HMPFormat.event(event.event))
         }
         let qemu = backend.greeting
         let package = qemu.package.isEmpty ? "" : " (\(TerminalSafeText.singleLine(qemu.package)))"
@@ -211,7 +211,7 @@ public final class MonitorApplication {
                 + "now reads as zeros (the guest's writes there are lost); keep the file's size while hmp runs"
             // At a terminal above the prompt; elsewhere on stderr, where QEMU's errors go.
             if atTerminal {
-                hub.broadcast(terminal: "hmp: " + line, plain: nil)
+                hub.broadcast(terminal: "hmp: " + line)
             } else {
                 FileIO.reportError(line)
             }

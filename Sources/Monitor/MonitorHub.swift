@@ -21,17 +21,18 @@ final class MonitorHub: Sendable {
         sessions.withLock { $0.removeAll { $0 === session } }
     }
 
-    /// Prints a line no command asked for on every monitor: `terminal` above the line being edited at a terminal,
-    /// `plain` (if any) on pipes and sockets, where scripts read the output and QEMU reports only failures.
+    /// Prints a line no command asked for above the line being edited at every terminal monitor; pipes and sockets,
+    /// where scripts read the output, get nothing, as from QEMU. `error` (if any) goes to stderr instead when no
+    /// monitor is a terminal, as QEMU's error_report writes a detached migration's failure there.
     /// Any thread may call it; the lines are written by the loop, after the command running now has printed.
-    func broadcast(terminal: String, plain: String?) {
+    func broadcast(terminal: String, error: String? = nil) {
         loop.post { [self] in
-            for session in sessions.withLock({ $0 }) {
-                if session.isTerminal {
-                    session.notify(terminal)
-                } else if let plain {
-                    session.notify(plain)
-                }
+            let sessions = sessions.withLock { $0 }
+            for session in sessions where session.isTerminal {
+                session.notify(terminal)
+            }
+            if let error, !sessions.contains(where: \.isTerminal) {
+                FileIO.reportError(error)
             }
         }
     }

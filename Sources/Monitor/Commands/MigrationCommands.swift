@@ -16,9 +16,10 @@ enum MigrationCommands {
                 onFinish: { [weak hub, backend = invocation.backend] info in
                     // A migration someone waits for reports through that wait; a detached one reports here.
                     guard watch.finish(), let hub else { return }
-                    let failure = info.status == .failed ? MigrationStatusText.errorLine(info) : nil
+                    // QEMU's migrate_fd_cleanup reports a failure on stderr, never on the monitor.
+                    let failure = info.status == .failed ? info.errorDescription ?? "migration failed" : nil
                     let summary = MigrationStatusText.summary(info, runState: backend.runState)
-                    hub.broadcast(terminal: summary, plain: failure)
+                    hub.broadcast(terminal: summary, error: failure.map(TerminalSafeText.singleLine))
                 })
         } catch {
             throw CommandError(error)

@@ -125,7 +125,7 @@ final class DemoDestination {
                 startFailure = nil
                 hub.broadcast(
                     terminal: "The demo's destination listens on \(host):\(port) now (pid \(fresh.pid)): "
-                        + "migrate -b tcp:\(host):\(port) moves this machine there", plain: nil)
+                        + "migrate -b tcp:\(host):\(port) moves this machine there")
             } catch {
                 scheduleRetry()
             }
@@ -208,9 +208,9 @@ final class DemoDestination {
         do throws(Failure) {
             let fresh = try spawn()
             listening = fresh
-            hub.broadcast(terminal: line + "; a fresh destination listens on \(host):\(port) (pid \(fresh.pid))", plain: nil)
+            hub.broadcast(terminal: line + "; a fresh destination listens on \(host):\(port) (pid \(fresh.pid))")
         } catch {
-            hub.broadcast(terminal: "\(line); \(error); \(retryAdvice)", plain: nil)
+            hub.broadcast(terminal: "\(line); \(error); \(retryAdvice)")
             scheduleRetry()
         }
     }
