@@ -8,6 +8,7 @@ import Testing
 @Suite struct ExecDescriptorTests {
     @Test func aLeakedDescriptorIsNotInherited() throws {
         let listing = temporaryPath("fds")
+        defer { removeTemporaryPath(listing) }
         // Opened the careless way, inheritable.
         let leaked = Glibc.open("/dev/null", O_RDONLY)
         #expect(leaked > 2)

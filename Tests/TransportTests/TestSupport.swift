@@ -67,11 +67,16 @@ func pattern(_ count: Int, seed: UInt8 = 7) -> [UInt8] {
     (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed) &+ ($0 >> 8)) }
 }
 
-/// A fresh path in a private temporary directory.
+/// A fresh path in a private temporary directory; the test removes it with removeTemporaryPath (deferred).
 func temporaryPath(_ name: String) -> String {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("transport-\(UUID().uuidString.prefix(8))")
     try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     return directory.appendingPathComponent(name).path
+}
+
+/// Removes the private directory of a temporaryPath, with whatever the test left in it.
+func removeTemporaryPath(_ path: String) {
+    try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent)
 }
 
 /// A loopback tcp port that nothing listens on now (bound, then released).
