@@ -133,7 +133,7 @@ public final class OutgoingMigration: Sendable {
             try stopAndCopy(saver, file, runState: stoppedGuestFrom ?? .running)
             connected.close()
             machine.setRunState(.postmigrate)
-            finish(.completed, error: nil)
+            finish(.completed, error: nil, bytesSent: file.bytesWritten)
         } catch {
             // Closed outside the lock: an exec: command that stopped reading but lives on is given seconds to
             // finish, and `info migrate` (which measures the channel under this lock) must not wait for it.
@@ -152,16 +152,37 @@ public final class OutgoingMigration: Sendable {
         var throttle = AutoConverge()
         var recent: [SyncPeriod.Closed] = []
         lastWindowEnd.store(windowStart, ordering: .relaxed)
-        // QEMU stops the guest as soon as what is pending fits in the downtime, even in the first pass; waiting for
-        // the first whole pass to be sent live leaves only what the guest dirtied since, so an idle guest stops
-        // for milliseconds instead of for most of its RAM.
-        var firstPassSent = false
         // The rate limit is a token bucket holding at most one window's worth: a 1 MiB disk chunk may overdraw
         // it, and the debt is paid by waiting, so the average holds even when records are larger than a window.
         var credit = 0.0
         var lastCredit = Clock.nanoseconds()
         while true {
             if isCancelled { throw MigrationError("cancelled") }
+            // migration_iteration_run: what is pending (ram_save_pending syncs the dirty bitmap first when it looks
+            // smaller than the threshold); the guest stops once it is below the threshold or nothing is left,
+            // otherwise one more iterate. Before the first window the threshold is 0: a pass sent whole within it
+            // (an idle guest) leaves nothing pending and the guest stops without another sync, as QEMU's.
+            var pending = saver.pendingRAMBytes + saver.pendingDiskBytes
+            if pending < threshold {
+                let before = saver.pendingRAMBytes
+                saver.syncDirty()
+                let newlyDirty = (saver.pendingRAMBytes &- before) / 4096
+                let sent = saver.statistics.ramTransferredBytes
+                if let closed = period.sync(newlyDirty: newlyDirty, transferred: sent, now: Clock.milliseconds()) {
+                    recent = Array((recent + [closed]).suffix(OutgoingMigration.recentPeriodCount))
+                    let together = MigrationInfo.Period(
+                        dirtyBytes: recent.reduce(0) { $0 &+ $1.dirtyPages } &* UInt64(GuestRAM.pageSize),
+                        sentBytes: recent.reduce(0) { $0 &+ $1.transferredBytes },
+                        milliseconds: recent.reduce(0) { $0 &+ $1.milliseconds })
+                    progress.withLock { info in
+                        info.ram.dirtyPagesRate = closed.dirtyPagesRate
+                        info.recentPeriods = together
+                    }
+                    if autoConverge { adjustThrottle(&throttle, closed, saver) }
+                }
+                pending = saver.pendingRAMBytes + saver.pendingDiskBytes
+            }
+            if pending == 0 || pending < threshold { return }
             let limit = Double(settings.maxBandwidth)
             let tick = Clock.nanoseconds()
             if limit == 0 {
@@ -172,11 +193,10 @@ public final class OutgoingMigration: Sendable {
                              limit * Double(OutgoingMigration.windowMilliseconds) / 1000)
             }
             lastCredit = tick
-            var passDone = false
             if credit >= 1 {
                 let budget = Int(min(credit, Double(OutgoingMigration.iterateChunk)))
                 let before = file.bytesWritten
-                passDone = try saver.iterate(file, budget: budget)
+                _ = try saver.iterate(file, budget: budget)
                 credit -= Double(file.bytesWritten - before)
             } else {
                 try file.flush()
@@ -200,28 +220,6 @@ public final class OutgoingMigration: Sendable {
                 windowStartBytes = file.bytesWritten
                 lastWindowEnd.store(now, ordering: .relaxed)
             }
-            if passDone { firstPassSent = true }
-            var pending = saver.pendingRAMBytes + saver.pendingDiskBytes
-            if passDone || (firstPassSent && threshold > 0 && pending <= threshold) {
-                let before = saver.pendingRAMBytes
-                saver.syncDirty()
-                let newlyDirty = (saver.pendingRAMBytes &- before) / 4096
-                let sent = saver.statistics.ramTransferredBytes
-                if let closed = period.sync(newlyDirty: newlyDirty, transferred: sent, now: Clock.milliseconds()) {
-                    recent = Array((recent + [closed]).suffix(OutgoingMigration.recentPeriodCount))
-                    let together = MigrationInfo.Period(
-                        dirtyBytes: recent.reduce(0) { $0 &+ $1.dirtyPages } &* UInt64(GuestRAM.pageSize),
-                        sentBytes: recent.reduce(0) { $0 &+ $1.transferredBytes },
-                        milliseconds: recent.reduce(0) { $0 &+ $1.milliseconds })
-                    progress.withLock { info in
-                        info.ram.dirtyPagesRate = closed.dirtyPagesRate
-                        info.recentPeriods = together
-                    }
-                    if autoConverge { adjustThrottle(&throttle, closed, saver) }
-                }
-                pending = saver.pendingRAMBytes + saver.pendingDiskBytes
-                if pending <= threshold || pending == 0 { return }
-            }
             publish(saver)
         }
     }
@@ -243,6 +241,8 @@ public final class OutgoingMigration: Sendable {
     /// Stops the guest, then sends what is left and the device state; `runState` is what the guest was doing,
     /// which the destination's globalstate receives.
     private func stopAndCopy(_ saver: SaveVMWriter, _ file: QEMUFileWriter, runState: RunState) throws(MigrationError) {
+        // What went out while the guest ran is precopy: counted before it stops (ram_transferred_add).
+        publish(saver)
         let stopStart = Clock.milliseconds()
         machine.setRunState(.finishMigrate)
         try saver.complete(file, runState: runState.rawValue)
@@ -280,7 +280,9 @@ public final class OutgoingMigration: Sendable {
         }
     }
 
-    private func finish(_ status: MigrationStatus, error: MigrationError?) {
+    /// `bytesSent`, the whole stream of a completed migration, gives its throughput over the time after setup, as
+    /// QEMU's migration_calculate_complete.
+    private func finish(_ status: MigrationStatus, error: MigrationError?, bytesSent: UInt64 = 0) {
         let end = Clock.milliseconds()
         // migration_iteration_finish: whatever the end, the guest runs at full speed again.
         if autoConverge { machine.workload?.setThrottle(percent: 0) }
@@ -289,7 +291,11 @@ public final class OutgoingMigration: Sendable {
             info.status = status
             info.errorDescription = error?.message
             info.totalTime = end - startTime
-            if status == .completed { info.ram.remaining = 0 }
+            if status == .completed {
+                info.ram.remaining = 0
+                let transferTime = info.totalTime - min(info.totalTime, info.setupTime)
+                if transferTime > 0 { info.ram.mbps = Double(bytesSent) * 8 / Double(transferTime) / 1000 }
+            }
             return info
         }
         observer?(.status(status))

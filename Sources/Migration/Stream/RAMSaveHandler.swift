@@ -95,7 +95,7 @@ public final class RAMSaveHandler: SaveVMHandler {
 
     public func complete(_ f: QEMUFileWriter) throws(MigrationError) {
         syncDirty()
-        try send(f, limit: .max)
+        try send(f, limit: .max, countingEOS: false)
     }
 
     /// The scan's state for one `send`, kept in locals and written back once: per-page work touches no class
@@ -107,8 +107,9 @@ public final class RAMSaveHandler: SaveVMHandler {
         var normalPages: UInt64 = 0
     }
 
-    /// Sends pages until about `limit` bytes went out or none is left, then EOS.
-    private func send(_ f: QEMUFileWriter, limit: UInt64) throws(MigrationError) {
+    /// Sends pages until about `limit` bytes went out or none is left, then EOS. QEMU 7.2 counts the EOS in the RAM
+    /// transferred after an iterate (ram_save_iterate's ram_transferred_add(8)), not after the completion's.
+    private func send(_ f: QEMUFileWriter, limit: UInt64, countingEOS: Bool = true) throws(MigrationError) {
         let before = f.bytesWritten
         let pageCount = ram.pageCount
         var scan = Scan(remaining: remaining, cursor: cursor)
@@ -137,8 +138,9 @@ public final class RAMSaveHandler: SaveVMHandler {
                 try sendPage(f, base + page << GuestRAM.pageShift, page: page, &scan)
             }
         }
+        let pages = f.bytesWritten - before
         try f.put64(Flag.eos)
-        statistics.ramTransferred.wrappingAdd(f.bytesWritten - before, ordering: .relaxed)
+        statistics.ramTransferred.wrappingAdd(countingEOS ? f.bytesWritten - before : pages, ordering: .relaxed)
     }
 
     /// `page` (already taken) and the rest of its bitmap word's pages that are to be sent and were never written:
