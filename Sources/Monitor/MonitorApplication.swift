@@ -51,7 +51,11 @@ public final class MonitorApplication {
             backend = try QMPBackend(
                 address: sourceAddress, destination: destinationAddress, hub: hub,
                 ended: { status, line in
-                    if let line { FileIO.reportError(line) }
+                    // At a terminal the prompt is on screen: the line goes below it, not after it.
+                    if let line {
+                        if isatty(2) == 1 { try? FileIO.writeAll(2, "\n") }
+                        FileIO.reportError(line)
+                    }
                     hub.requestQuit(status: status)
                 })
         } catch {
