@@ -4,28 +4,7 @@ import Glibc
 import Machine
 import Migration
 
-private let fuzzDir: String = {
-    var template = Array("/tmp/hmp-fuzz-XXXXXX".utf8CString)
-    let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    precondition(made != nil)
-    // libFuzzer ends a run with exit(): the directory goes then, so that nothing is left in /tmp.
-    atexit { removeFuzzDir() }
-    return String(cString: template.withUnsafeBufferPointer { $0.baseAddress! })
-}()
-
-/// Removes fuzzDir and the files the target made in it (it makes no subdirectories).
-private func removeFuzzDir() {
-    if let directory = opendir(fuzzDir) {
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
-            }
-            if name != "." && name != ".." { unlink(fuzzDir + "/" + name) }
-        }
-        closedir(directory)
-    }
-    rmdir(fuzzDir)
-}
+private let fuzzDir = fuzzScratchDirectory("hmp-fuzz")
 
 /// 64 KiB of RAM and a 1.5 MiB drive `drive0`, so ram and block records both reach real writes.
 private let machine: Machine = {

@@ -15,28 +15,7 @@ import Machine
 import Migration
 import Platform
 
-private let fuzzDir: String = {
-    var template = Array("/tmp/hmp-fuzz-large-XXXXXX".utf8CString)
-    let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    precondition(made != nil)
-    // libFuzzer ends a run with exit(): the directory goes then, so that nothing is left in /tmp.
-    atexit { removeFuzzDir() }
-    return String(cString: template.withUnsafeBufferPointer { $0.baseAddress! })
-}()
-
-/// Removes fuzzDir and the files the target made in it (it makes no subdirectories).
-private func removeFuzzDir() {
-    if let directory = opendir(fuzzDir) {
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
-            }
-            if name != "." && name != ".." { unlink(fuzzDir + "/" + name) }
-        }
-        closedir(directory)
-    }
-    rmdir(fuzzDir)
-}
+private let fuzzDir = fuzzScratchDirectory("hmp-fuzz-large")
 
 private let ramSize: UInt64 = 4 << 20
 private let driveSize = 256 << 10

@@ -50,10 +50,10 @@ base="$out/Platform.o $system_objects"
 for target in $targets; do
     case $target in
     stream-loader-fuzz)
-        swiftc $flags -module-name StreamLoaderFuzz fuzz/StreamLoaderFuzz.swift \
+        swiftc $flags -module-name StreamLoaderFuzz fuzz/StreamLoaderFuzz.swift fuzz/FuzzScratch.swift \
             "$out/QObject.o" "$out/Machine.o" "$out/Migration.o" $base -o fuzz/stream-loader-fuzz ;;
     stream-loader-large-fuzz)
-        swiftc $flags -module-name StreamLoaderLargeFuzz fuzz/StreamLoaderLargeFuzz.swift \
+        swiftc $flags -module-name StreamLoaderLargeFuzz fuzz/StreamLoaderLargeFuzz.swift fuzz/FuzzScratch.swift \
             "$out/QObject.o" "$out/Machine.o" "$out/Migration.o" $base -o fuzz/stream-loader-large-fuzz ;;
     line-parser-fuzz)
         module QMP "QObject Platform"
