@@ -191,7 +191,7 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
 
     private func startServer(attempt: Int) {
         let address: QDict = ["type": "inet", "data": ["host": .string(nbdHost), "port": .string(String(nbdPort))]]
-        send(destination, "nbd-server-start", ["addr": .dict(address)], step: "nbd-server-start on the destination") {
+        send(destination, "nbd-server-start", ["addr": .dict(address)]) {
             [self] result in
             switch result {
             case .success:
@@ -327,8 +327,8 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
             asking = false
             guard case .success(let reply) = result else { return }
             var seen: [(String, String?)] = []
-            for job in reply.list ?? [] {
-                guard let job = job.dict, let id = job["device"]?.string, jobsStarted.contains(id) else { continue }
+            for job in ownJobs(reply) {
+                let id = job["device"]?.string ?? ""
                 progress[id] = (job["offset"]?.uint ?? 0, job["len"]?.uint ?? 0, job["ready"]?.bool ?? false)
                 seen.append((id, job["status"]?.string == "concluded" ? job["error"]?.string ?? "it ended early" : nil))
             }
@@ -409,7 +409,7 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
         final.totalTime = Clock.milliseconds() - startedAt
         let total = disks.reduce(0) { $0 &+ $1.size }
         final.disk = MigrationInfo.DiskStatistics(transferred: total, remaining: 0, total: total)
-        send(destination, "nbd-server-stop", nil, step: "") { [self] _ in
+        send(destination, "nbd-server-stop", nil) { [self] _ in
             serverStarted = false
             restoreCapability { [self] in end(final) }
         }
@@ -428,7 +428,7 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
         latest.status = .cancelling
         let cancelRAM: (@escaping () -> Void) -> Void = { [self] next in
             guard wasMigrating else { return next() }
-            send(backend.client, "migrate_cancel", nil, step: "") { _ in next() }
+            send(backend.client, "migrate_cancel", nil) { _ in next() }
         }
         afterStepsInFlight { [self] in cancelRAM { [self] in
             cancelJobs(jobsStarted[...], force: true) { [self] in
@@ -436,7 +436,7 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
                     dismissAndDelete { [self] in
                         let stopServer: (@escaping () -> Void) -> Void = { [self] next in
                             guard serverStarted else { return next() }
-                            send(destination, "nbd-server-stop", nil, step: "") { _ in next() }
+                            send(destination, "nbd-server-stop", nil) { _ in next() }
                         }
                         stopServer { [self] in
                             restoreCapability { [self] in
@@ -459,7 +459,7 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
 
     private func cancelJobs(_ left: ArraySlice<String>, force: Bool, then: @escaping () -> Void) {
         guard let job = left.first else { return then() }
-        send(backend.client, "block-job-cancel", ["device": .string(job), "force": .bool(force)], step: "") {
+        send(backend.client, "block-job-cancel", ["device": .string(job), "force": .bool(force)]) {
             [self] result in
             if case .failure(let error) = result, !force {
                 return rollback("block-job-cancel of \(job)", backend.describe(error, command: "block-job-cancel"))
@@ -469,11 +469,14 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
     }
 
     /// Polls until none of the jobs is still running; the error of one that concluded with one, if any.
+    /// The jobs of query-block-jobs' reply that this flow started.
+    private func ownJobs(_ reply: QValue) -> [QDict] {
+        (reply.list ?? []).compactMap(\.dict).filter { jobsStarted.contains($0["device"]?.string ?? "") }
+    }
+
     private func awaitJobsConcluded(attempts: Int = 1000, _ then: @escaping (String?) -> Void) {
         backend.client.send("query-block-jobs", timeout: QMPBackend.answerMilliseconds) { [self] result in
-            let jobs = ((try? result.get())?.list ?? []).compactMap(\.dict).filter {
-                jobsStarted.contains($0["device"]?.string ?? "")
-            }
+            let jobs = (try? result.get()).map(ownJobs) ?? []
             if jobs.allSatisfy({ $0["status"]?.string == "concluded" }) || attempts == 0 {
                 return then(jobs.compactMap { $0["error"]?.string }.first)
             }
@@ -487,11 +490,11 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
         nodesAdded = []
         func dismiss(_ left: ArraySlice<String>) {
             guard let job = left.first else { return delete(nodes[...]) }
-            send(backend.client, "block-job-dismiss", ["id": .string(job)], step: "") { _ in dismiss(left.dropFirst()) }
+            send(backend.client, "block-job-dismiss", ["id": .string(job)]) { _ in dismiss(left.dropFirst()) }
         }
         func delete(_ left: ArraySlice<String>) {
             guard let node = left.first else { return then() }
-            send(backend.client, "blockdev-del", ["node-name": .string(node)], step: "") { _ in delete(left.dropFirst()) }
+            send(backend.client, "blockdev-del", ["node-name": .string(node)]) { _ in delete(left.dropFirst()) }
         }
         dismiss(jobs[...])
     }
@@ -504,7 +507,7 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
         if !pausedBeforeSwitchover { capabilities.append(["capability": "pause-before-switchover", "state": false]) }
         if !eventsWereOn { capabilities.append(["capability": "events", "state": false]) }
         guard !capabilities.isEmpty else { return then() }
-        send(backend.client, "migrate-set-capabilities", ["capabilities": .list(capabilities)], step: "") { _ in then() }
+        send(backend.client, "migrate-set-capabilities", ["capabilities": .list(capabilities)]) { _ in then() }
     }
 
     private func end(_ info: MigrationInfo) {
@@ -530,7 +533,7 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
     private func jobID(_ disk: Disk) -> String { "hmp-mirror-\(disk.id)" }
 
     private func send(
-        _ client: QMPClient, _ command: String, _ arguments: QDict?, step: String,
+        _ client: QMPClient, _ command: String, _ arguments: QDict?,
         _ then: @escaping (Result<QValue, QMPError>) -> Void
     ) {
         client.send(command, arguments: arguments, timeout: QMPBackend.answerMilliseconds, completion: then)
@@ -541,7 +544,7 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
         _ client: QMPClient, _ command: String, _ arguments: QDict?, step: String, _ then: @escaping () -> Void
     ) {
         stepsInFlight += 1
-        send(client, command, arguments, step: step) { [self] result in
+        send(client, command, arguments) { [self] result in
             stepsInFlight -= 1
             switch result {
             case .success: then()

@@ -56,12 +56,10 @@ final class QMPEvents: Sendable {
         var message = QDict()
         message["timestamp"] = ["seconds": .int(event.seconds), "microseconds": .int(event.microseconds)]
         message["event"] = .string(event.name)
-        if !event.data.isEmpty || Self.alwaysHasData.contains(event.name) { message["data"] = .dict(event.data) }
+        // QEMU leaves `data` out of the events that have none (STOP, RESUME); every other one carries members.
+        if !event.data.isEmpty { message["data"] = .dict(event.data) }
         for session in sessions.withLock({ $0 }) where session.isNegotiated {
             session.send(.dict(message))
         }
     }
-
-    /// Events whose `data` QEMU sends even when it has no members.
-    private static let alwaysHasData: Set<String> = ["SHUTDOWN", "MIGRATION", "MIGRATION_PASS"]
 }
