@@ -4,7 +4,7 @@ import Synchronization
 
 /// Stands in for the guest's vCPUs: a thread that, while the machine runs, overwrites random whole RAM pages and
 /// random 256 KiB disk extents of the writable drives at the configured rates, which marks them dirty. It works in
-/// 10 ms slices and holds its control lock for a whole slice, so `pause()` returns only once no more guest writes
+/// 10 ms slices and holds its control lock for each write, so `pause()` returns only once no more guest writes
 /// can happen — as `vm_stop` returns with the vCPUs stopped.
 public final class Workload: Sendable {
     public enum Mode: Sendable { case running, paused, stopped }
@@ -96,31 +96,50 @@ public final class Workload: Sendable {
                 }
                 let share = Double(100 - Int(throttlePercent.load(ordering: .relaxed))) / 100 * elapsed
                 ramCredit = min(ramCredit + Double(rates.ramBytesPerSecond) * share, Workload.sliceLimitBytes)
-                diskCredit = min(diskCredit + Double(rates.diskBytesPerSecond) * share, Workload.sliceLimitBytes)
-                while ramCredit >= Double(GuestRAM.pageSize) {
-                    ramCredit -= Double(GuestRAM.pageSize)
-                    let pageBytes = UnsafeMutableRawBufferPointer(rebasing: block[0..<GuestRAM.pageSize])
-                    rng.fill(pageBytes)
-                    let page = UInt64(rng.next() % UInt64(ramPages))
-                    if (try? ram.write(at: page << UInt64(GuestRAM.pageShift), from: UnsafeRawBufferPointer(pageBytes))) != nil {
-                        ramWritten.add(UInt64(GuestRAM.pageSize), ordering: .relaxed)
-                    }
-                }
-                if drives.isEmpty { diskCredit = 0 }
-                while diskCredit >= Double(Workload.blockSize) {
-                    diskCredit -= Double(Workload.blockSize)
-                    rng.fill(block)
-                    let drive = drives[Int(rng.next() % UInt64(drives.count))]
-                    let blocks = drive.size / UInt64(Workload.blockSize)
-                    let offset = (rng.next() % blocks) * UInt64(Workload.blockSize)
-                    if (try? drive.write(at: offset, from: UnsafeRawBufferPointer(block))) != nil {
-                        diskWritten.add(UInt64(Workload.blockSize), ordering: .relaxed)
-                    }
-                }
+                diskCredit = drives.isEmpty
+                    ? 0 : min(diskCredit + Double(rates.diskBytesPerSecond) * share, Workload.sliceLimitBytes)
                 return mode
+            }
+            if mode == .running {
+                writeSlice(ramCredit: &ramCredit, diskCredit: &diskCredit, rng: &rng, block: block, ramPages: ramPages)
             }
             if mode == .stopped { return }
             usleep(Workload.sliceMicroseconds)
+        }
+    }
+}
+
+extension Workload {
+    /// One slice's writes, each under the control lock with the mode checked first: `pause()` waits for one page
+    /// or extent at the most, not a whole slice (a write into memory the host has not backed yet faults in a huge
+    /// page, and a slice of them took over a second on a cold host, all of it added to a migration's downtime).
+    fileprivate func writeSlice(
+        ramCredit: inout Double, diskCredit: inout Double, rng: inout SplitMix64, block: UnsafeMutableRawBufferPointer,
+        ramPages: Int
+    ) {
+        let pageBytes = UnsafeMutableRawBufferPointer(rebasing: block[0..<GuestRAM.pageSize])
+        while ramCredit >= Double(GuestRAM.pageSize) {
+            ramCredit -= Double(GuestRAM.pageSize)
+            rng.fill(pageBytes)
+            let address = (rng.next() % UInt64(ramPages)) << UInt64(GuestRAM.pageShift)
+            let wrote = control.withLock { mode -> Bool? in
+                guard mode == .running else { return nil }
+                return (try? ram.write(at: address, from: UnsafeRawBufferPointer(pageBytes))) != nil
+            }
+            guard let wrote else { return }
+            if wrote { ramWritten.add(UInt64(GuestRAM.pageSize), ordering: .relaxed) }
+        }
+        while diskCredit >= Double(Workload.blockSize) {
+            diskCredit -= Double(Workload.blockSize)
+            rng.fill(block)
+            let drive = drives[Int(rng.next() % UInt64(drives.count))]
+            let offset = (rng.next() % (drive.size / UInt64(Workload.blockSize))) * UInt64(Workload.blockSize)
+            let wrote = control.withLock { mode -> Bool? in
+                guard mode == .running else { return nil }
+                return (try? drive.write(at: offset, from: UnsafeRawBufferPointer(block))) != nil
+            }
+            guard let wrote else { return }
+            if wrote { diskWritten.add(UInt64(Workload.blockSize), ordering: .relaxed) }
         }
     }
 }
