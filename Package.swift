@@ -17,20 +17,25 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
-        // Top: the executable turns QEMU-style options into a Configuration and runs the monitor.
+        // Top: the executable turns QEMU-style options into a MachineConfiguration and monitor endpoints and runs
+        // the monitors. Its folder is not Sources/hmp, which would differ from Sources/HMP only in case.
         .executableTarget(
             name: "hmp",
             dependencies: [
                 "Monitor", "Machine", "Platform",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            path: "Sources/Executable",
             swiftSettings: strict
         ),
         // The monitors (terminal, pipes, sockets, the QMP server), the command table and its handlers, and the
         // backends behind them: the built-in machine, or a QEMU reached over QMP.
         .target(
             name: "Monitor",
-            dependencies: ["HMP", "Machine", "Migration", "QObject", "QMP", "Platform", "CEditLine", "CCurses"],
+            dependencies: [
+                "HMP", "Machine", "Migration", "QObject", "QMP", "Platform", "CEditLine", "CCurses",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: strict
         ),
         // Live migration: parameters, capabilities, the engine, QEMU 7.2's stream format and the transports.
@@ -57,15 +62,18 @@ let package = Package(
 
         .testTarget(name: "QObjectTests", dependencies: ["QObject"], swiftSettings: strict),
         .testTarget(name: "HMPTests", dependencies: ["HMP", "QObject"], swiftSettings: strict),
-        .testTarget(name: "MigrationTests", dependencies: ["Migration", "Machine", "QObject"], swiftSettings: strict),
-        .testTarget(name: "MachineTests", dependencies: ["Machine", "Migration", "QObject", "Platform"], swiftSettings: strict),
+        .testTarget(name: "MigrationTests", dependencies: ["Migration", "Machine", "Platform"], swiftSettings: strict),
+        .testTarget(name: "MachineTests", dependencies: ["Machine", "Migration", "Platform"], swiftSettings: strict),
         .testTarget(name: "TransportTests", dependencies: ["Migration", "Platform"], swiftSettings: strict),
         .testTarget(name: "QMPTests", dependencies: ["QMP", "QObject", "Platform"], swiftSettings: strict),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], swiftSettings: strict),
-        // The monitor's own pieces: HMPFormat's texts, LocalBackend, the dispatcher and what handlers return.
+        // The monitor's own pieces: HMPFormat's texts, the dispatcher (over LocalBackend and a fake attached QEMU), the
+        // status line and history.
         .testTarget(
-            name: "MonitorTests", dependencies: ["Monitor", "Machine", "Migration", "Platform"], swiftSettings: strict),
-        // Runs the built binary: piped stdin, the unix-socket monitor, and a real terminal under tmux.
+            name: "MonitorTests", dependencies: ["Monitor", "Machine", "Migration", "QMP", "QObject", "Platform"],
+            swiftSettings: strict),
+        // Runs the built binary: piped stdin, the monitor and QMP sockets, a real terminal under tmux, and against the
+        // real QEMU 7.2 and 10.0.2.
         .testTarget(name: "EndToEndTests", dependencies: ["hmp"], swiftSettings: strict),
     ]
 )

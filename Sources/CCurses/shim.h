@@ -5,8 +5,6 @@
 
 /* tparm and tigetstr are variadic or macro-heavy; fixed-arity wrappers keep the Swift side simple. */
 static inline char *hmp_tparm2(const char *cap, long a, long b) { return tiparm(cap, (int)a, (int)b); }
-static inline char *hmp_tparm1(const char *cap, long a) { return tiparm(cap, (int)a); }
-static inline char *hmp_tparm0(const char *cap) { return tiparm(cap); }
 static inline char *hmp_tigetstr(const char *name) {
     char *s = tigetstr(name);
     return (s == (char *)-1) ? NULL : s;
