@@ -18,19 +18,30 @@ swift build -c release --target SystemPackage >&2
 release=$(swift build -c release --show-bin-path)
 system="-I $release/Modules -I .build/checkouts/swift-system/Sources/CSystem/include"
 system_objects=$(find "$release/SystemPackage.build" "$release/CSystem.build" -name '*.o' | sort)
-flags="-swift-version 6 -O -sanitize=fuzzer,address -parse-as-library -I $out -I Sources/CLinux $system"
+# The language mode and upcoming features are Package.swift's `strict` settings, read from there so that the
+# fuzzed modules are compiled as SwiftPM compiles them.
+settings=$(sed -n '/^let strict: \[SwiftSetting\] = \[/,/^\]/p' Package.swift)
+language=$(printf '%s\n' "$settings" | sed -n 's/.*\.swiftLanguageMode(\.v\([0-9]*\)).*/-swift-version \1/p')
+features=$(printf '%s\n' "$settings" | sed -n 's/.*\.enableUpcomingFeature("\([A-Za-z]*\)").*/-enable-upcoming-feature \1/p')
+if [ -z "$language" ] || [ -z "$features" ]; then
+    echo "fuzz/build.sh: no language mode or upcoming features in Package.swift's strict settings" >&2
+    exit 2
+fi
+# shellcheck disable=SC2086
+flags="$language $(echo $features) -O -sanitize=fuzzer,address -parse-as-library -I $out -I Sources/CLinux $system"
 flags="$flags -I Sources/CEditLine -I Sources/CCurses"
-flags="$flags -enable-upcoming-feature ExistentialAny -enable-upcoming-feature InternalImportsByDefault"
 
 # Compiles module $1 (depending on the modules in $2, extra flags after) unless its object is newer than its
-# sources and its dependencies' objects. HMP gets -enable-testing, so that the number fuzzer can reach its
-# internal readers through @testable import.
+# sources, its dependencies' objects and Package.swift. HMP gets -enable-testing, so that the number fuzzer can
+# reach its internal readers through @testable import.
 module() {
     name=$1 deps=$2
     shift 2
     object="$out/$name.o"
     stale=no
     if [ ! -f "$object" ] || [ -n "$(find "Sources/$name" -newer "$object" -name '*.swift')" ]; then stale=yes; fi
+    # Its flags come from there.
+    if [ Package.swift -nt "$object" ]; then stale=yes; fi
     for dep in $deps; do
         if [ "$out/$dep.o" -nt "$object" ]; then stale=yes; fi
     done
