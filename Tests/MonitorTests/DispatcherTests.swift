@@ -149,17 +149,7 @@ import Testing
 /// have go to that QEMU's own monitor, the rest to hmp's handlers; nothing else is sent.
 @Suite struct AttachedRoutingTests {
     private func run(_ line: String) -> (calls: [String], output: String) {
-        let backend = FakeAttachedBackend()
-        let dispatcher = CommandDispatcher(table: hmpCommands, backend: backend, hub: MonitorHub(loop: EventLoop()))
-        var fds: [Int32] = [0, 0]
-        precondition(pipe(&fds) == 0)
-        defer { close(fds[0]) }
-        let session = MonitorSession(output: fds[1], history: CommandHistory(), isTerminal: false)
-        dispatcher.execute(line, in: session)
-        close(fds[1])
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        let n = buffer.withUnsafeMutableBytes { read(fds[0], $0.baseAddress, $0.count) }
-        return (backend.calls, String(decoding: buffer[0..<max(0, n)], as: UTF8.self))
+        FakeBackend.dispatch(line)
     }
 
     @Test(arguments: [
@@ -187,6 +177,26 @@ import Testing
         let bad = run("migrate")
         #expect(bad.calls == [])
         #expect(bad.output.contains("migrate"), "\(bad.output)")
+    }
+}
+
+/// The dispatcher itself, over a fake with no monitor of its own (as the built-in machine has none): what reaches
+/// the backend, once, and what never does.
+@Suite struct DispatcherCallTests {
+    @Test func handlersCallTheBackendOnce() {
+        #expect(FakeBackend.dispatch("info status", attached: false) == (["runState"], "VM status: running\n"))
+        #expect(FakeBackend.dispatch("stop", attached: false).calls == ["stop"])
+        #expect(FakeBackend.dispatch("c", attached: false).calls == ["cont"])
+        #expect(FakeBackend.dispatch("migrate_set_speed 1k", attached: false).calls == ["setMigrationSpeed 1024"])
+        #expect(FakeBackend.dispatch("quit", attached: false).calls == ["quit"])
+    }
+
+    @Test func linesNoRowTakesNeverReachTheBackend() {
+        #expect(FakeBackend.dispatch("nosuch", attached: false) == ([], "unknown command: 'nosuch'\n"))
+        #expect(FakeBackend.dispatch("info qtree", attached: false).calls == [])
+        #expect(FakeBackend.dispatch("   ", attached: false) == ([], ""))
+        #expect(FakeBackend.dispatch("migrate", attached: false).calls == [])
+        #expect(FakeBackend.dispatch("help stop", attached: false).calls == [])
     }
 }
 
