@@ -60,20 +60,27 @@ let package = Package(
         // Linux calls Glibc's Swift module leaves out (splice, pipe2, accept4): header-only wrappers, nothing to link.
         .systemLibrary(name: "CLinux"),
 
+        // What the test targets share: temp dirs, hmp and QEMU 7.2/10 processes, tmux, HMP and QMP socket clients,
+        // the fake QMP peer. A plain target under Tests, built only for the tests.
+        .target(name: "TestSupport", dependencies: ["Platform"], path: "Tests/TestSupport", swiftSettings: strict),
+
         .testTarget(name: "QObjectTests", dependencies: ["QObject"], swiftSettings: strict),
         .testTarget(name: "HMPTests", dependencies: ["HMP", "QObject"], swiftSettings: strict),
-        .testTarget(name: "MigrationTests", dependencies: ["Migration", "Machine", "Platform"], swiftSettings: strict),
-        .testTarget(name: "MachineTests", dependencies: ["Machine", "Migration", "Platform"], swiftSettings: strict),
-        .testTarget(name: "TransportTests", dependencies: ["Migration", "Platform"], swiftSettings: strict),
-        .testTarget(name: "QMPTests", dependencies: ["QMP", "QObject", "Platform"], swiftSettings: strict),
+        .testTarget(
+            name: "MigrationTests", dependencies: ["Migration", "Machine", "Platform", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "MachineTests", dependencies: ["Machine", "Migration", "Platform", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "TransportTests", dependencies: ["Migration", "Platform", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "QMPTests", dependencies: ["QMP", "QObject", "Platform", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], swiftSettings: strict),
-        // The monitor's own pieces: HMPFormat's texts, the dispatcher (over LocalBackend and a fake attached QEMU), the
+        // The monitor's own pieces: HMPFormat's texts, the dispatcher (over LocalBackend and FakeBackend), the
         // status line and history.
         .testTarget(
-            name: "MonitorTests", dependencies: ["Monitor", "Machine", "Migration", "QMP", "QObject", "Platform"],
+            name: "MonitorTests",
+            dependencies: ["Monitor", "Machine", "Migration", "QMP", "QObject", "Platform", "TestSupport"],
             swiftSettings: strict),
         // Runs the built binary: piped stdin, the monitor and QMP sockets, a real terminal under tmux, and against the
         // real QEMU 7.2 and 10.0.2.
-        .testTarget(name: "EndToEndTests", dependencies: ["hmp"], swiftSettings: strict),
+        .testTarget(name: "EndToEndTests", dependencies: ["hmp", "TestSupport"], swiftSettings: strict),
     ]
 )

@@ -1,12 +1,13 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// auto-converge through hmp's QMP server, against what QEMU 7.2 answers: migrate-set-parameters sets its members
 /// all at once and checks the whole (so cpu-throttle-initial and max-cpu-throttle may come in either order, and a
 /// refused call changes nothing), the capability turns on, and query-migrate reports the throttle while it acts.
 @Suite(.serialized) struct AutoConvergeQMPTests {
     @Test func throttleParametersAreSetAllOrNothing() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let hmp = try HMPProcess(["-m", "64", "-monitor", "none", "-qmp",
                                   "unix:\(scratch.file("q.sock")),server=on,wait=off"])
         defer { hmp.close() }
@@ -39,7 +40,7 @@ import Testing
     /// A guest dirtying 32 MiB at up to 512 MiB/s against 16 MiB/s, auto-converge on: query-migrate shows
     /// `cpu-throttle-percentage` (at least cpu-throttle-initial) while the migration runs, and none once it ended.
     @Test func queryMigrateReportsTheThrottle() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let port = freePort()
         let dst = try HMPProcess(["-m", "32", "-S", "-incoming", "tcp:127.0.0.1:\(port)"])
         defer { dst.close() }

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Files that shrink under a running guest: hmp no longer reads a -mem-path file after start-up, and a drive that
 /// shrinks reads as zeros past its end, so neither can end hmp with a signal; status, pmemsave and a migration go on.
 @Suite(.serialized) struct BackingFileTests {
-    let scratch = Scratch()
+    let scratch = TempDir()
 
     func destination(port: Int, disk: Bool) throws -> HMPProcess {
         var arguments = ["-m", "32", "-S", "-incoming", "tcp:127.0.0.1:\(port)"]

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// hmp's own options: QEMU's spelling, and bad input refused in one line with status 1 before anything starts.
 @Suite struct CommandLineTests {
@@ -40,7 +41,7 @@ import Testing
     }
 
     @Test func memPathSmallerThanRAMIsRefused() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let ram = scratch.patternFile("ram.bin", size: 1 << 20)
         let result = try runHMP(["-m", "2", "-mem-path", ram])
         #expect(result.status == 1)

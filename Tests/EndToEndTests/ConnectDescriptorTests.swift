@@ -1,11 +1,12 @@
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 
 /// `getfd` typed at hmp attached to a real QEMU, 7.2 and 10.0: the descriptor a monitor client passed to hmp goes on to
 /// QEMU over QMP (SCM_RIGHTS), where `migrate fd:NAME` writes QEMU's stream into it.
 @Suite(.serialized) struct ConnectDescriptorTests {
-    let scratch = Scratch()
+    let scratch = TempDir()
 
     @Test(arguments: QEMUVersion.allCases) func getfdPassesTheDescriptorOnToQEMU(version: QEMUVersion) throws {
         let qemu = try QEMUProcess(scratch: scratch, name: "q-\(version.rawValue)", version: version, memory: 16)

@@ -1,12 +1,13 @@
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 
 /// A QEMU that stops answering (SIGSTOP, as a hung or stopped process) never freezes hmp: its other monitors
 /// answer at once, a command that waits for QEMU ends with a line naming what QEMU did not answer, and SIGTERM
 /// ends hmp without waiting for QEMU. On QEMU 7.2 and 10.0 alike.
 @Suite(.serialized) struct ConnectStallTests {
-    let scratch = Scratch()
+    let scratch = TempDir()
 
     @Test(arguments: QEMUVersion.allCases) func stoppedQEMUFreezesNothing(version: QEMUVersion) throws {
         let qemu = try QEMUProcess(scratch: scratch, name: "q", version: version)

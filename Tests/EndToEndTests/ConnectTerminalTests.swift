@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `hmp --connect` at a real terminal (tmux, 100x30), attached to a real QEMU 7.2: the migration status line
 /// and ^C, and QMP events shown above the prompt.
 @Suite(.serialized) struct ConnectTerminalTests {
-    let scratch = Scratch()
+    let scratch = TempDir()
 
     func terminal(_ qemu: QEMUProcess) throws -> TerminalSession {
         let home = scratch.file("home")
@@ -104,7 +105,7 @@ import Testing
 /// Then a QEMU that stops answering mid-way: a second ^C gives the prompt back, and the end is reported once
 /// QEMU answers again.
 @Suite(.serialized) struct ConnectTerminalMigrationTests {
-    let scratch = Scratch()
+    let scratch = TempDir()
 
     struct Setup {
         let source: QEMUProcess

@@ -1,11 +1,12 @@
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 
 /// `hmp --connect` on a pipe, attached to a real QEMU's QMP socket, 7.2 and 10.0 alike; that QEMU's own HMP (on a
 /// second socket) is the reference its output is compared with.
 @Suite(.serialized) struct ConnectTests {
-    let scratch = Scratch()
+    let scratch = TempDir()
 
     /// What hmp printed for one command, as lines.
     func lines(_ output: String) -> [String] { QEMUProcess.lines(output) }

@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `--demo-destination`, the demo's way of migrating again and again: at a real terminal (tmux), two migrations
 /// in a row to the same address, each checked byte for byte on the destination that received it, and a
 /// destination killed behind the demo's back, which the prompt hears of.
 @Suite(.serialized) struct DemoDestinationTests {
-    let scratch = Scratch()
+    let scratch = TempDir()
 
     /// The first monitor path the screen names after `after`.
     func monitorPath(in text: String, after marker: String) -> String? {

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// An `exec:` command inherits only its stdin, stdout and stderr: not the terminal's copies libedit holds, not a
 /// socket monitor's listener or client, not a descriptor `getfd` holds, not the wake-up pipes.
 @Suite(.serialized) struct DescriptorTests {
-    let scratch = Scratch()
+    let scratch = TempDir()
 
     /// The command that lists its own descriptors into `listing`, then swallows the stream.
     func listingCommand(_ listing: String) -> String {

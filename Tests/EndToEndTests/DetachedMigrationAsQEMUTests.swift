@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A detached migration's end as QEMU 7.2's monitor shows it on a pipe or socket: `migrate -d` then `migrate_cancel`
 /// prints nothing more than the same commands on QEMU's own monitor (`total time: 0 ms` once cancelled), and a
 /// detached failure goes to stderr, never to the monitor.
 @Suite(.serialized) struct DetachedMigrationAsQEMUTests {
-    let scratch = Scratch()
+    let scratch = TempDir()
 
     /// What each command prints, waiting in between as a person would: the cancel is in flight while
     /// `info migrate` waits for its end, so a line the end broadcast shows up in a later command's output.

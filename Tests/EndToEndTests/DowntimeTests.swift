@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The downtime that `query-migrate` reports, checked against the guest's real pause as QMP clients see it: from
 /// the source's STOP (the guest stops for the last copy) to the destination's RESUME (it runs again), both stamped
@@ -40,7 +41,7 @@ struct DowntimeTests {
 
     @Test(arguments: cases)
     func reportedDowntimeIsTheSourcesPartOfTheRealPause(_ setting: Case) throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let ram = scratch.patternFile("ram.bin", size: 128 << 20, seed: 11)
         let port = freePort()
         let destination = try HMPProcess([

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// An exec: command that closes its stdin but keeps running fails the migration; hmp then gives it seconds to
 /// end before killing it. That wait held the channel's lock, and `info migrate` on every monitor waited on it.

@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A destination whose disk fills up says so, naming the drive, instead of a bare `Input/output error`.
 @Suite(.serialized) struct FullDiskTests {
-    let scratch = Scratch()
+    let scratch = TempDir()
 
     /// Runs a command, true when it exits 0.
     func run(_ tool: String, _ arguments: [String]) -> Bool {

@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `hmp --connect` attached to a QMP peer that sends what no real QEMU would (FakeQMPPeer): figures at and
 /// beyond the ends of their range, and strings full of control characters and escape sequences. hmp prints
 /// every figure without trapping, stays alive, and no control character from the peer reaches the output.
 @Suite(.serialized) struct HostilePeerTests {
-    let scratch = Scratch()
+    let scratch = TempDir()
     static let max = "18446744073709551615"
 
     /// query-migrate's reply with every figure at UInt64.max, `mbps` as given, and a disk whose transferred × 100

@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A local user who can reach `-qmp` (a tcp: port, a socket they may open) and means harm: big or malformed
 /// messages must not stop the other monitors or balloon hmp's memory, and connection slots cannot be hoarded.
 @Suite struct HostileQMPClientTests {
     /// hmp with one QMP socket; its pid, for /proc.
-    private func start(_ scratch: Scratch) throws -> (HMPProcess, String) {
+    private func start(_ scratch: TempDir) throws -> (HMPProcess, String) {
         let socket = scratch.file("q.sock")
         let hmp = try HMPProcess(["-m", "16", "-S", "-monitor", "none", "-qmp", "unix:\(socket),server=on,wait=off"])
         return (hmp, socket)
@@ -27,7 +28,7 @@ import Testing
     /// 240,000 keys (3.8 MB) once froze every client for 55 s. The object is parsed off the loop: another client
     /// is answered at once, and the sender gets its (QEMU) error in seconds.
     @Test func aHugeObjectDoesNotStopTheOtherClients() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let (hmp, socket) = try start(scratch)
         defer { hmp.close() }
         let hostile = try negotiated(socket)
@@ -49,7 +50,7 @@ import Testing
     /// A 60 MiB string of invalid UTF-8 took hmp from 14 MB to 1.08 GB and 11 s. It is refused at its first bad
     /// byte with QEMU's text; what hmp holds is the message's bytes, about once.
     @Test func aHugeInvalidStringCostsLittle() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let (hmp, socket) = try start(scratch)
         defer { hmp.close() }
         let hostile = try negotiated(socket)
@@ -67,7 +68,7 @@ import Testing
 
     /// A message over QEMU's 64 MiB bound: told so with QEMU's text, then dropped, not read to its end.
     @Test func aMessageOverTheLimitIsToldAndDropped() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let (hmp, socket) = try start(scratch)
         defer { hmp.close() }
         let hostile = try negotiated(socket)
@@ -84,7 +85,7 @@ import Testing
     /// The ninth client is told why before the close (it was closed without a word, which `hmp --connect` took
     /// for QEMU quitting); the eight keep being served.
     @Test func theNinthClientIsToldTheServerIsFull() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let (hmp, socket) = try start(scratch)
         defer { hmp.close() }
         let clients = try (0..<8).map { _ in try negotiated(socket) }
@@ -101,7 +102,7 @@ import Testing
     /// A client that never negotiates is closed after 10 s, so eight silent connections cannot hold the slots
     /// for ever; one that negotiated stays, idle or not.
     @Test func anUnnegotiatedClientIsClosedAfterTenSeconds() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let (hmp, socket) = try start(scratch)
         defer { hmp.close() }
         let idle = try RawQMPClient(path: socket)

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 
 /// `migrate -b` of a real Linux guest (LinuxGuest: Debian's kernel and busybox, under TCG) that writes to its disk
 /// and dirties its RAM throughout: on QEMU 10.0 → 10.0 with `--destination` (hmp's NBD and blockdev-mirror flow),
@@ -8,7 +9,7 @@ import Testing
 /// its counter goes on from where the source's stopped, and every block on its disk holds the newest write the
 /// guest made to it; the rest of the disk, which the guest never touches, arrives byte for byte.
 @Suite(.serialized) struct LinuxGuestMigrationTests {
-    let scratch = Scratch()
+    let scratch = TempDir()
 
     struct Route: Sendable, CustomTestStringConvertible {
         let version: QEMUVersion

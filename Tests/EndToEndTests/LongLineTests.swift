@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A line with no newline in sight is discarded past 64 KiB, in linear time, with one error, and the next line
 /// runs as usual; no byte in a line crashes the reader.
@@ -24,7 +25,7 @@ import Testing
     }
 
     @Test func tenMebibytesWithoutANewlineOnASocket() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let path = scratch.file("mon.sock")
         let hmp = try HMPProcess(["-m", "16", "-monitor", "unix:\(path),server=on,wait=off"])
         defer { hmp.close() }
@@ -49,7 +50,7 @@ import Testing
     }
 
     @Test func nulAndInvalidUTF8InALineCrashNothing() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let path = scratch.file("mon.sock")
         let hmp = try HMPProcess(["-m", "16", "-monitor", "unix:\(path),server=on,wait=off"])
         defer { hmp.close() }
@@ -62,28 +63,4 @@ import Testing
         #expect(client.command("info status") == "VM status: running\n")
         #expect(hmp.process.isRunning)
     }
-}
-
-/// Writes all of `bytes` to `fd` unless `seconds` pass first, so that a reader that has slowed to a crawl fails
-/// the test instead of hanging it. The descriptor is blocking again afterwards.
-func writeAll(_ bytes: [UInt8], to fd: Int32, within seconds: TimeInterval) -> Bool {
-    signal(SIGPIPE, SIG_IGN)
-    let flags = fcntl(fd, F_GETFL)
-    _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
-    defer { _ = fcntl(fd, F_SETFL, flags) }
-    let deadline = Date().addingTimeInterval(seconds)
-    var offset = 0
-    while offset < bytes.count {
-        let left = deadline.timeIntervalSinceNow
-        guard left > 0 else { return false }
-        var fds = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-        _ = poll(&fds, 1, Int32(left * 1000) + 1)
-        let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        if n > 0 {
-            offset += n
-        } else if n < 0 && errno != EAGAIN && errno != EINTR {
-            return false
-        }
-    }
-    return true
 }

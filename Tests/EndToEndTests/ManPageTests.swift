@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// hmp(1) is part of the product: it lints clean and lists exactly the commands the table has.
 @Suite struct ManPageTests {

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Settings as QEMU 7.2 takes them (checked against qemu-system-x86_64 7.2): max-bandwidth 0 is no limit, a
 /// capability cannot change while a migration runs, and hmp refuses to turn on one its engine would ignore.
 @Suite(.serialized) struct MigrationSettingsAsQEMUTests {
-    let scratch = Scratch()
+    let scratch = TempDir()
 
     @Test func maxBandwidthZeroIsNoLimit() throws {
         let port = freePort()

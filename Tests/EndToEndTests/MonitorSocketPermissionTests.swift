@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A monitor socket lets in its owner only, whatever umask hmp was started with.
 @Suite struct MonitorSocketPermissionTests {
     @Test func theSocketIsOwnerOnlyUnderUmask000() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let path = scratch.file("mon.sock")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The monitor driven through a pipe, as scripts drive QEMU's: plain text, QEMU's lines where scripts parse them.
 @Suite struct PipedMonitorTests {
@@ -99,7 +100,7 @@ import Testing
     }
 
     @Test func infoVersionAndBlock() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let disk = scratch.patternFile("disk.img", size: 1 << 20)
         let hmp = try HMPProcess(["-m", "16", "-drive", "file=\(disk)", "-drive", "file=\(disk),id=ro,readonly=on"])
         let out = hmp.run(["info version", "info block", "info block ro", "info block nosuch"])
@@ -114,7 +115,7 @@ import Testing
     }
 
     @Test func pmemsaveWritesGuestMemoryByteForByte() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let ram = scratch.patternFile("ram.bin", size: 4 << 20)
         let hmp = try HMPProcess(["-m", "4", "-mem-path", ram, "-S"], environment: [:])
         let whole = scratch.file("whole.bin"), part = scratch.file("part.bin")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `pmemsave` writes guest memory where the user says, but not into what another user planted there: a file or
 /// FIFO left in a shared sticky directory (such as /tmp) under the name the user is about to use. hmp opened an
@@ -7,7 +8,7 @@ import Testing
 /// every monitor until SIGTERM.
 @Suite struct PlantedFileTests {
     /// A sticky directory everyone can write to, as /tmp is, inside the test's scratch directory.
-    private func sharedDirectory(_ scratch: Scratch) throws -> String {
+    private func sharedDirectory(_ scratch: TempDir) throws -> String {
         let shared = scratch.file("shared")
         #expect(mkdir(shared, 0o777) == 0)
         #expect(chmod(shared, 0o1777) == 0)
@@ -17,7 +18,7 @@ import Testing
 
     @Test func aFilePlantedByAnotherUserIsNotWrittenInto() throws {
         let uid = try SecondUser.ensure()
-        let scratch = Scratch()
+        let scratch = TempDir()
         let shared = try sharedDirectory(scratch)
         let planted = shared + "/dump.bin"
         #expect(try SecondUser.run("printf planted > '\(planted)'").status == 0)
@@ -36,7 +37,7 @@ import Testing
 
     @Test func aPlantedFIFOIsRefusedWithoutWaiting() throws {
         _ = try SecondUser.ensure()
-        let scratch = Scratch()
+        let scratch = TempDir()
         let shared = try sharedDirectory(scratch)
         let fifo = shared + "/dump.bin"
         #expect(try SecondUser.run("mkfifo '\(fifo)'").status == 0)

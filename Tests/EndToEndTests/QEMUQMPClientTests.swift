@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// QEMU's own Python QMP library (`qemu.qmp` from PyPI, in the venv `scripts/install-deps test` makes at
 /// .build/test-venv) against hmp's server: if the library that drives QEMU in QEMU's own tests is happy, so are
@@ -53,7 +54,7 @@ struct QEMUQMPClientTests {
 
     @Test func qemuQMPLibraryDrivesHMP() throws {
         let python = try #require(Self.python, "qemu.qmp is not installed in .build/test-venv: run scripts/install-deps test")
-        let scratch = Scratch()
+        let scratch = TempDir()
         let socket = scratch.file("q.sock")
         let hmp = try HMPProcess(["-m", "64", "-S", "-monitor", "none", "-qmp", "unix:\(socket),server=on,wait=off"])
         defer { hmp.close() }

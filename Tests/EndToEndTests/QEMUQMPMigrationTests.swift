@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A block migration between two hmps driven by a script on QEMU's qemu.qmp library, as an orchestration script
 /// drives two QEMUs: MIGRATION events heard in order on both sides, then a migration whose destination is
@@ -59,7 +60,7 @@ struct QEMUQMPMigrationTests {
     /// Runs the script against a fresh pair; `killDestination` kills the destination half a second in.
     private func run(killDestination: Bool) throws -> (output: String, errors: String, status: Int32) {
         let python = try #require(QEMUQMPClientTests.python, "qemu.qmp is not installed in .build/test-venv: run scripts/install-deps test")
-        let scratch = Scratch()
+        let scratch = TempDir()
         let source = scratch.patternFile("src.img", size: 8 << 20, seed: 9)
         let target = scratch.file("dst.img")
         sparseFile(target, size: 8 << 20)

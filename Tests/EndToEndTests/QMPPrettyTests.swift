@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 
 /// `-qmp-pretty`: the same conversation with QEMU 7.2's `-qmp-pretty` and hmp's, byte for byte (each line ended
 /// by `\r\n`), but for the greeting's package.
@@ -14,7 +15,7 @@ import Testing
     }
 
     @Test func prettyRepliesAreQEMUs() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let qemuSocket = scratch.file("qemu.sock"), hmpSocket = scratch.file("hmp.sock")
         let qemu = Process()
         qemu.executableURL = URL(fileURLWithPath: QEMUVersion.v7_2.binary)

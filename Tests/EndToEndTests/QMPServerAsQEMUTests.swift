@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// One QMP server under comparison: a real QEMU 7.2 or hmp, started the same way (paused, no devices), with a
 /// raw client on its QMP socket.
@@ -14,7 +15,7 @@ final class QMPPeer {
     let greeting: String
 
     /// `qemuArguments` go to QEMU (`-M none` unless they name a machine), `hmpArguments` to hmp.
-    init(_ kind: Kind, _ scratch: Scratch, name: String, qemuArguments: [String] = [], hmpArguments: [String] = [])
+    init(_ kind: Kind, _ scratch: TempDir, name: String, qemuArguments: [String] = [], hmpArguments: [String] = [])
         throws
     {
         self.kind = kind
@@ -124,14 +125,14 @@ struct QMPServerAsQEMUTests {
         }
     }
 
-    private func negotiated(_ kind: QMPPeer.Kind, _ scratch: Scratch) throws -> QMPPeer {
+    private func negotiated(_ kind: QMPPeer.Kind, _ scratch: TempDir) throws -> QMPPeer {
         let peer = try QMPPeer(kind, scratch, name: "q")
         #expect(peer.exchange(#"{"execute": "qmp_capabilities"}"#) == [#"{"return": {}}"#])
         return peer
     }
 
     @Test func greetingAndVersion() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let qemu = try QMPPeer(.qemu, scratch, name: "q")
         let hmp = try QMPPeer(.hmp, scratch, name: "q")
         let package = #""package": "hmp 0.1.0""#
@@ -145,7 +146,7 @@ struct QMPServerAsQEMUTests {
     }
 
     @Test func negotiationAndProtocolErrors() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let qemu = try QMPPeer(.qemu, scratch, name: "q")
         let hmp = try QMPPeer(.hmp, scratch, name: "q")
         compare([
@@ -207,7 +208,7 @@ struct QMPServerAsQEMUTests {
     /// QEMU's JSON lexer and request checks: a string broken by a line break, `"arguments": null`, an id object
     /// echoed in QEMU's QDict order; and QEMU's lexing of a bare word, which hmp does not follow.
     @Test func lexerAndRequestDifferences() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let qemu = try negotiated(.qemu, scratch)
         let hmp = try negotiated(.hmp, scratch)
         for request in [
@@ -232,7 +233,7 @@ struct QMPServerAsQEMUTests {
     /// escapes, numbers out of range (an id of 1e999999 is echoed as `inf`), a `\u0000` in an HMP line (QEMU
     /// keeps it in the word: hmp ran `help`), bytes no token starts with, and 2^64-1 for max-bandwidth.
     @Test func hostileJSONAsQEMU() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let qemu = try negotiated(.qemu, scratch)
         let hmp = try negotiated(.hmp, scratch)
         let texts = [
@@ -276,7 +277,7 @@ struct QMPServerAsQEMUTests {
     }
 
     @Test func queries() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let qemu = try negotiated(.qemu, scratch)
         let hmp = try negotiated(.hmp, scratch)
         compare([
@@ -302,7 +303,7 @@ struct QMPServerAsQEMUTests {
     /// query-block for one raw disk: hmp's drive is a fixed disk as QEMU's virtio disk is; the drive's name, its
     /// generated node name, its qdev path and the image's path are each side's own.
     @Test func queryBlockOfARawDisk() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let images = (qemu: scratch.patternFile("qemu.raw", size: 1 << 20, seed: 4),
                       hmp: scratch.patternFile("hmp.raw", size: 1 << 20, seed: 4))
         let qemu = try QMPPeer(.qemu, scratch, name: "q", qemuArguments: [
@@ -322,7 +323,7 @@ struct QMPServerAsQEMUTests {
 
     /// query-commands: hmp lists only what it implements, each as QEMU lists it and in QEMU's order.
     @Test func commandList() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let qemu = try negotiated(.qemu, scratch)
         let hmp = try negotiated(.hmp, scratch)
         func names(_ peer: QMPPeer) throws -> [String] {
@@ -344,7 +345,7 @@ struct QMPServerAsQEMUTests {
     /// migrate-set-parameters with every member given every kind of value, one at a time, then a few together:
     /// the same errors, in the same order, and the same parameters afterwards.
     @Test func migrateSetParametersEveryMemberAndType() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let qemu = try negotiated(.qemu, scratch)
         let hmp = try negotiated(.hmp, scratch)
         let names = [
@@ -391,7 +392,7 @@ struct QMPServerAsQEMUTests {
     /// A well-formed block-bitmap-mapping is kept and listed, by query-migrate-parameters and by HMP's
     /// `info migrate_parameters`, as QEMU keeps it (hmp has no dirty bitmaps for it to map); an empty one too.
     @Test func blockBitmapMappingIsKept() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let qemu = try negotiated(.qemu, scratch)
         let hmp = try negotiated(.hmp, scratch)
         let query = #"{"execute": "query-migrate-parameters"}"#
@@ -409,7 +410,7 @@ struct QMPServerAsQEMUTests {
     /// (Only `events` and `block` are turned on: hmp refuses a capability its engine would ignore, by its own
     /// rule, where QEMU accepts it.)
     @Test func migrateSetCapabilities() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let qemu = try negotiated(.qemu, scratch)
         let hmp = try negotiated(.hmp, scratch)
         func set(_ entries: String) -> String {
@@ -437,7 +438,7 @@ struct QMPServerAsQEMUTests {
     /// migrate with a URI it cannot use, or nowhere to go: the errors, and the state QEMU leaves (failed, with
     /// its events).
     @Test func failedMigrations() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let qemu = try negotiated(.qemu, scratch)
         let hmp = try negotiated(.hmp, scratch)
         let events = #"{"execute": "migrate-set-capabilities", "arguments": {"capabilities": [{"capability": "events", "state": true}]}}"#
@@ -483,7 +484,7 @@ struct QMPServerAsQEMUTests {
     /// cancelled one. Counters and times differ between runs, so the figures are compared by name.
     @Test func migrationStagesOnBothSides() throws {
         func run(_ kind: QMPPeer.Kind) throws -> [String: String] {
-            let scratch = Scratch()
+            let scratch = TempDir()
             let disk = scratch.patternFile("src.raw", size: 4 << 20, seed: 5)
             let target = scratch.file("dst.raw")
             sparseFile(target, size: 4 << 20)
@@ -576,7 +577,7 @@ struct QMPServerAsQEMUTests {
     /// migrate_cancel mid-way and `-incoming defer` then migrate-incoming, on both.
     @Test func cancelAndDeferredIncoming() throws {
         func run(_ kind: QMPPeer.Kind) throws -> [String: String] {
-            let scratch = Scratch()
+            let scratch = TempDir()
             let disk = scratch.patternFile("src.raw", size: 4 << 20, seed: 6)
             let target = scratch.file("dst.raw")
             sparseFile(target, size: 4 << 20)
@@ -674,7 +675,7 @@ struct QMPServerAsQEMUTests {
             lines += peer.exchange(#"{"execute": "closefd", "arguments": {"fdname": "spare"}}"#)
             return lines
         }
-        let scratch = Scratch()
+        let scratch = TempDir()
         let qemu = try negotiated(.qemu, scratch)
         let hmp = try negotiated(.hmp, scratch)
         let expected = run(qemu)
@@ -692,12 +693,5 @@ struct QMPServerAsQEMUTests {
     /// level, whatever the counts were.
     static func shape(_ reply: String) -> String {
         reply.replacingOccurrences(of: #": -?[0-9][0-9.e+]*"#, with: ": N", options: .regularExpression)
-    }
-}
-
-extension RawQMPClient {
-    /// Sends `text` with `descriptor` attached (SCM_RIGHTS), as a QMP client passes one for getfd.
-    func sendRaw(_ text: String, passing descriptor: Int32) {
-        sendPassing(fd, text, descriptor)
     }
 }

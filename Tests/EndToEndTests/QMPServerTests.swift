@@ -1,106 +1,18 @@
 import Foundation
 import Testing
-
-/// A raw QMP client on a unix socket: bytes out as given, lines (QEMU's `\r\n`) in, with a deadline.
-final class RawQMPClient {
-    let fd: Int32
-    private var received: [UInt8] = []
-
-    init(path: String, timeout: TimeInterval = 10) throws {
-        fd = try connectUnix(path: path, timeout: timeout)
-    }
-
-    deinit { close(fd) }
-
-    /// Sends all of `text`; a peer that hung up gets EPIPE, not the test a SIGPIPE.
-    func sendRaw(_ text: String) {
-        sendBytes(Array(text.utf8))
-    }
-
-    /// Sends all of `bytes` (invalid UTF-8 too); false when the peer hung up before it took them all.
-    @discardableResult
-    func sendBytes(_ bytes: [UInt8]) -> Bool {
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return false }
-            sent += n
-        }
-        return true
-    }
-
-    /// One line, its `\r\n` checked and taken off; nil on EOF or timeout.
-    func readLine(timeout: TimeInterval = 10) -> String? {
-        let deadline = Date().addingTimeInterval(timeout)
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            if let end = received.firstIndex(of: 0x0A) {
-                let line = Array(received[..<end])
-                received.removeSubrange(...end)
-                guard line.last == 0x0D else { return "MISSING CR: " + String(decoding: line, as: UTF8.self) }
-                return String(decoding: line.dropLast(), as: UTF8.self)
-            }
-            var fds = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard Date() < deadline, poll(&fds, 1, 100) >= 0 else { return nil }
-            if fds.revents == 0 { continue }
-            let n = read(fd, &buffer, buffer.count)
-            if n <= 0 { return nil }
-            received += buffer[0..<n]
-        }
-    }
-
-    /// True when nothing arrives within `milliseconds`.
-    func isQuiet(milliseconds: Int32 = 300) -> Bool {
-        guard received.isEmpty else { return false }
-        var fds = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        return poll(&fds, 1, milliseconds) == 0
-    }
-
-    /// Sends `text` and returns the next line that is not an event.
-    func command(_ text: String, events: inout [String]) -> String? {
-        sendRaw(text)
-        while let line = readLine() {
-            if line.hasPrefix("{\"timestamp\"") { events.append(line) } else { return line }
-        }
-        return nil
-    }
-
-    func command(_ text: String) -> String? {
-        var events: [String] = []
-        return command(text, events: &events)
-    }
-
-    /// Reads the greeting and negotiates.
-    func negotiate() {
-        _ = readLine()
-        _ = command(#"{"execute": "qmp_capabilities"}"#)
-    }
-
-    /// The reply's `return`, parsed.
-    func returned(_ text: String) -> Any? {
-        var events: [String] = []
-        return returned(text, events: &events)
-    }
-
-    func returned(_ text: String, events: inout [String]) -> Any? {
-        guard let line = command(text, events: &events), let data = line.data(using: .utf8),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else { return nil }
-        return object["return"]
-    }
-}
+import TestSupport
 
 @Suite(.serialized)
 struct QMPServerTests {
     static let greeting =
         #"{"QMP": {"version": {"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": "hmp 0.1.0"}, "capabilities": ["oob"]}}"#
 
-    private func start(_ scratch: Scratch, _ extra: [String] = [], socket: String = "q.sock") throws -> HMPProcess {
+    private func start(_ scratch: TempDir, _ extra: [String] = [], socket: String = "q.sock") throws -> HMPProcess {
         try HMPProcess(["-m", "64", "-monitor", "none", "-qmp", "unix:\(scratch.file(socket)),server=on,wait=off"] + extra)
     }
 
     @Test func greetingNegotiationAndErrors() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let hmp = try start(scratch, ["-S"])
         defer { hmp.close() }
         let client = try RawQMPClient(path: scratch.file("q.sock"))
@@ -163,7 +75,7 @@ struct QMPServerTests {
     }
 
     @Test func runStateEventsHumanMonitorAndQuit() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let hmp = try start(scratch, ["-S"])
         defer { hmp.close() }
         let first = try RawQMPClient(path: scratch.file("q.sock"))
@@ -227,7 +139,7 @@ struct QMPServerMigrationTests {
     /// `migrate` with blk through QMP to a second hmp waiting on -incoming, watched with query-migrate until
     /// completed; RAM (pmemsave through human-monitor-command) and disk checked byte for byte.
     @Test func blockMigrationWatchedWithQueryMigrate() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let source = scratch.patternFile("src.img", size: 16 << 20, seed: 7)
         let target = scratch.file("dst.img")
         _ = FileManager.default.createFile(atPath: target, contents: Data(count: 16 << 20))
@@ -321,7 +233,7 @@ struct QMPServerMigrationTests {
 
     /// migrate_cancel mid-way: MIGRATION cancelling comes before its reply, then cancelled; the guest runs on.
     @Test func cancelMidWay() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let source = scratch.patternFile("src.img", size: 16 << 20, seed: 3)
         let target = scratch.file("dst.img")
         _ = FileManager.default.createFile(atPath: target, contents: Data(count: 16 << 20))
@@ -367,7 +279,7 @@ struct QMPServerMigrationTests {
     /// HMP's synchronous migrate through human-monitor-command runs detached, with QEMU's line; a failed one
     /// leaves query-migrate at failed with its error-desc.
     @Test func humanMonitorMigrateRunsDetached() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let hmp = try HMPProcess(["-m", "64", "-monitor", "none", "-qmp", "unix:\(scratch.file("q.sock")),server=on,wait=off"])
         defer { hmp.close() }
         let client = try RawQMPClient(path: scratch.file("q.sock"))
@@ -391,7 +303,7 @@ struct QMPServerMigrationTests {
 
     /// `-qmp tcp:...` beside `-qmp unix:...`: both greet, and `hmp --connect tcp:` drives it.
     @Test func tcpServerBesideUnixServer() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let port = freePort()
         let server = try HMPProcess([
             "-m", "64", "-monitor", "none", "-qmp", "unix:\(scratch.file("q.sock")),server=on,wait=off",
@@ -411,7 +323,7 @@ struct QMPServerMigrationTests {
 
     /// SIGTERM: negotiated clients hear SHUTDOWN host-signal, then EOF; an unnegotiated one only EOF.
     @Test func shutdownOnSignal() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let hmp = try HMPProcess(["-m", "64", "-monitor", "none", "-qmp", "unix:\(scratch.file("q.sock")),server=on,wait=off"])
         defer { hmp.close() }
         let negotiated = try RawQMPClient(path: scratch.file("q.sock"))
@@ -429,7 +341,7 @@ struct QMPServerMigrationTests {
 
     /// `hmp --connect` drives hmp's own QMP server as it drives a QEMU.
     @Test func connectToOwnServer() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let server = try HMPProcess(["-m", "64", "-S", "-monitor", "none", "-qmp", "unix:\(scratch.file("q.sock")),server=on,wait=off"])
         defer { server.close() }
         _ = try RawQMPClient(path: scratch.file("q.sock"))

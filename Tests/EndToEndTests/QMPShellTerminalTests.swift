@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// QEMU's own `qmp-shell` (from qemu.qmp, in .build/test-venv) used as a person would, in a tmux pane, against
 /// hmp's QMP server: checked by what it prints.
@@ -9,7 +10,7 @@ struct QMPShellTerminalTests {
         let python = try #require(QEMUQMPClientTests.python, "qemu.qmp is not installed in .build/test-venv: run scripts/install-deps test")
         let shell = URL(fileURLWithPath: python).deletingLastPathComponent().appendingPathComponent("qmp-shell").path
         #expect(FileManager.default.isExecutableFile(atPath: shell), "\(shell)")
-        let scratch = Scratch()
+        let scratch = TempDir()
         let socket = scratch.file("q.sock")
         let hmp = try HMPProcess(["-m", "64", "-S", "-monitor", "none", "-qmp", "unix:\(socket),server=on,wait=off"])
         defer { hmp.close() }

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// SIGTERM, SIGHUP and SIGINT end hmp cleanly whatever it is doing, with QEMU's line on stderr and status 0:
 /// on a pipe monitor, with no monitor, during an incoming load and during an outgoing migration.
 @Suite(.serialized) struct SignalTests {
-    let scratch = Scratch()
+    let scratch = TempDir()
 
     /// QEMU's words, with this test process as the sender.
     func terminating(_ signal: Int32) -> String {

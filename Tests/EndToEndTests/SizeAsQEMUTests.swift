@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Sizes as QEMU 7.2 reads them (qemu_strtosz): the same `migrate_set_parameter` line goes to a real QEMU 7.2
 /// (`-M none`, its own monitor) and to hmp, and what each prints (a warning, an error, or nothing) and the value
 /// `info migrate_parameters` then shows must be the same text.
 @Suite(.serialized) struct SizeAsQEMUTests {
-    let scratch = Scratch()
+    let scratch = TempDir()
 
     /// A size text as a test argument: escaped, long runs shortened, so that the log stays one line per test.
     struct Text: Sendable, CustomTestStringConvertible, ExpressibleByStringLiteral, ExpressibleByStringInterpolation {

@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A socket client that goes away or stops reading, even in the middle of a synchronous migrate, locks no one
 /// out: the next client is served at once, and the migration goes on where every monitor can see and cancel it.
 @Suite(.serialized) struct SocketClientIsolationTests {
     @Test func aClientThatLeavesDuringASynchronousMigrateLeavesItDetachedForTheNext() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let path = scratch.file("mon.sock")
         let port = freePort()
         let destination = try HMPProcess(["-m", "256", "-S", "-incoming", "tcp:127.0.0.1:\(port)"])
@@ -42,7 +43,7 @@ import Testing
     }
 
     @Test func aClientThatNeverReadsHoldsUpNoOtherClient() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let path = scratch.file("mon.sock")
         let source = try HMPProcess(["-m", "16", "-monitor", "unix:\(path),server=on,wait=off"])
         defer { source.close() }
@@ -69,7 +70,7 @@ import Testing
     }
 
     @Test func withWaitOnTheFirstClientIsServedBesideTheNext() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let path = scratch.file("mon.sock")
         let source = try HMPProcess(["-m", "16", "-monitor", "unix:\(path),server=on,wait=on"])
         defer { source.close() }
@@ -83,7 +84,7 @@ import Testing
     }
 
     @Test func atMostEightClientsAtOnceAndTheNinthIsToldWhy() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let path = scratch.file("mon.sock")
         let source = try HMPProcess(["-m", "16", "-monitor", "unix:\(path),server=on,wait=off"])
         defer { source.close() }
@@ -157,22 +158,5 @@ final class Spammer: @unchecked Sendable {
     func stop() {
         lock.withLock { stopping = true }
         finished.wait()
-    }
-}
-
-extension SocketClient {
-    func command(_ line: String, timeout: TimeInterval) -> String? {
-        send(line)
-        return readUntilPrompt(timeout: timeout)
-    }
-
-    /// Writes every byte, blocking as long as hmp takes to read them.
-    func sendBytes(_ bytes: [UInt8]) {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { return }
-            offset += n
-        }
     }
 }

@@ -1,52 +1,10 @@
 import Foundation
 import Testing
-
-/// A unix-socket client speaking HMP to hmp, one line at a time.
-final class SocketClient {
-    let fd: Int32
-    private var received = ""
-
-    init(path: String, timeout: TimeInterval = 10) throws {
-        fd = try connectUnix(path: path, timeout: timeout)
-    }
-
-    deinit { close(fd) }
-
-    /// Reads until the text received so far ends with a prompt, and returns what came before it.
-    func readUntilPrompt(timeout: TimeInterval = 10) -> String? {
-        let deadline = Date().addingTimeInterval(timeout)
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while !received.hasSuffix("(qemu) ") {
-            var fds = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard Date() < deadline, poll(&fds, 1, 100) >= 0 else { return nil }
-            if fds.revents == 0 { continue }
-            let n = read(fd, &buffer, buffer.count)
-            if n <= 0 { return nil }
-            received += String(decoding: buffer[0..<n], as: UTF8.self)
-        }
-        let answer = String(received.dropLast("(qemu) ".count))
-        received = ""
-        return answer
-    }
-
-    func send(_ line: String) {
-        _ = (line + "\n").withCString { write(fd, $0, strlen($0)) }
-    }
-
-    /// Sends `line` with `descriptor` attached (SCM_RIGHTS), as QMP and HMP clients pass fds for getfd.
-    func send(_ line: String, passing descriptor: Int32) {
-        sendPassing(fd, line + "\n", descriptor)
-    }
-
-    func command(_ line: String) -> String? {
-        send(line)
-        return readUntilPrompt()
-    }
-}
+import TestSupport
 
 @Suite struct SocketMonitorTests {
     @Test func clientsTakeTurnsAndQuitEndsHMP() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let path = scratch.file("mon.sock")
         let hmp = try HMPProcess(["-m", "16", "-monitor", "unix:\(path),server=on,wait=off"])
         do {
@@ -68,7 +26,7 @@ final class SocketClient {
     }
 
     @Test func getfdNamesADescriptorThatMigrateFdUses() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let path = scratch.file("mon.sock")
         let port = freePort()
         let destination = try HMPProcess(["-m", "16", "-S", "-incoming", "tcp:127.0.0.1:\(port)"])
@@ -107,7 +65,7 @@ final class SocketClient {
     }
 
     @Test func stdinIsNotAMonitorWhenTheSocketIs() throws {
-        let scratch = Scratch()
+        let scratch = TempDir()
         let path = scratch.file("mon.sock")
         let hmp = try HMPProcess(["-m", "16", "-monitor", "unix:\(path),server=on,wait=off"])
         let client = try SocketClient(path: path)

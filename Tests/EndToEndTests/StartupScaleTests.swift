@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A huge guest costs what it writes: a `-m 64G` destination listens at once with a small RSS, and a 64 GiB source
 /// whose workload stays in 16 MiB migrates to it quickly, its never-written pages sent as zero records unread.
 @Suite(.serialized) struct StartupScaleTests {
-    let scratch = Scratch()
+    let scratch = TempDir()
 
     @Test func a64GiBDestinationListensAtOnceAndTakesASmallMigration() throws {
         let port = freePort()

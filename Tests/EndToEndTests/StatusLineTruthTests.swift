@@ -1,12 +1,13 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The migration status line read as a person reads it, under tmux at a fixed size with the bottom row sampled
 /// five times a second: the leading figure against what is left, a destination stopped with SIGSTOP, a guest
 /// that dirties faster than the link with and without auto-converge (and the RAM byte for byte after), and what
 /// 80 and 60 columns keep.
 @Suite(.serialized) struct StatusLineTruthTests {
-    let scratch = Scratch()
+    let scratch = TempDir()
     static let mib = 1 << 20
 
     func bottomRow(_ term: TerminalSession) -> String {

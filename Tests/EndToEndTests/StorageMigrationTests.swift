@@ -1,13 +1,14 @@
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 
 /// `migrate -b` with `--destination`: the disks over NBD and blockdev-mirror, then the RAM, on QEMU 10.0 (which has
 /// no block migration) and 7.2 alike. Two raw disks of random data and a RAM of random bytes (a private mapping of
 /// a random file, the guest paused) arrive byte for byte; afterwards neither QEMU keeps a job, a node or an export
 /// of hmp's. A refusal changes nothing; a cancel or a dead destination leaves the source as it was.
 @Suite(.serialized) struct StorageMigrationTests {
-    let scratch = Scratch()
+    let scratch = TempDir()
 
     /// A source and a destination QEMU with two disks each (the source's random, the destination's empty, of the
     /// same sizes unless `destinationSizes` says otherwise) and random RAM on the source; each has a second QMP

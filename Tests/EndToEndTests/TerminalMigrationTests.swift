@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A synchronous migration at a real terminal (tmux): the pinned status line, type-ahead, the summary, ^C, ^Z,
 /// -d, a resize, and a dumb terminal. The destination is a second hmp on a pipe.
 @Suite(.serialized) struct TerminalMigrationTests {
-    let scratch = Scratch()
+    let scratch = TempDir()
 
     /// A destination listening, and a source at a terminal with 64 MiB of RAM and a 64 MiB disk, throttled so
     /// the migration lasts a few seconds.

@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// hmp at a real terminal (tmux) ended by SIGTERM, at the prompt and during a synchronous migration, or by `quit`
 /// on the socket monitor beside it: it leaves the terminal as it found it (termios, no scroll region), says why on
 /// stderr, and exits 0.
 @Suite(.serialized) struct TerminalSignalTests {
-    let scratch = Scratch()
+    let scratch = TempDir()
     static let height = 14
 
     /// hmp in a shell script that, once hmp is gone, records `stty -a` and its status, then prints 40 lines (which

@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A person at a real terminal (tmux): the prompt, line editing, completion, history, Ctrl-C and Ctrl-D.
 @Suite(.serialized) struct TerminalTests {
-    let scratch = Scratch()
+    let scratch = TempDir()
 
     func start(_ arguments: String = "-m 16") throws -> TerminalSession {
         let home = scratch.file("home")

@@ -2,6 +2,7 @@ import Glibc
 import Platform
 @testable import Machine
 import Testing
+import TestSupport
 
 /// Which pages of guest RAM may hold data: written ones, and a -mem-path file's data pages.
 @Suite struct GuestRAMPopulationTests {

@@ -1,6 +1,7 @@
 import Glibc
 import Machine
 import Testing
+import TestSupport
 
 @Suite struct GuestRAMTests {
     @Test func anonymousRAMReadsBackAndMarksPages() throws {

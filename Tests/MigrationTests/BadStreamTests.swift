@@ -1,6 +1,7 @@
 import Machine
 @testable import Migration
 import Testing
+import TestSupport
 
 /// Each way a stream can be wrong, with QEMU 7.2's text and the lines it prints around it.
 @Suite struct BadStreamTests {

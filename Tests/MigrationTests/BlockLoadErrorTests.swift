@@ -3,6 +3,7 @@ import Glibc
 import Machine
 @testable import Migration
 import Testing
+import TestSupport
 
 /// Block records the destination cannot store say which drive and where, not a bare `Input/output error`.
 @Suite struct BlockLoadErrorTests {

@@ -3,6 +3,7 @@ import Glibc
 import Machine
 @testable import Migration
 import Testing
+import TestSupport
 
 /// The destination writes chunks behind the stream, on a thread of its own: what lands in the file must still be
 /// what the stream said, in its order, whether the stream comes from a file or a socket.

@@ -2,6 +2,7 @@ import Foundation
 import Machine
 @testable import Migration
 import Testing
+import TestSupport
 
 /// Streams between this code and a real QEMU 10.0.2 (`-M none -m 16`), both directions. QEMU 10's default stream
 /// differs from 7.2's: no `block` section (ram is section 1), a SWITCHOVER_START command before the END sections,
@@ -16,7 +17,7 @@ import Testing
         let process = Process()
         let output = Pipe()
         process.executableURL = URL(fileURLWithPath: version.binary)
-        process.arguments = version.leadingArguments + ["--version"]
+        process.arguments = version.firmwareArguments + ["--version"]
         process.environment = version.environment
         process.standardOutput = output
         try process.run()
@@ -47,7 +48,7 @@ import Testing
         var rng = Random(seed: 23)
         let blob1 = dir.write("blob1", rng.bytes(64 << 10))
         let blob2 = dir.write("blob2", rng.bytes(12345))
-        let qemu = try QEMU(extra + [
+        let qemu = try StdioQEMU(extra + [
             "-device", "loader,file=\(blob1),addr=0x10000,force-raw=on",
             "-device", "loader,file=\(blob2),addr=0xF00003,force-raw=on",
         ], version: .v10_0)
@@ -80,7 +81,7 @@ import Testing
         try writeStream(machine, blockMode: .none, to: path) {
             try machine.ram.write(at: 0xABCDE, bytes: [9, 8, 7, 6, 5])
         }
-        let qemu = try QEMU(["-S", "-incoming", "exec:cat \(path)"], version: .v10_0)
+        let qemu = try StdioQEMU(["-S", "-incoming", "exec:cat \(path)"], version: .v10_0)
         try qemu.poll("info status", until: "VM status: paused\n")
         try qemu.pmemsave(dir.file("q.mem"))
         #expect(qemu.quit() == 0)
@@ -95,7 +96,7 @@ import Testing
         let machine = try makeMachine(ram: 16 << 20, drives: [DriveConfiguration(path: source, id: "drive0")])
         let path = dir.file("ours_b.state")
         try writeStream(machine, blockMode: .full, to: path) {}
-        let qemu = try QEMU(["-S", "-incoming", "exec:cat \(path)"], version: .v10_0)
+        let qemu = try StdioQEMU(["-S", "-incoming", "exec:cat \(path)"], version: .v10_0)
         #expect(qemu.exitStatus() == 1)
         // stderr is collected on another thread: give its last read a moment after the exit.
         let deadline = Date().addingTimeInterval(5)
@@ -108,7 +109,7 @@ import Testing
         let dir = TempDir()
         var rng = Random(seed: 31)
         let blob = dir.write("blob", rng.bytes(3 << 20))
-        let source = try QEMU(["-S", "-device", "loader,file=\(blob),addr=0x200000,force-raw=on"], version: .v10_0)
+        let source = try StdioQEMU(["-S", "-device", "loader,file=\(blob),addr=0x200000,force-raw=on"], version: .v10_0)
         let state = dir.file("q10.state")
         source.send("migrate \"exec:cat > \(state)\"")
         try source.poll("info migrate", until: "Migration status: completed")
@@ -119,7 +120,7 @@ import Testing
         _ = try load(TempDir.read(state), into: machine).get()
         let ours = dir.file("ours.state")
         try writeStream(machine, blockMode: .none, to: ours) {}
-        let destination = try QEMU(["-S", "-incoming", "exec:cat \(ours)"], version: .v7_2)
+        let destination = try StdioQEMU(["-S", "-incoming", "exec:cat \(ours)"], version: .v7_2)
         try destination.poll("info status", until: "VM status: paused\n")
         try destination.pmemsave(dir.file("q72.mem"))
         #expect(destination.quit() == 0)

@@ -3,6 +3,7 @@ import Glibc
 import Machine
 @testable import Migration
 import Testing
+import TestSupport
 
 /// Streams between this code and a real QEMU 7.2 (`-M none -m 16`), both directions.
 @Suite(.serialized) struct QEMUInteropTests {
@@ -17,7 +18,7 @@ import Testing
         var rng = Random(seed: 21)
         let blob1 = dir.write("blob1", rng.bytes(64 << 10))
         let blob2 = dir.write("blob2", rng.bytes(12345))
-        let qemu = try QEMU([
+        let qemu = try StdioQEMU([
             "-S", "-device", "loader,file=\(blob1),addr=0x10000,force-raw=on",
             "-device", "loader,file=\(blob2),addr=0x800000,force-raw=on",
         ])
@@ -48,7 +49,7 @@ import Testing
         try writeStream(machine, blockMode: .none, to: path) {
             try machine.ram.write(at: 0x123456, bytes: [1, 2, 3, 4])
         }
-        let qemu = try QEMU(["-S", "-incoming", "exec:cat \(path)"])
+        let qemu = try StdioQEMU(["-S", "-incoming", "exec:cat \(path)"])
         try qemu.poll("info status", until: "VM status: paused\n")
         try qemu.pmemsave(dir.file("q.mem"))
         #expect(qemu.quit() == 0)
@@ -70,7 +71,7 @@ import Testing
         try writeStream(machine, blockMode: .full, to: path) {
             try machine.drives[0].write(at: 1 << 20, bytes: [7, 7, 7])
         }
-        let qemu = try QEMU(["-S", "-incoming", "exec:cat \(path)", "-drive", "file=\(target),format=raw,id=drive0,if=none"])
+        let qemu = try StdioQEMU(["-S", "-incoming", "exec:cat \(path)", "-drive", "file=\(target),format=raw,id=drive0,if=none"])
         try qemu.poll("info status", until: "VM status: paused\n")
         try qemu.pmemsave(dir.file("q.mem"))
         #expect(qemu.quit() == 0)

@@ -3,6 +3,7 @@ import Glibc
 import Machine
 @testable import Migration
 import Testing
+import TestSupport
 
 @Suite struct RoundTripTests {
     /// Random and zero pages, then pages dirtied between iterations, over a socketpair with a writer thread.

@@ -2,29 +2,7 @@ import Foundation
 import Glibc
 import Machine
 @testable import Migration
-
-/// A scratch directory per test, removed when the test ends.
-final class TempDir {
-    let path: String
-
-    init() {
-        path = NSTemporaryDirectory() + "hmp-stream-" + UUID().uuidString
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    @discardableResult
-    func write(_ name: String, _ bytes: [UInt8]) -> String {
-        let p = file(name)
-        _ = FileManager.default.createFile(atPath: p, contents: Data(bytes))
-        return p
-    }
-
-    static func read(_ path: String) -> [UInt8] { [UInt8](FileManager.default.contents(atPath: path) ?? Data()) }
-}
+import TestSupport
 
 /// Deterministic pseudo-random bytes (xorshift), so failures reproduce.
 struct Random {

@@ -1,43 +1,20 @@
 import Foundation
 @testable import Monitor
 import Testing
+import TestSupport
 
 /// The terminal's history file: loaded in linear time, and written only where no one else can plant a link.
 @Suite struct HistoryFileTests {
-    private static let otherUser = "hmp-other"
-
-    private func scratch() throws -> String {
-        let path = NSTemporaryDirectory() + "hmp-history-" + UUID().uuidString.prefix(8)
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
-
-    /// Runs `arguments`; its status.
-    @discardableResult
-    private func run(_ path: String, _ arguments: [String]) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
-
     /// A second user (created once) runs `script`; the tests run as root, and fail saying so otherwise.
     private func asOtherUser(_ script: String) throws {
-        if getpwnam(Self.otherUser) == nil {
-            try run("/usr/sbin/useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", Self.otherUser])
-        }
-        #expect(getpwnam(Self.otherUser) != nil, "useradd \(Self.otherUser) failed: the test needs root")
-        #expect(try run("/usr/sbin/runuser", ["-u", Self.otherUser, "--", "/bin/sh", "-c", script]) == 0, "\(script)")
+        #expect((try? SecondUser.ensure()) != nil, "useradd \(SecondUser.name) failed: the test needs root")
+        #expect(try SecondUser.run(script).status == 0, "\(script)")
     }
 
     /// 100,000 lines took 29 s (a search of the whole history per line); now one pass with a set.
     @Test func aLongHistoryLoadsInLinearTime() throws {
-        let directory = try scratch()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = TempDir()
+        let directory = scratch.path
         chmod(directory, 0o700)
         let file = directory + "/history"
         let lines = (0..<100_000).map { "info status \($0 % 50_000)" }
@@ -55,8 +32,8 @@ import Testing
     /// A HOME another user can write to: they make the state directory and point `history.tmp` at a file of
     /// ours. hmp wrote its history through the link; now it leaves a directory it does not own alone.
     @Test func aLinkPlantedInAnotherUsersDirectoryIsNotFollowed() throws {
-        let home = try scratch()
-        defer { try? FileManager.default.removeItem(atPath: home) }
+        let scratch = TempDir()
+        let home = scratch.path
         chmod(home, 0o777)
         let victim = home + "/victim"
         try "precious\n".write(toFile: victim, atomically: false, encoding: .utf8)
@@ -71,8 +48,8 @@ import Testing
     /// Our own state directory, left open to others: they plant `history.tmp`. It is closed to 0700 and the
     /// history goes through a new file of a random name, never the planted link.
     @Test func aLinkPlantedInAnOpenDirectoryOfOursIsNotFollowed() throws {
-        let home = try scratch()
-        defer { try? FileManager.default.removeItem(atPath: home) }
+        let scratch = TempDir()
+        let home = scratch.path
         chmod(home, 0o755)
         let victim = home + "/victim"
         try "precious\n".write(toFile: victim, atomically: false, encoding: .utf8)

@@ -4,35 +4,13 @@ import Platform
 import QMP
 import QObject
 import Testing
+import TestSupport
 
 /// The client against the real QEMU 7.2 (`scripts/install-deps test` installs it; a missing QEMU fails loudly).
 @Suite(.serialized) struct QEMUQMPTests {
-    struct Missing: Error, CustomStringConvertible {
-        var description: String { "qemu-system-x86_64 is not installed: run scripts/install-deps test" }
-    }
-
-    /// A QEMU with a QMP socket at `qmp` (`unix:PATH` or `tcp:HOST:PORT`), paused before it runs (-S).
-    final class QEMUProcess {
-        let process = Process()
-
-        init(qmp: String) throws {
-            guard FileManager.default.isExecutableFile(atPath: "/usr/bin/qemu-system-x86_64") else { throw Missing() }
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/qemu-system-x86_64")
-            process.arguments = ["-M", "none", "-m", "16", "-nodefaults", "-display", "none", "-S",
-                                 "-qmp", "\(qmp),server=on,wait=off"]
-            process.standardInput = FileHandle.nullDevice
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-        }
-
-        /// SIGKILL: Foundation starts children with SIGTERM blocked, so terminate() would not end QEMU.
-        func kill() {
-            if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-        }
-
-        deinit { kill() }
+    /// A QEMU 7.2 with a QMP socket at `qmp` (`unix:PATH` or `tcp:HOST:PORT`), paused before it runs (-S).
+    func startQEMU(qmp: String) throws -> StdioQEMU {
+        try StdioQEMU(["-S", "-qmp", "\(qmp),server=on,wait=off"])
     }
 
     /// Connects, retrying while QEMU is still starting.
@@ -47,8 +25,9 @@ import Testing
     }
 
     @Test func negotiatesQueriesAndPassesHMPThrough() throws {
-        let path = NSTemporaryDirectory() + "hmp-qmp-\(getpid()).sock"
-        let qemu = try QEMUProcess(qmp: "unix:\(path)")
+        let directory = TempDir()
+        let path = directory.file("qmp.sock")
+        let qemu = try startQEMU(qmp: "unix:\(path)")
         _ = qemu
         let loop = EventLoop()
         let connection = try open(.unix(path: path), loop: loop)
@@ -76,17 +55,8 @@ import Testing
     }
 
     @Test func connectsOverTCPAndSeesQEMUGoAway() throws {
-        let listener = try #require(Optional(socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 }
-        }
-        let port = UInt16(bigEndian: address.sin_port)
-        close(listener)
-        let qemu = try QEMUProcess(qmp: "tcp:127.0.0.1:\(port)")
+        let port = freePort()
+        let qemu = try startQEMU(qmp: "tcp:127.0.0.1:\(port)")
         let loop = EventLoop()
         let connection = try open(.tcp(host: "127.0.0.1", port: "\(port)"), loop: loop)
         var lost: QMPError?

@@ -2,13 +2,14 @@ import Foundation
 import Glibc
 import Testing
 @testable import Migration
+import TestSupport
 
 /// An `exec:` command closes, in the child, every descriptor from 3 up: even one opened without O_CLOEXEC by
 /// code that is not ours is not inherited.
 @Suite struct ExecDescriptorTests {
     @Test func aLeakedDescriptorIsNotInherited() throws {
-        let listing = temporaryPath("fds")
-        defer { removeTemporaryPath(listing) }
+        let directory = TempDir()
+        let listing = directory.file("fds")
         // Opened the careless way, inheritable.
         let leaked = Glibc.open("/dev/null", O_RDONLY)
         #expect(leaked > 2)

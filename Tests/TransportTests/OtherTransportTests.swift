@@ -2,11 +2,12 @@ import Foundation
 import Glibc
 import Testing
 @testable import Migration
+import TestSupport
 
 @Suite struct UnixTransportTests {
     @Test func connectAndAccept() throws {
-        let path = temporaryPath("sock")
-        defer { removeTemporaryPath(path) }
+        let directory = TempDir()
+        let path = directory.file("sock")
         let listener = try Transport.listen(MigrationURI(parsing: "unix:\(path)", incoming: true))
         #expect(listener.socketAddresses == ["unix:\(path)"])
         let outgoing = try Transport.connect(.unix(path: path), fds: { _ in nil }, isCancelled: notCancelled)
@@ -39,8 +40,8 @@ import Testing
 @Suite struct ExecTransportTests {
     /// `exec:cat > FILE` gets the whole stream, and the file is complete once close() returns.
     @Test func outgoingWritesToCommandStdin() throws {
-        let file = temporaryPath("out")
-        defer { removeTemporaryPath(file) }
+        let directory = TempDir()
+        let file = directory.file("out")
         let channel = try Transport.connect(.exec(command: "cat > '\(file)'"), fds: { _ in nil }, isCancelled: notCancelled)
         let bytes = pattern(3_000_000)
         #expect(writeAll(channel.writeDescriptor, bytes))
@@ -51,8 +52,8 @@ import Testing
 
     /// `exec:cat FILE` on the incoming side: the stream is the command's stdout.
     @Test func incomingReadsCommandStdout() throws {
-        let file = temporaryPath("in")
-        defer { removeTemporaryPath(file) }
+        let directory = TempDir()
+        let file = directory.file("in")
         let bytes = pattern(1_000_000, seed: 3)
         try Data(bytes).write(to: URL(fileURLWithPath: file))
         let listener = try Transport.listen(.exec(command: "cat '\(file)'"))

@@ -2,6 +2,7 @@ import Glibc
 import Testing
 import Platform
 @testable import Migration
+import TestSupport
 
 /// Real sockets, loopback only.
 @Suite struct TCPTransportTests {
@@ -86,7 +87,7 @@ import Platform
     }
 
     @Test func connectionRefused() throws {
-        let port = try freePort()
+        let port = freePort()
         #expect(throws: MigrationError("Failed to connect to '127.0.0.1:\(port)': Connection refused")) {
             try Transport.connect(MigrationURI(parsing: "tcp:127.0.0.1:\(port)"), fds: { _ in nil }, isCancelled: notCancelled)
         }
@@ -104,7 +105,7 @@ import Platform
 
     /// Of two addresses the first refuses: the second is tried and connects; the display name is the URI's.
     @Test func triesEachAddressInTurn() throws {
-        let refused = try freePort()
+        let refused = freePort()
         let listener = try Transport.listen(MigrationURI(parsing: "tcp:127.0.0.1:0", incoming: true))
         defer { listener.close() }
         let good = try #require(listener.port)

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 
 /// The real Linux guest that `scripts/build-test-guest` makes from Debian's packages under `.build/test-guest`: the
 /// uncompressed kernel of linux-image-amd64 (booted through its PVH entry) and an initramfs whose /init, for ever,

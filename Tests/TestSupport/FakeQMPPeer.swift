@@ -1,28 +1,30 @@
-import Foundation
+public import Foundation
+import Platform
 
 /// A QMP server that says whatever a test scripts: it stands in for a hostile or broken QEMU behind
 /// `hmp --connect unix:PATH`. It listens on a unix socket in `directory`, greets as QEMU 7.2 does (see
 /// /work/shared/reference/qemu-7.2-qmp.md), negotiates `qmp_capabilities` as QEMU does, then answers each command
 /// from `script` (a default reply when the script returns nil), records what it received, and lets the test push
 /// events or raw bytes at any moment. One client at a time; its own thread; `close()` (or deinit) stops it.
-final class FakeQMPPeer: @unchecked Sendable {
+public final class FakeQMPPeer: @unchecked Sendable {
+    // @unchecked: the connection, the flags and the commands received are guarded by `lock`.
     /// One command as received.
-    struct Command: Sendable {
-        let name: String
+    public struct Command: Sendable {
+        public let name: String
         /// The `arguments` member as JSON text, nil when absent.
-        let arguments: String?
+        public let arguments: String?
         /// The whole object as received.
-        let text: String
+        public let text: String
 
         /// A string argument, for `human-monitor-command`'s `command-line` and the like.
-        func argument(_ key: String) -> String? {
+        public func argument(_ key: String) -> String? {
             guard let arguments, let data = arguments.data(using: .utf8),
                   let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
             return object[key] as? String
         }
     }
 
-    enum Reply: Sendable {
+    public enum Reply: Sendable {
         /// `{"return": JSON}` with the command's `id`.
         case returns(String)
         /// `{"error": {"class": ..., "desc": ...}}` with the command's `id`; `desc` is encoded as a JSON string.
@@ -36,11 +38,11 @@ final class FakeQMPPeer: @unchecked Sendable {
     }
 
     /// QEMU 7.2.22's greeting, byte for byte.
-    static let qemu72Greeting = #"{"QMP": {"version": {"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": "Debian 1:7.2+dfsg-7+deb12u18+b3"}, "capabilities": ["oob"]}}"#
+    public static let qemu72Greeting = #"{"QMP": {"version": {"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": "Debian 1:7.2+dfsg-7+deb12u18+b3"}, "capabilities": ["oob"]}}"#
 
-    let path: String
+    public let path: String
     /// `unix:PATH`, for `hmp --connect`.
-    var address: String { "unix:" + path }
+    public var address: String { "unix:" + path }
 
     private let script: @Sendable (Command) -> Reply?
     private let greeting: String
@@ -54,7 +56,7 @@ final class FakeQMPPeer: @unchecked Sendable {
     private var commands: [Command] = []
 
     /// Starts listening at `directory`/qmp.sock. `greeting` replaces QEMU's (a test of a hostile banner).
-    init(directory: String, greeting: String = FakeQMPPeer.qemu72Greeting,
+    public init(directory: String, greeting: String = FakeQMPPeer.qemu72Greeting,
          script: @escaping @Sendable (Command) -> Reply? = { _ in nil }) throws {
         path = directory + "/qmp.sock"
         self.script = script
@@ -85,14 +87,14 @@ final class FakeQMPPeer: @unchecked Sendable {
     }
 
     /// A peer whose replies come from a table: command name → reply; other commands get the default.
-    convenience init(directory: String, replies: [String: Reply]) throws {
+    public convenience init(directory: String, replies: [String: Reply]) throws {
         try self.init(directory: directory) { replies[$0.name] }
     }
 
     deinit { close() }
 
     /// Stops serving, closes the sockets and waits for the thread to end.
-    func close() {
+    public func close() {
         lock.lock()
         stopping = true
         if client >= 0 { shutdown(client, Int32(SHUT_RDWR)) }
@@ -104,42 +106,42 @@ final class FakeQMPPeer: @unchecked Sendable {
     }
 
     /// The commands received after negotiation, in order.
-    var received: [Command] {
+    public var received: [Command] {
         lock.lock(); defer { lock.unlock() }
         return commands
     }
 
     /// Whether a client has connected and negotiated.
-    var isNegotiated: Bool {
+    public var isNegotiated: Bool {
         lock.lock(); defer { lock.unlock() }
         return negotiated
     }
 
     /// Waits until a client has negotiated, as QEMU sends events only then.
     @discardableResult
-    func waitForNegotiation(timeout: TimeInterval = 10) -> Bool {
+    public func waitForNegotiation(timeout: TimeInterval = 10) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while !isNegotiated && Date() < deadline { usleep(10_000) }
         return isNegotiated
     }
 
     /// Sends an event as QEMU frames it; `data` is JSON text, nil for an event without data.
-    func push(event name: String, data: String? = nil) {
+    public func push(event name: String, data: String? = nil) {
         write(Self.event(name, data: data))
     }
 
     /// Sends `count` events in one write (a burst larger than a socket buffer blocks until hmp reads).
-    func flood(event name: String, data: String? = nil, count: Int) {
+    public func flood(event name: String, data: String? = nil, count: Int) {
         write(String(repeating: Self.event(name, data: data), count: count))
     }
 
     /// Sends these bytes as they are.
-    func push(raw text: String) {
+    public func push(raw text: String) {
         write(text)
     }
 
     /// An event as QEMU 7.2 writes it (`name` encoded as a JSON string).
-    static func event(_ name: String, data: String?) -> String {
+    public static func event(_ name: String, data: String?) -> String {
         let now = Date().timeIntervalSince1970
         let stamp = #"{"seconds": \#(Int(now)), "microseconds": \#(Int(now.truncatingRemainder(dividingBy: 1) * 1e6))}"#
         let tail = data.map { ", \"data\": \($0)" } ?? ""
@@ -147,7 +149,7 @@ final class FakeQMPPeer: @unchecked Sendable {
     }
 
     /// `text` as a JSON string literal, control characters escaped as JSON requires.
-    static func jsonString(_ text: String) -> String {
+    public static func jsonString(_ text: String) -> String {
         let data = (try? JSONSerialization.data(withJSONObject: text, options: .fragmentsAllowed)) ?? Data("\"\"".utf8)
         return String(decoding: data, as: UTF8.self)
     }
@@ -157,13 +159,7 @@ final class FakeQMPPeer: @unchecked Sendable {
     private func write(_ text: String) {
         lock.lock(); defer { lock.unlock() }
         guard client >= 0 else { return }
-        var bytes = Array(text.utf8)[...]
-        while !bytes.isEmpty {
-            let sent = bytes.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if sent < 0 && errno == EINTR { continue }
-            guard sent > 0 else { return }
-            bytes = bytes.dropFirst(sent)
-        }
+        sendAll(client, Array(text.utf8))
     }
 
     private var isStopping: Bool {
@@ -219,9 +215,7 @@ final class FakeQMPPeer: @unchecked Sendable {
             lock.unlock()
             guard descriptor >= 0 else { return }
             guard wait(for: descriptor) else { continue }
-            let count = read(descriptor, &buffer, buffer.count)
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { return }
+            guard let count = try? Descriptor.read(descriptor, into: &buffer), count > 0 else { return }
             for object in splitter.take(buffer[..<count]) {
                 if !answer(object) { return }
             }
@@ -280,7 +274,7 @@ final class FakeQMPPeer: @unchecked Sendable {
 
     /// What an idle QEMU 7.2 in prelaunch answers. It has no query-commands nor query-qmp-schema, so hmp takes
     /// the greeting's version for what `migrate` accepts (7.2: `blk` and `inc` too).
-    static func defaultReply(_ command: Command) -> Reply {
+    public static func defaultReply(_ command: Command) -> Reply {
         switch command.name {
         case "qmp_capabilities":
             .error(class: "CommandNotFound", desc: "Capabilities negotiation is already complete, command ignored")
@@ -328,18 +322,5 @@ private struct ObjectSplitter {
             }
         }
         return objects
-    }
-}
-
-/// A value a test changes while a peer's script reads it (the reply the next query-migrate gets).
-final class Shared<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Value
-
-    init(_ value: Value) { stored = value }
-
-    var value: Value {
-        get { lock.lock(); defer { lock.unlock() }; return stored }
-        set { lock.lock(); stored = newValue; lock.unlock() }
     }
 }

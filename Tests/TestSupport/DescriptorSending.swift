@@ -2,7 +2,7 @@ import Glibc
 
 /// Sends `text` on a unix socket with `descriptor` attached (SCM_RIGHTS), as HMP and QMP clients pass one for
 /// getfd: written here by hand, apart from hmp's own DescriptorPassing, so that each checks the other.
-func sendPassing(_ fd: Int32, _ text: String, _ descriptor: Int32) {
+public func sendPassing(_ fd: Int32, _ text: String, _ descriptor: Int32) {
     var bytes = Array(text.utf8)
     // One cmsghdr (len, level, type: 16 bytes on 64-bit Linux) and one int, padded to 8.
     var control = [UInt8](repeating: 0, count: 24)

@@ -1,14 +1,13 @@
-import Foundation
-import Testing
+import Glibc
 
 /// A second local user for tests of what one user can do to another: created once (useradd, no home, no login)
 /// and driven with runuser. The tests run as root, as this project's machines do; without root they fail,
 /// saying so, rather than skip.
-enum SecondUser {
-    static let name = "hmp-other"
+public enum SecondUser {
+    public static let name = "hmp-other"
 
     /// Creates the user if it is not there yet; its uid.
-    static func ensure() throws -> UInt32 {
+    public static func ensure() throws -> UInt32 {
         if let uid = uid() { return uid }
         let made = try runProgram(
             "/usr/sbin/useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name], timeout: 20)
@@ -19,19 +18,19 @@ enum SecondUser {
         return uid
     }
 
-    static func uid() -> UInt32? {
+    public static func uid() -> UInt32? {
         guard let entry = getpwnam(name) else { return nil }
         return entry.pointee.pw_uid
     }
 
     /// Runs `script` with /bin/sh as the second user; its output and status.
     @discardableResult
-    static func run(_ script: String) throws -> (status: Int32, stdout: String, stderr: String) {
+    public static func run(_ script: String) throws -> (status: Int32, stdout: String, stderr: String) {
         try runProgram("/usr/sbin/runuser", ["-u", name, "--", "/bin/sh", "-c", script], timeout: 20)
     }
 
-    struct UserError: Error, CustomStringConvertible {
+    public struct UserError: Error, CustomStringConvertible {
         let text: String
-        var description: String { text }
+        public var description: String { text }
     }
 }

@@ -1,7 +1,7 @@
-import Foundation
+public import Foundation
 
 /// Connects to the unix socket at `path`, retrying every 20 ms until `timeout` (hmp may still be creating it).
-func connectUnix(path: String, timeout: TimeInterval) throws -> Int32 {
+public func connectUnix(path: String, timeout: TimeInterval) throws -> Int32 {
     let deadline = Date().addingTimeInterval(timeout)
     while true {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)

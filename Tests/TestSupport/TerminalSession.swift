@@ -1,12 +1,12 @@
-import Foundation
+public import Foundation
 
 /// hmp in a real terminal: a tmux session of fixed size, typed at with send-keys and read with capture-pane.
-final class TerminalSession {
-    let socket: String
-    let name = "hmp"
+public final class TerminalSession {
+    public let socket: String
+    public let name = "hmp"
 
     /// Starts `command` (a shell command line) in a new tmux server of its own, `width` × `height`.
-    init(_ command: String, width: Int = 100, height: Int = 30, environment: [String: String] = [:]) throws {
+    public init(_ command: String, width: Int = 100, height: Int = 30, environment: [String: String] = [:]) throws {
         socket = "hmp-test-" + UUID().uuidString.prefix(8)
         let exports = environment.map { "export \($0.key)='\($0.value)';" }.joined(separator: " ")
         Leftovers.add(tmuxSocket: socket)
@@ -19,7 +19,7 @@ final class TerminalSession {
 
     /// Ends hmp and the tmux server. kill-server alone is not enough here: the server can outlive it while the
     /// program in its pane runs, so both are killed by their pids.
-    func close() {
+    public func close() {
         let pids = ((try? tmux(["display-message", "-p", "-t", name, "#{pane_pid} #{pid}"])) ?? "")
             .split(whereSeparator: \.isWhitespace).compactMap { pid_t($0) }
         _ = try? tmux(["kill-server"], capture: false)
@@ -32,7 +32,7 @@ final class TerminalSession {
     /// file, not a pipe, since a process spawned meanwhile by another test (a tmux server that lives on) could
     /// inherit a pipe's write end and keep it open.
     @discardableResult
-    func tmux(_ arguments: [String], capture: Bool = true) throws -> String {
+    public func tmux(_ arguments: [String], capture: Bool = true) throws -> String {
         let argv = ["tmux", "-L", socket] + arguments
         let outputPath = capture ? NSTemporaryDirectory() + "tmux-out-" + UUID().uuidString : "/dev/null"
         defer { if capture { unlink(outputPath) } }
@@ -54,25 +54,25 @@ final class TerminalSession {
     }
 
     /// Types text literally.
-    func type(_ text: String) throws {
+    public func type(_ text: String) throws {
         try tmux(["send-keys", "-t", name, "-l", text])
     }
 
     /// Presses keys by tmux name: `Enter`, `Tab`, `C-c`, `C-d`, `Up`.
-    func press(_ keys: String...) throws {
+    public func press(_ keys: String...) throws {
         try tmux(["send-keys", "-t", name] + keys)
     }
 
     /// The visible screen, one string per row, trailing spaces removed.
-    func screen() throws -> [String] {
+    public func screen() throws -> [String] {
         try tmux(["capture-pane", "-p", "-t", name]).components(separatedBy: "\n")
     }
 
-    var screenText: String { ((try? screen()) ?? []).joined(separator: "\n") }
+    public var screenText: String { ((try? screen()) ?? []).joined(separator: "\n") }
 
     /// Waits until the screen satisfies `condition`; returns whether it did.
     @discardableResult
-    func waitFor(timeout: TimeInterval = 10, _ condition: (String) -> Bool) -> Bool {
+    public func waitFor(timeout: TimeInterval = 10, _ condition: (String) -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if condition(screenText) { return true }
@@ -82,13 +82,13 @@ final class TerminalSession {
     }
 
     /// The cursor's column, 0-based: capture-pane drops trailing spaces, so this is how a test sees them.
-    var cursorColumn: Int {
+    public var cursorColumn: Int {
         Int(((try? tmux(["display-message", "-p", "-t", name, "#{cursor_x}"])) ?? "")
             .trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
     }
 
     /// Whether the row the cursor is on reads `text` and the cursor stands right after it (trailing spaces count).
-    func cursorLineIs(_ text: String) -> Bool {
+    public func cursorLineIs(_ text: String) -> Bool {
         let row = Int(((try? tmux(["display-message", "-p", "-t", name, "#{cursor_y}"])) ?? "")
             .trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
         let rows = (try? screen()) ?? []
@@ -100,17 +100,17 @@ final class TerminalSession {
 
     /// Waits until the cursor's row reads `text` with the cursor after it.
     @discardableResult
-    func waitForCursorLine(_ text: String, timeout: TimeInterval = 10) -> Bool {
+    public func waitForCursorLine(_ text: String, timeout: TimeInterval = 10) -> Bool {
         waitFor(timeout: timeout) { _ in cursorLineIs(text) }
     }
 
     /// The last non-empty row on the screen.
-    var lastLine: String {
+    public var lastLine: String {
         ((try? screen()) ?? []).last(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) ?? ""
     }
 
     /// Whether the program in the pane has exited (the pane is gone with it).
-    var hasExited: Bool {
+    public var hasExited: Bool {
         let out = (try? tmux(["list-panes", "-t", name, "-F", "#{pane_dead}"])) ?? ""
         return out.isEmpty || out.contains("1") || out.contains("no server") || out.contains("can't find")
     }

@@ -1,9 +1,11 @@
+public import Glibc
 import Foundation
 
 /// Everything the tests start that could outlive them: Swift Testing keeps the values an expectation looked at
 /// until the run ends, so deinit is not a reliable place to stop processes. At exit, whatever is still running
-/// is killed, so that no hmp or tmux server outlives the test run.
-enum Leftovers {
+/// is killed, so that no hmp, QEMU or tmux server outlives the test run.
+public enum Leftovers {
+    // Guarded by `lock`.
     nonisolated(unsafe) private static var pids: Set<pid_t> = []
     nonisolated(unsafe) private static var tmuxSockets: Set<String> = []
     private static let lock = NSLock()
@@ -25,24 +27,24 @@ enum Leftovers {
         }
     }()
 
-    static func add(pid: pid_t) {
+    public static func add(pid: pid_t) {
         _ = installAtExit
         lock.lock(); defer { lock.unlock() }
         pids.insert(pid)
     }
 
-    static func remove(pid: pid_t) {
+    public static func remove(pid: pid_t) {
         lock.lock(); defer { lock.unlock() }
         pids.remove(pid)
     }
 
-    static func add(tmuxSocket: String) {
+    public static func add(tmuxSocket: String) {
         _ = installAtExit
         lock.lock(); defer { lock.unlock() }
         tmuxSockets.insert(tmuxSocket)
     }
 
-    static func remove(tmuxSocket: String) {
+    public static func remove(tmuxSocket: String) {
         lock.lock(); defer { lock.unlock() }
         tmuxSockets.remove(tmuxSocket)
     }

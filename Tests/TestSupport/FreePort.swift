@@ -1,7 +1,7 @@
-import Foundation
+import Glibc
 
-/// A TCP port on 127.0.0.1 that nothing listens on right now, chosen by the kernel.
-func freePort() -> Int {
+/// A TCP port on 127.0.0.1 that nothing listens on right now, chosen by the kernel (bound, then released).
+public func freePort() -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
@@ -16,12 +16,4 @@ func freePort() -> Int {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
     }
     return Int(UInt16(bigEndian: address.sin_port))
-}
-
-/// Whether two files hold the same bytes.
-func sameBytes(_ a: String, _ b: String) -> Bool {
-    guard let x = FileManager.default.contents(atPath: a), let y = FileManager.default.contents(atPath: b) else {
-        return false
-    }
-    return x == y
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 @testable import Migration
+import Platform
 
 /// Runs `body` on its own thread and waits at most `seconds` for it; the result, or nil on timeout (the thread is
 /// then left to finish on its own).
@@ -23,27 +24,13 @@ final class ResultBox<T: Sendable>: @unchecked Sendable {
     func get() -> T? { lock.withLock { value } }
 }
 
-/// Writes all of `bytes` to `fd`; false on error.
-@discardableResult
-func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-    var offset = 0
-    while offset < bytes.count {
-        let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { return false }
-        offset += n
-    }
-    return true
-}
-
 /// Reads exactly `count` bytes (fewer at EOF).
 func readExactly(_ fd: Int32, _ count: Int) -> [UInt8] {
     var result = [UInt8](repeating: 0, count: count)
     var offset = 0
     while offset < count {
-        let n = result[offset...].withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { break }
+        let n = result[offset...].withUnsafeMutableBytes { try? Descriptor.read(fd, into: $0) } ?? 0
+        if n == 0 { break }
         offset += n
     }
     return Array(result[..<offset])
@@ -54,9 +41,7 @@ func readToEnd(_ fd: Int32) -> [UInt8] {
     var result: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 65536)
     while true {
-        let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { break }
+        guard let n = try? Descriptor.read(fd, into: &buffer), n > 0 else { break }
         result += buffer[..<n]
     }
     return result
@@ -65,25 +50,6 @@ func readToEnd(_ fd: Int32) -> [UInt8] {
 /// Deterministic test bytes.
 func pattern(_ count: Int, seed: UInt8 = 7) -> [UInt8] {
     (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed) &+ ($0 >> 8)) }
-}
-
-/// A fresh path in a private temporary directory; the test removes it with removeTemporaryPath (deferred).
-func temporaryPath(_ name: String) -> String {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("transport-\(UUID().uuidString.prefix(8))")
-    try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    return directory.appendingPathComponent(name).path
-}
-
-/// Removes the private directory of a temporaryPath, with whatever the test left in it.
-func removeTemporaryPath(_ path: String) {
-    try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent)
-}
-
-/// A loopback tcp port that nothing listens on now (bound, then released).
-func freePort() throws -> Int {
-    let listener = try Transport.listen(MigrationURI(parsing: "tcp:127.0.0.1:0", incoming: true))
-    defer { listener.close() }
-    return listener.port!
 }
 
 /// Never cancelled.
