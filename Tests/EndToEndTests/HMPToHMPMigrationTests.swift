@@ -5,7 +5,7 @@ import TestSupport
 /// Two hmp processes on this machine: a source with a running workload and a destination started with
 /// -incoming and -S, so that its RAM can be compared with pmemsave before it runs. Every completed migration is
 /// checked byte for byte.
-@Suite(.serialized) struct MigrationTests {
+@Suite(.serialized) struct HMPToHMPMigrationTests {
     let scratch = TempDir()
 
     /// A source with 32 MiB of patterned RAM, one 8 MiB disk, and a workload dirtying both.

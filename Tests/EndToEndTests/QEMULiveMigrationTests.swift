@@ -4,7 +4,7 @@ import TestSupport
 
 /// hmp and the real QEMU 7.2 and 10.0.2 (`-M none -nodefaults`) migrate to each other live over TCP, RAM checked
 /// byte for byte.
-@Suite(.serialized) struct QEMUInteropTests {
+@Suite(.serialized) struct QEMULiveMigrationTests {
     let scratch = TempDir()
 
     /// QEMU with its monitor on a unix socket; its own echo and escapes do not matter to what is checked here.

@@ -6,7 +6,7 @@ import Testing
 import TestSupport
 
 /// Streams between this code and a real QEMU 7.2 (`-M none -m 16`), both directions.
-@Suite(.serialized) struct QEMUInteropTests {
+@Suite(.serialized) struct QEMU72StreamTests {
     @Test func qemuIsInstalled() {
         #expect(QEMUVersion.v7_2.isInstalled, "\(QEMUVersion.v7_2.missing)")
     }

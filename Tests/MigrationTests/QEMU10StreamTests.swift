@@ -7,7 +7,7 @@ import TestSupport
 /// Streams between this code and a real QEMU 10.0.2 (`-M none -m 16`), both directions. QEMU 10's default stream
 /// differs from 7.2's: no `block` section (ram is section 1), a SWITCHOVER_START command before the END sections,
 /// and a vmdesc with a `configuration` entry; ours stays 7.2's, which QEMU 10 accepts.
-@Suite(.serialized) struct QEMU10InteropTests {
+@Suite(.serialized) struct QEMU10StreamTests {
     /// A footer, then COMMAND SWITCHOVER_START with no arguments.
     static let switchoverStart: [UInt8] = [0x08, 0x00, 0x0B, 0x00, 0x00]
 
@@ -32,7 +32,7 @@ import TestSupport
         let seed = QEMUVersion.packageRoot + "/fuzz/seeds/stream-loader-fuzz/qemu-10-switchover-start"
         let bytes = TempDir.read(seed)
         try #require(!bytes.isEmpty, "\(seed) is missing")
-        #expect(bytes.firstRange(of: QEMU10InteropTests.switchoverStart) != nil)
+        #expect(bytes.firstRange(of: QEMU10StreamTests.switchoverStart) != nil)
         let machine = try makeMachine(ram: 64 << 10)
         #expect(try load(bytes, into: machine).get() == "running")
         var expected = [UInt8](repeating: 0, count: 64 << 10)
@@ -60,7 +60,7 @@ import TestSupport
 
         let bytes = TempDir.read(state)
         // What this test is about: the default QEMU 10 stream carries the command QEMU 7.2 never sent.
-        #expect(bytes.firstRange(of: QEMU10InteropTests.switchoverStart) != nil, "QEMU 10 sends SWITCHOVER_START")
+        #expect(bytes.firstRange(of: QEMU10StreamTests.switchoverStart) != nil, "QEMU 10 sends SWITCHOVER_START")
         let machine = try makeMachine(ram: 16 << 20)
         let loaded = try load(bytes, into: machine).get()
         #expect(loaded == runState)
