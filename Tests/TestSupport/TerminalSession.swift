@@ -1,4 +1,5 @@
 public import Foundation
+import Platform
 
 /// hmp in a real terminal: a tmux session of fixed size, typed at with send-keys and read with capture-pane.
 public final class TerminalSession {
@@ -48,7 +49,7 @@ public final class TerminalSession {
         let result = posix_spawnp(&pid, "tmux", &actions, nil, cArguments, environ)
         guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: result) ?? .ENOENT) }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        _ = retryingInterrupts { waitpid(pid, &status, 0) }
         guard capture, let data = FileManager.default.contents(atPath: outputPath) else { return "" }
         return String(decoding: data, as: UTF8.self)
     }
