@@ -31,7 +31,7 @@ public func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
 /// Writes all of `bytes` to `fd` unless `seconds` pass first, so that a reader that has slowed to a crawl fails
 /// the test instead of hanging it. The descriptor is blocking again afterwards.
 public func writeAll(_ bytes: [UInt8], to fd: Int32, within seconds: TimeInterval) -> Bool {
-    signal(SIGPIPE, SIG_IGN)
+    Signals.ignoreBrokenPipes()
     let flags = fcntl(fd, F_GETFL)
     _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
     defer { _ = fcntl(fd, F_SETFL, flags) }
