@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `info migrate` after migrating a guest that keeps writing, as QEMU 7.2 prints it on both sides. The source has
 /// QEMU's lines in QEMU's order, with RAM split into what went while the guest ran (`precopy ram`) and what went
@@ -7,7 +8,7 @@ import Testing
 /// guest (a 4 MiB region rewritten for ever); hmp's is its workload writing a 4 MiB region, over RAM that starts
 /// random so that the first pass takes long enough for the guest to write during it.
 @Suite(.serialized) struct BusyGuestInfoMigrateAsQEMUTests {
-    let scratch = Scratch()
+    let scratch = TempDir()
 
     /// The labels in order. `dirty pages rate` is left out: QEMU prints it once a second-long measuring period
     /// has closed, which depends on how long each guest's migration took, not on the format.

@@ -1,12 +1,13 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The status line of `hmp --connect` migrating a real QEMU 7.2 with `-b`, read as a person reads it: tmux at 100,
 /// 80 and 60 columns, the bottom row sampled five times a second. `Completed N %` leads every row that has figures,
 /// rises, is never 100 before the end, and `left` never grows without a pass saying why; before QEMU has sent a
 /// figure the row says what it waits for, not zeros.
 @Suite(.serialized) struct ConnectStatusLineTruthTests {
-    let scratch = Scratch()
+    let scratch = TempDir()
 
     static func number(_ pattern: String, in row: String) -> Int? {
         guard let range = row.range(of: pattern, options: .regularExpression) else { return nil }
