@@ -64,7 +64,7 @@ let package = Package(
         // the fake QMP peer. A plain target under Tests, built only for the tests.
         .target(name: "TestSupport", dependencies: ["Platform"], path: "Tests/TestSupport", swiftSettings: strict),
 
-        .testTarget(name: "QObjectTests", dependencies: ["QObject"], swiftSettings: strict),
+        .testTarget(name: "QObjectTests", dependencies: ["QObject", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "HMPTests", dependencies: ["HMP", "QObject"], swiftSettings: strict),
         .testTarget(
             name: "MigrationTests", dependencies: ["Migration", "Machine", "Platform", "TestSupport"], swiftSettings: strict),

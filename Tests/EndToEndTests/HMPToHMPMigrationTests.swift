@@ -228,10 +228,10 @@ import TestSupport
         ("QEVM\u{0}\u{0}\u{0}\u{3}\u{7}\u{0}\u{0}\u{0}\u{2}pc", "Machine type received is 'pc' and local is 'none'"),
         ("QEVM\u{0}\u{0}\u{0}\u{3}\u{7}\u{0}\u{0}\u{0}\u{4}none\u{9}", "Unknown savevm section type 9"),
         ("QEVM\u{0}\u{0}\u{0}\u{3}\u{7}\u{0}\u{0}\u{0}\u{4}none\u{1}\u{0}", ""),
-    ])
-    func malformedStreamsAreClearErrorsAndTheGuestNeverStarts(stream: String, message: String) throws {
+    ] as [(ArgumentText, String)])
+    func malformedStreamsAreClearErrorsAndTheGuestNeverStarts(stream: ArgumentText, message: String) throws {
         let file = scratch.file("bad.state")
-        try Data(stream.utf8).write(to: URL(fileURLWithPath: file))
+        try Data(stream.value.utf8).write(to: URL(fileURLWithPath: file))
         let dst = try HMPProcess(["-m", "16", "-incoming", "exec:cat \(file)"])
         #expect(dst.waitForExit(timeout: 20) == 1, "a failed load ends hmp with status 1, as QEMU's")
         #expect(dst.errorText.contains("load of migration failed"), "\(dst.errorText)")

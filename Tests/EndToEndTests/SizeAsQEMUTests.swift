@@ -8,18 +8,7 @@ import TestSupport
 @Suite(.serialized) struct SizeAsQEMUTests {
     let scratch = TempDir()
 
-    /// A size text as a test argument: escaped, long runs shortened, so that the log stays one line per test.
-    struct Text: Sendable, CustomTestStringConvertible, ExpressibleByStringLiteral, ExpressibleByStringInterpolation {
-        let value: String
-        init(stringLiteral value: String) { self.value = value }
-        init(stringInterpolation: DefaultStringInterpolation) { value = String(stringInterpolation: stringInterpolation) }
-        var testDescription: String {
-            let shown = value.count > 40 ? "\(value.prefix(20))…(\(value.count) characters)…\(value.suffix(6))" : value
-            return shown.debugDescription
-        }
-    }
-
-    static let inputs: [Text] = [
+    static let inputs: [ArgumentText] = [
         "0x1k", "0.0005k", "1.5", "0x10", "1.k", "1.", "1.e", ".5", "0x", "0x.", "0x1.5", "1e3", "1.5e3", "+1", "-1",
         "1kk", "0X1M", "0x1b", "1.5b", "0.5b", "8E", "7.9999999E", "1.0b", "00x1", "0.00000001k", "0.0001",
         "1.99999999999999999999k", "1.\(String(repeating: "0", count: 400))1k", "9999999999999999999999k",

@@ -1,13 +1,15 @@
 import Machine
 import Migration
 import Testing
+import TestSupport
 
 /// Sizes at their edges where the machine and migration settings take them: refused with a message, never a trap.
 /// (The reader itself, `QEMUSize`, is tested in QObjectTests.)
 @Suite struct SizeParserEdgeTests {
     /// `migrate_set_parameter max-bandwidth +` killed hmp.
-    @Test(arguments: ["+", "-", ".", "0x", "nan", "inf", "16E", "18446744073709551616", "8E", " +", "\0"])
-    func maxBandwidthRefusesOddSizes(_ value: String) {
+    @Test(arguments: ["+", "-", ".", "0x", "nan", "inf", "16E", "18446744073709551616", "8E", " +", "\0"] as [ArgumentText])
+    func maxBandwidthRefusesOddSizes(_ text: ArgumentText) {
+        let value = text.value
         var parameters = MigrationParameters()
         #expect(throws: MigrationSettingError("Invalid size \(value)")) {
             try parameters.set(name: "max-bandwidth", value: value)

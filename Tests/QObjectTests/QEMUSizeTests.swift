@@ -1,21 +1,11 @@
 import QObject
 import Testing
+import TestSupport
 
 /// `QEMUSize` against what QEMU 7.2 answered (`migrate_set_parameter max-bandwidth` for MiB by default,
 /// `max-postcopy-bandwidth` for bytes, then `info migrate_parameters`); `QEMUSizeAsQEMUTests` in EndToEndTests
 /// asks the real QEMU 7.2 again each run.
 @Suite struct QEMUSizeTests {
-    /// A text as a test argument: escaped (a NUL would run the log's lines together) and long runs shortened.
-    struct Text: Sendable, CustomTestStringConvertible, ExpressibleByStringLiteral, ExpressibleByStringInterpolation {
-        let value: String
-        init(stringLiteral value: String) { self.value = value }
-        init(stringInterpolation: DefaultStringInterpolation) { value = String(stringInterpolation: stringInterpolation) }
-        var testDescription: String {
-            let shown = value.count > 40 ? "\(value.prefix(20))…(\(value.count) characters)…\(value.suffix(6))" : value
-            return shown.debugDescription
-        }
-    }
-
     static func parsed(_ text: String, unit: UInt64 = 1) -> Result<UInt64, SizeParseFailure> {
         do throws(SizeParseFailure) {
             return .success(try parseSize(text, defaultUnit: unit))
@@ -24,7 +14,7 @@ import Testing
         }
     }
 
-    static let mebibyteSizes: [(Text, UInt64)] = [
+    static let mebibyteSizes: [(ArgumentText, UInt64)] = [
         ("0x1k", 1024), ("0.0005k", 1), ("1.5", 1_572_864), ("0x10", 16 << 20), ("1.k", 1024), ("1.", 1 << 20),
         ("1.e", 1 << 60), ("+1", 1 << 20), ("0X1M", 1 << 20), ("0x1b", 0x1b << 20), ("7.9999999E", 9_223_371_921_562_625_408),
         ("1.0b", 1), ("0.00000001k", 0), ("0.0001", 105), ("1.99999999999999999999k", 1024), ("0x1g", 1 << 30),
@@ -35,11 +25,11 @@ import Testing
     ]
 
     @Test(arguments: mebibyteSizes)
-    func inMebibytesByDefault(_ text: Text, _ bytes: UInt64) {
+    func inMebibytesByDefault(_ text: ArgumentText, _ bytes: UInt64) {
         #expect(Self.parsed(text.value, unit: 1 << 20) == .success(bytes))
     }
 
-    static let byteSizes: [(Text, UInt64)] = [
+    static let byteSizes: [(ArgumentText, UInt64)] = [
         ("4096", 4096), ("4k", 4096), ("4K", 4096), ("2M", 2 << 20), ("1G", 1 << 30), ("1T", 1 << 40),
         ("1.5k", 1536), ("0x10", 16), ("0x10k", 16384), ("1.k", 1024), ("1.", 1), ("1.0", 1), ("1.5e", 3 << 59),
         ("0.5k", 512), ("0.0005k", 1), ("15E", 15 << 60), ("+1", 1), ("  +1k", 1024), ("0xffffffffffffffff", .max),
@@ -47,19 +37,19 @@ import Testing
     ]
 
     @Test(arguments: byteSizes)
-    func inBytesByDefault(_ text: Text, _ bytes: UInt64) {
+    func inBytesByDefault(_ text: ArgumentText, _ bytes: UInt64) {
         let unit: UInt64 = text.value == "1" || text.value == "1.5" ? 0 : 1
         #expect(Self.parsed(text.value, unit: unit) == .success(bytes))
     }
 
-    static let invalidTexts: [Text] = [
+    static let invalidTexts: [ArgumentText] = [
         ".5", "0x", "0x.", "0x1.5", "1e3", "1.5e3", "-1", "-0", "+-1", "++1", "1kk", "1.5b", "0.5b", "00x1", "0xg",
         "1.5.5", "1x", "0x0x1", "abc", "12x", "+", " +", "-", ".", "nan", "inf", "", " ", "\0", "1\0", "1 ",
         "\u{e9}", "1\u{e9}", "\u{FF11}", "9999999999999999999999k",
     ]
 
     @Test(arguments: invalidTexts)
-    func invalid(_ text: Text) {
+    func invalid(_ text: ArgumentText) {
         for unit: UInt64 in [1, 1 << 20] {
             #expect(Self.parsed(text.value, unit: unit) == .failure(.invalid))
         }
