@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Platform"], path: "Tests/TestSupport", swiftSettings: strict),
 
         .testTarget(name: "QObjectTests", dependencies: ["QObject", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "HMPTests", dependencies: ["HMP", "QObject"], swiftSettings: strict),
+        .testTarget(name: "HMPTests", dependencies: ["HMP", "QObject", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "MigrationTests", dependencies: ["Migration", "Machine", "Platform", "TestSupport"], swiftSettings: strict),
         .testTarget(

@@ -1,13 +1,14 @@
 import HMP
 import QObject
 import Testing
+import TestSupport
 
 @Suite struct ParseTests {
     let table = TestTable.table
 
-    @Test(arguments: ["", "   ", "\t \t"])
-    func blankLineIsNil(_ line: String) throws {
-        #expect(try table.parse(line) == nil)
+    @Test(arguments: ["", "   ", "\t \t"] as [ArgumentText])
+    func blankLineIsNil(_ line: ArgumentText) throws {
+        #expect(try table.parse(line.value) == nil)
     }
 
     @Test func namesAndAliases() throws {

@@ -1,5 +1,6 @@
 import QObject
 import Testing
+import TestSupport
 
 @Suite struct QDictTests {
     @Test func keepsInsertionOrderAndRemovesOnNil() {
@@ -56,8 +57,8 @@ import Testing
         #expect(try QValue(json: value.json) == value)
     }
 
-    @Test(arguments: ["", "{", "[1,]", "{\"a\" 1}", "tru", "\"abc", "1 2", "{\"a\":1,}", "\"\u{01}\""])
-    func malformedJSONIsAnError(text: String) {
-        #expect(throws: JSONError.self) { try QValue(json: text) }
+    @Test(arguments: ["", "{", "[1,]", "{\"a\" 1}", "tru", "\"abc", "1 2", "{\"a\":1,}", "\"\u{01}\""] as [ArgumentText])
+    func malformedJSONIsAnError(text: ArgumentText) {
+        #expect(throws: JSONError.self) { try QValue(json: text.value) }
     }
 }
