@@ -537,10 +537,9 @@ def race(rows, runs):
 
 
 def markdown(title, rows, judged):
-    """A table in the README's form. `judged` adds the columns that explain a figure: memory, CPU, and the time
-    the processes were runnable but waited for a CPU (the neighbours' share of a slow round)."""
-    extra = ["beyond guest RAM src/dst", "CPU src/dst", "waiting for a CPU src/dst"] if judged else []
-    columns = ["job", "contender", "median", "slowest / median", "rounds (ms)", "throughput", "downtime"] + extra
+    """A table in the README's form; `judged` adds the memory column."""
+    columns = ["job", "contender", "median", "slowest / median", "rounds (ms)", "throughput", "downtime"] + \
+        (["beyond guest RAM src/dst"] if judged else [])
     print(f"**{title}**")
     print()
     print("| " + " | ".join(columns) + " |")
@@ -552,12 +551,27 @@ def markdown(title, rows, judged):
                  f"{row.payload / MIB / (median / 1000):.0f} MiB/s",
                  f"{max(r['downtime_ms'] for r in migrations)} ms" if migrations else ""]
         if judged:
-            def both(key, unit, scale=1):
-                values = [statistics.median(r[f"{side}_{key}"] for r in row.results) * scale for side in ("src", "dst")]
-                return f"{values[0]:.0f}/{values[1]:.0f} {unit}"
-            cells += [f"{max(r['src_rss'] for r in migrations):.0f}/{max(r['dst_rss'] for r in migrations):.0f} MiB"
-                      if migrations else "", both("cpu", "ms", 1000), both("wait", "ms", 1000) if migrations else ""]
+            cells.append(f"{max(r['src_rss'] for r in migrations):.0f}/{max(r['dst_rss'] for r in migrations):.0f} MiB"
+                         if migrations else "")
         print("| " + " | ".join(cells) + " |")
+    print()
+
+
+def cpu_lines(rows):
+    """Each side's CPU, and how long its threads were runnable but waited for a CPU (the neighbours' share of a
+    slow round): the median of the rounds, then the figures of the slowest round."""
+    print("CPU and waiting for a CPU, source/destination in ms: median of the rounds; the slowest round")
+    for row in rows:
+        slowest = max(row.results, key=lambda r: r["total_ms"])
+
+        def both(results, key):
+            return "/".join(f"{statistics.median(r[f'{side}_{key}'] for r in results) * 1000:.0f}" for side in ("src", "dst"))
+
+        waits = "src_wait" in slowest
+        print(f"  {row.job.split(',')[0]:8} {row.name:28} CPU {both(row.results, 'cpu'):>9}"
+              + (f" waiting {both(row.results, 'wait'):>9}" if waits else " " * 18)
+              + f"; slowest {slowest['total_ms']:.0f} ms: CPU {both([slowest], 'cpu')}"
+              + (f" waiting {both([slowest], 'wait')}" if waits else ""))
     print()
 
 
@@ -627,6 +641,7 @@ def main():
         markdown(f"Fair race: {args.runs} rounds over loopback TCP, every destination preallocated, memory settled"
                  f" before each migration, contenders in turn (the host took {100 * steal_share:.0f} % of the CPU"
                  " as steal)", fair, judged=True)
+        cpu_lines(fair)
         if cold_runs:
             cold = rows(False, [c for c in q10 if c.name == q10_best.name])
             race(cold, cold_runs)
