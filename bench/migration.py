@@ -712,9 +712,9 @@ def main():
         hmp_start = startup_ms([HMP, "-m", str(RAM_MIB), "-monitor", "stdio"])
         prealloc_start = startup_ms([HMP, "-m", str(RAM_MIB), "-mem-prealloc", "-monitor", "stdio"])
         qemu_none = [qemu72, "-M", "none", "-display", "none", "-nodefaults", "-monitor", "stdio"]
-        qemu_start = startup_ms(qemu_none, runs=5)
+        qemu_start = startup_ms(qemu_none)
         qemu_prealloc = startup_ms(qemu_none + ["-object", f"memory-backend-ram,id=ram0,size={RAM_MIB}M,prealloc=on",
-                                                "-machine", "memory-backend=ram0"], runs=5)
+                                                "-machine", "memory-backend=ram0"])
         mem_path = f"; with -mem-path of the {args.zero_gib} GiB file {startup_ms([HMP, '-m', str(args.zero_gib * 1024), '-mem-path', zero_file, '-monitor', 'stdio']):.0f} ms" if args.zero_gib else ""
         check(hmp_start < 30, f"start-up to the first prompt: {hmp_start:.0f} ms (< 30 ms; QEMU 7.2 -M none"
               f" {qemu_start:.0f} ms){mem_path}")
