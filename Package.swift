@@ -33,15 +33,18 @@ let package = Package(
         .target(
             name: "Monitor",
             dependencies: [
-                "HMP", "Machine", "Migration", "QObject", "QMP", "Platform", "CEditLine", "CCurses",
+                "HMP", "Machine", "Migration", "MigrationModel", "QObject", "QMP", "Platform", "CEditLine", "CCurses",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strict
         ),
-        // Live migration: parameters, capabilities, the engine, QEMU 7.2's stream format and the transports.
-        .target(name: "Migration", dependencies: ["Machine", "QObject", "Platform", "CLinux"], swiftSettings: strict),
+        // Live migration: the engine, QEMU 7.2's stream format and the transports.
+        .target(name: "Migration", dependencies: ["Machine", "MigrationModel", "QObject", "Platform", "CLinux"], swiftSettings: strict),
         // The built-in machine: guest RAM, drives, the workload, run state.
-        .target(name: "Machine", dependencies: ["QObject", "Platform"], swiftSettings: strict),
+        .target(name: "Machine", dependencies: ["MigrationModel", "QObject", "Platform"], swiftSettings: strict),
+        // The values that cross the monitor's seam to a backend (run state, migration status and progress, parameters
+        // and capabilities as rows of one table each, drives) and their QMP shape. Imports neither engine.
+        .target(name: "MigrationModel", dependencies: ["QObject"], swiftSettings: strict),
         // QEMU Machine Protocol: JSON framing, messages, addresses and QMPClient. Imports no terminal code.
         .target(name: "QMP", dependencies: ["QObject", "Platform"], swiftSettings: strict),
         // QEMU's args_type grammar, the command table type, the line parser, completion and help. Pure.
@@ -66,10 +69,11 @@ let package = Package(
 
         .testTarget(name: "QObjectTests", dependencies: ["QObject", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "HMPTests", dependencies: ["HMP", "QObject", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "MigrationModelTests", dependencies: ["MigrationModel"], swiftSettings: strict),
         .testTarget(
-            name: "MigrationTests", dependencies: ["Migration", "Machine", "Platform", "TestSupport"], swiftSettings: strict),
+            name: "MigrationTests", dependencies: ["Migration", "MigrationModel", "Machine", "Platform", "TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "MachineTests", dependencies: ["Machine", "Migration", "Platform", "TestSupport"], swiftSettings: strict),
+            name: "MachineTests", dependencies: ["Machine", "Migration", "MigrationModel", "Platform", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "TransportTests", dependencies: ["Migration", "Platform", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "QMPTests", dependencies: ["QMP", "QObject", "Platform", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], swiftSettings: strict),
@@ -77,7 +81,7 @@ let package = Package(
         // status line and history.
         .testTarget(
             name: "MonitorTests",
-            dependencies: ["Monitor", "Machine", "Migration", "QMP", "QObject", "Platform", "TestSupport"],
+            dependencies: ["Monitor", "Machine", "Migration", "MigrationModel", "QMP", "QObject", "Platform", "TestSupport"],
             swiftSettings: strict),
         // Runs the built binary: piped stdin, the monitor and QMP sockets, a real terminal under tmux, and against the
         // real QEMU 7.2 and 10.0.2.

@@ -1,3 +1,5 @@
+public import MigrationModel
+
 /// What the machine lock guards: the run state and the registry of things that forbid migration.
 public struct MachineState: Sendable {
     public var runState: RunState

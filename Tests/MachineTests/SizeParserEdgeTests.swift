@@ -1,5 +1,6 @@
 import Machine
 import Migration
+import MigrationModel
 import Testing
 import TestSupport
 

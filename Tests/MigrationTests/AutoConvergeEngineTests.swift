@@ -1,6 +1,7 @@
 import Foundation
 import Machine
 @testable import Migration
+import MigrationModel
 import Testing
 
 /// auto-converge in the real migration thread: a guest dirtying 512 MiB/s of a 32 MiB RAM against a 32 MiB/s

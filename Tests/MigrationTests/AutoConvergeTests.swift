@@ -1,4 +1,5 @@
 @testable import Migration
+import MigrationModel
 import Testing
 
 /// QEMU 7.2's auto-converge rule, period by period: the trigger (dirty bytes above the threshold share of what

@@ -2,6 +2,7 @@ import Glibc
 import Machine
 import Migration
 @testable import Monitor
+import MigrationModel
 import Platform
 
 /// A backend with no machine behind it, for the dispatcher's tests: it records every call and answers with fixed

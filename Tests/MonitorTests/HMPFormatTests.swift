@@ -1,6 +1,7 @@
 import Machine
 import Migration
 @testable import Monitor
+import MigrationModel
 import Testing
 
 @Suite struct HMPFormatTests {

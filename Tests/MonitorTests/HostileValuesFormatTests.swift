@@ -2,6 +2,7 @@ import Glibc
 import Machine
 import Migration
 @testable import Monitor
+import MigrationModel
 import QMP
 import QObject
 import Testing

@@ -1,5 +1,6 @@
 import Migration
 @testable import Monitor
+import MigrationModel
 import Testing
 
 /// The status line's words and layout, from MigrationInfo values as the engine measures them: the leading figure,

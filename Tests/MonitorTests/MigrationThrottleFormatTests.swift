@@ -1,5 +1,6 @@
 import Migration
 @testable import Monitor
+import MigrationModel
 import QObject
 import Testing
 

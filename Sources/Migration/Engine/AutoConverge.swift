@@ -1,3 +1,5 @@
+public import MigrationModel
+
 /// QEMU 7.2's auto-converge rule (ram.c's migration_trigger_throttle and mig_throttle_guest_down): a sync period
 /// in which the guest dirtied more than throttle-trigger-threshold % of the bytes sent counts as high; every second
 /// high period starts the throttle at cpu-throttle-initial or raises it by cpu-throttle-increment (with

@@ -1,3 +1,4 @@
+public import MigrationModel
 import Synchronization
 
 /// The parameters a running migration reads on every window, so that `migrate_set_parameter max-bandwidth`,

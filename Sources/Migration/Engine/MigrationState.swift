@@ -1,4 +1,5 @@
 public import Machine
+public import MigrationModel
 import Synchronization
 
 /// The machine's migration state, as the seed's MigrationState: parameters and capabilities that outlive each run,

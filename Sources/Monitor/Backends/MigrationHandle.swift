@@ -1,4 +1,5 @@
 import Migration
+import MigrationModel
 
 /// A running (or ended) outgoing migration, for whoever waits for it: the status line, `Completed N %` lines.
 protocol MigrationHandle: AnyObject, Sendable {

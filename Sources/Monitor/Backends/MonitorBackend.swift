@@ -1,5 +1,6 @@
 import Machine
 import Migration
+import MigrationModel
 import QMP
 
 /// The machine a monitor drives, as values: the handlers ask it for run state, drives and migration figures and

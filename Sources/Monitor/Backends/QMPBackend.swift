@@ -1,6 +1,5 @@
 import Glibc
-import Machine
-import Migration
+import MigrationModel
 import Platform
 import QMP
 import QObject

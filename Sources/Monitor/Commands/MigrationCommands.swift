@@ -1,4 +1,5 @@
 import Migration
+import MigrationModel
 
 /// Starting migrations and tuning them.
 enum MigrationCommands {

@@ -1,6 +1,7 @@
 import Glibc
 import Machine
 import Migration
+import MigrationModel
 import Platform
 import Synchronization
 

@@ -1,4 +1,4 @@
-import Migration
+import MigrationModel
 
 extension HMPFormat {
     /// `info migrate`: the globals, then (once a migration has started) its status and figures. The strings may

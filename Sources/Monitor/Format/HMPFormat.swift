@@ -1,4 +1,5 @@
 import Machine
+import MigrationModel
 
 /// The one place values become HMP text, as QEMU 7.2 prints them, whichever backend supplied the values.
 /// Migration's lines are in HMPFormat+Migration.swift.

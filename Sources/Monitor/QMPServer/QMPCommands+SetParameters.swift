@@ -1,4 +1,4 @@
-import Migration
+import MigrationModel
 import QMP
 import QObject
 

@@ -1,4 +1,5 @@
 import Migration
+import MigrationModel
 import Platform
 import QMP
 import QObject

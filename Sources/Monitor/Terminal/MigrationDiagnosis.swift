@@ -1,4 +1,5 @@
 import Migration
+import MigrationModel
 
 /// Whether a running migration is getting anywhere and, when it is not, the likely cause from what hmp can see:
 /// a destination that stopped reading (the channel's queue stays full), a max-bandwidth too low to move anything,

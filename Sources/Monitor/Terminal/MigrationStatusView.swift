@@ -1,4 +1,5 @@
 import Glibc
+import MigrationModel
 import Platform
 import Machine
 

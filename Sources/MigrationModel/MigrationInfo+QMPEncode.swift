@@ -1,5 +1,4 @@
-import Migration
-import QObject
+public import QObject
 
 /// The reverse of MigrationValues+QMP: hmp's own values in QEMU 7.2's QMP shape, member for member in the
 /// order QEMU 7.2 sends them (its internal order, not the schema's), for hmp's QMP server.
@@ -8,7 +7,7 @@ extension MigrationInfo {
     /// first migration, only the status in setup and cancelled, the counters while active (and cancelling) and
     /// once completed, status and error-desc when failed. What `presence` rules out stays out: a destination
     /// (fill_destination_migration_info) has its status and, while it listens, its socket addresses only.
-    var queryMigrateReply: QDict {
+    public var queryMigrateReply: QDict {
         var reply = QDict()
         let figures = presence.ram ?? true
         switch status {
@@ -96,7 +95,7 @@ extension MigrationInfo {
 
 extension MigrationCapabilities {
     /// query-migrate-capabilities' reply: all 21 in QEMU's order, `{"state": BOOL, "capability": NAME}`.
-    var queryCapabilitiesReply: QValue {
+    public var queryCapabilitiesReply: QValue {
         .list(Self.names.map { .dict(["state": .bool(self[$0]), "capability": .string($0)]) })
     }
 }
@@ -114,7 +113,7 @@ extension MigrationParameters {
 
     /// query-migrate-parameters' reply: block-bitmap-mapping once it has been set. The multifd levels are not
     /// kept by hmp: they stay at QEMU's default 1.
-    var queryParametersReply: QDict {
+    public var queryParametersReply: QDict {
         var reply = QDict()
         for name in Self.qmpReplyOrder {
             if name == "block-bitmap-mapping" {

@@ -1,15 +1,14 @@
-import Migration
-import QObject
+public import QObject
 
 /// block-bitmap-mapping in QMP's shape, both ways: members in the order QEMU 7.2 sends them (`bitmaps`,
 /// `node-name`, `alias`; `name`, `transform`, `alias`), and read back from a reply or a checked request.
 extension BitmapNodeAlias {
-    var qmpValue: QValue {
+    public var qmpValue: QValue {
         ["bitmaps": .list(bitmaps.map(\.qmpValue)), "node-name": .string(nodeName), "alias": .string(alias)]
     }
 
     /// nil for what is not a node alias; members already checked (QMPCommands) or from QEMU itself.
-    init?(qmp value: QValue) {
+    public init?(qmp value: QValue) {
         guard let object = value.dict, let nodeName = object.string("node-name"), let alias = object.string("alias"),
             let bitmaps = object["bitmaps"]?.list
         else { return nil }
@@ -18,7 +17,7 @@ extension BitmapNodeAlias {
 }
 
 extension BitmapAlias {
-    var qmpValue: QValue {
+    public var qmpValue: QValue {
         var object = QDict()
         object["name"] = .string(name)
         if let transform {
@@ -28,7 +27,7 @@ extension BitmapAlias {
         return .dict(object)
     }
 
-    init?(qmp value: QValue) {
+    public init?(qmp value: QValue) {
         guard let object = value.dict, let name = object.string("name"), let alias = object.string("alias") else {
             return nil
         }

@@ -1,5 +1,4 @@
-import Migration
-import QObject
+public import QObject
 
 /// QEMU 7.2's QMP spelling of the migration values, both ways: a QMP backend decodes a real QEMU's replies into
 /// the values the monitor renders, and (later) hmp's QMP server sends its own values in the same shape.
@@ -8,7 +7,7 @@ extension MigrationInfo {
     /// peer is untrusted: a figure that is no uint64 (negative, fractional, past 2^64, not a number) reads as 0,
     /// `mbps` may be any double (HMPFormat.twoDecimals prints inf and huge ones as %0.2f would), and strings are
     /// kept as sent, to be made printable where they are shown (TerminalSafeText).
-    init(queryMigrate reply: QDict) {
+    public init(queryMigrate reply: QDict) {
         self.init()
         status = reply["status"]?.string.map(MigrationStatus.init(name:)) ?? .none
         errorDescription = reply["error-desc"]?.string
@@ -58,7 +57,7 @@ extension MigrationInfo {
 
 extension MigrationCapabilities {
     /// query-migrate-capabilities' reply: `[{"capability": NAME, "state": BOOL}, ...]`.
-    init(queryCapabilities reply: [QValue]) {
+    public init(queryCapabilities reply: [QValue]) {
         let on = reply.compactMap { entry -> String? in
             guard let entry = entry.dict, entry["state"]?.bool == true else { return nil }
             return entry["capability"]?.string
@@ -69,7 +68,7 @@ extension MigrationCapabilities {
 
 extension MigrationParameters {
     /// query-migrate-parameters' reply; a member QEMU leaves out keeps its default.
-    init(queryParameters reply: QDict) {
+    public init(queryParameters reply: QDict) {
         self.init()
         for name in Self.names {
             if let value = reply[name] { assign(name, value) }
@@ -78,7 +77,7 @@ extension MigrationParameters {
 
     /// The value of `name` as migrate-set-parameters takes it, nil for a name QEMU 7.2's HMP accepts but does
     /// not send (the multifd levels) and for a block-bitmap-mapping never set.
-    func qmpValue(_ name: String) -> QValue? {
+    public func qmpValue(_ name: String) -> QValue? {
         switch name {
         case "announce-initial": .uint(announceInitial)
         case "announce-max": .uint(announceMax)

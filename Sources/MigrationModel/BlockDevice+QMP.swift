@@ -1,17 +1,12 @@
-import Glibc
-import QObject
+public import QObject
 
 extension BlockDevice {
     /// query-block's entry for the drive, member for member in QEMU 7.2's order for a raw virtio disk (a fixed
-    /// disk: not removable, so no tray, as `info block` shows it). The sizes are the image file's as it is now:
-    /// its length, and the bytes it occupies on the host.
-    func queryBlockEntry(index: Int) -> QValue {
-        var status = stat()
-        let known = stat(path, &status) == 0
+    /// disk: not removable, so no tray, as `info block` shows it).
+    public func queryBlockEntry(index: Int) -> QValue {
         let image: QValue = [
-            "virtual-size": .int(known ? Int64(status.st_size) : 0), "filename": .string(path),
-            "format": .string(format), "actual-size": .int(known ? Int64(status.st_blocks) * 512 : 0),
-            "dirty-flag": false,
+            "virtual-size": .int(virtualSize), "filename": .string(path), "format": .string(format),
+            "actual-size": .int(actualSize), "dirty-flag": false,
         ]
         let inserted: QValue = [
             "iops_rd": 0, "detect_zeroes": "off", "image": image, "iops_wr": 0, "ro": .bool(readOnly),
