@@ -8,21 +8,16 @@ public struct BlockDevice: Sendable, Equatable {
     public var format: String
     public var readOnly: Bool
     public var cacheMode = "writeback"
-    /// The image file as it is now, measured by whoever lists the drive: its length, and the bytes it occupies on
-    /// the host (0 when it cannot be measured).
+    /// The image file as it is now, measured by whoever lists the drive (encoding does no I/O): its length, and
+    /// the bytes it occupies on the host; 0 when it cannot be measured.
     public var virtualSize: Int64 = 0
     public var actualSize: Int64 = 0
 
-    public init(
-        id: String, nodeName: String, path: String, format: String, readOnly: Bool, virtualSize: Int64 = 0,
-        actualSize: Int64 = 0
-    ) {
+    public init(id: String, nodeName: String, path: String, format: String, readOnly: Bool) {
         self.id = id
         self.nodeName = nodeName
         self.path = path
         self.format = format
         self.readOnly = readOnly
-        self.virtualSize = virtualSize
-        self.actualSize = actualSize
     }
 }

@@ -1,4 +1,4 @@
-import Migration
+import MigrationModel
 import Testing
 
 @Suite struct MigrationCapabilitiesTests {

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Machine
 @testable import Migration
+import MigrationModel
 import TestSupport
 
 /// Deterministic pseudo-random bytes (xorshift), so failures reproduce.

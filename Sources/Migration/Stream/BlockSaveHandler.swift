@@ -1,4 +1,5 @@
 import Glibc
+public import MigrationModel
 import Platform
 public import Machine
 

@@ -1,4 +1,5 @@
 public import Machine
+public import MigrationModel
 
 /// The outgoing stream as QEMU 7.2 `-M none` sends it (qemu_savevm_state_begin / iterate / complete): what the
 /// migration thread drives. Section ids follow QEMU's registration order (timer 0, block 1, ram 2, globalstate 4;

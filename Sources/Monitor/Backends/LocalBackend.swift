@@ -74,13 +74,16 @@ final class LocalBackend: MonitorBackend, Sendable {
     /// The built-in drives have no removable devices; nodes are numbered from #block101 as QEMU's first ones.
     var blockDevices: [BlockDevice] {
         machine.drives.enumerated().map { index, drive in
+            var device = BlockDevice(
+                id: drive.id, nodeName: "#block\(101 + index)", path: drive.path, format: drive.format,
+                readOnly: drive.readOnly)
             // The image file as it is now, as QEMU measures it for each query-block.
             var status = stat()
-            let known = stat(drive.path, &status) == 0
-            return BlockDevice(
-                id: drive.id, nodeName: "#block\(101 + index)", path: drive.path, format: drive.format,
-                readOnly: drive.readOnly, virtualSize: known ? Int64(status.st_size) : 0,
-                actualSize: known ? Int64(status.st_blocks) * 512 : 0)
+            if stat(drive.path, &status) == 0 {
+                device.virtualSize = Int64(status.st_size)
+                device.actualSize = Int64(status.st_blocks) * 512
+            }
+            return device
         }
     }
 

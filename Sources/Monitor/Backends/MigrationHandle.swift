@@ -1,4 +1,3 @@
-import Migration
 import MigrationModel
 
 /// A running (or ended) outgoing migration, for whoever waits for it: the status line, `Completed N %` lines.

@@ -1,5 +1,3 @@
-import Machine
-import Migration
 import MigrationModel
 import QMP
 

@@ -1,4 +1,3 @@
-import Migration
 import MigrationModel
 import Platform
 import QMP

@@ -1,5 +1,4 @@
 import HMP
-import Migration
 
 /// The monitor's command table: one row per command, in the order `help` lists them. Adding a command is adding
 /// a row here and its handler beside its kin in this folder; help, completion and the man page follow.

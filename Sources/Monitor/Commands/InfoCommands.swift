@@ -1,5 +1,3 @@
-import Machine
-import Migration
 
 /// The `info` subcommands. Their output follows QEMU 7.2's where scripts parse it (HMPFormat renders it).
 enum InfoCommands {

@@ -1,4 +1,3 @@
-import Migration
 import MigrationModel
 
 /// Starting migrations and tuning them.

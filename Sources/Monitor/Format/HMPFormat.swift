@@ -1,4 +1,3 @@
-import Machine
 import MigrationModel
 
 /// The one place values become HMP text, as QEMU 7.2 prints them, whichever backend supplied the values.

@@ -1,4 +1,3 @@
-import Migration
 import MigrationModel
 
 /// Whether a running migration is getting anywhere and, when it is not, the likely cause from what hmp can see:

@@ -1,5 +1,3 @@
-import Machine
-import Migration
 import MigrationModel
 
 /// The words of the migration status line and of the summary that replaces it. Pure, so that tests can read it.

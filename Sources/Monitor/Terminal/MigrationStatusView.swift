@@ -1,7 +1,6 @@
 import Glibc
 import MigrationModel
 import Platform
-import Machine
 
 /// A synchronous `migrate` at a terminal: the monitor is suspended, a status line pinned to the bottom row is
 /// redrawn once a second (the seed's hmp_migrate_status_cb, with more to say), ^C cancels, ^Z detaches, and what
