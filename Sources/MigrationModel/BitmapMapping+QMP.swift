@@ -1,10 +1,10 @@
 public import QObject
 
-/// block-bitmap-mapping in QMP's shape, both ways: members in the order QEMU 7.2 sends them (`bitmaps`,
-/// `node-name`, `alias`; `name`, `transform`, `alias`), and read back from a reply or a checked request.
+/// block-bitmap-mapping in QMP's shape, both ways (a reply puts the members in QEMU's order: QDict.inQEMUOrder),
+/// and read back from a reply or a checked request.
 extension BitmapNodeAlias {
     public var qmpValue: QValue {
-        ["bitmaps": .list(bitmaps.map(\.qmpValue)), "node-name": .string(nodeName), "alias": .string(alias)]
+        ["node-name": .string(nodeName), "alias": .string(alias), "bitmaps": .list(bitmaps.map(\.qmpValue))]
     }
 
     /// nil for what is not a node alias; members already checked (QMPCommands) or from QEMU itself.
@@ -18,12 +18,8 @@ extension BitmapNodeAlias {
 
 extension BitmapAlias {
     public var qmpValue: QValue {
-        var object = QDict()
-        object["name"] = .string(name)
-        if let transform {
-            object["transform"] = .dict(transform.persistent.map { ["persistent": .bool($0)] } ?? QDict())
-        }
-        object["alias"] = .string(alias)
+        var object: QDict = ["name": .string(name), "alias": .string(alias)]
+        if let transform { object["transform"] = .dict(transform.persistent.map { ["persistent": .bool($0)] } ?? [:]) }
         return .dict(object)
     }
 

@@ -1,7 +1,7 @@
 public import QObject
 
-/// QEMU 7.2's QMP spelling of the migration values, both ways: a QMP backend decodes a real QEMU's replies into
-/// the values the monitor renders, and (later) hmp's QMP server sends its own values in the same shape.
+/// query-migrate's reply, both ways: a QMP backend decodes a real QEMU's into the value the monitor renders, and
+/// hmp's QMP server sends its own in the same shape.
 extension MigrationInfo {
     /// query-migrate's reply: what is absent stays absent, so `info migrate` prints the lines QEMU's would. The
     /// peer is untrusted: a figure that is no uint64 (negative, fractional, past 2^64, not a number) reads as 0,
@@ -53,91 +53,68 @@ extension MigrationInfo {
         default: address["type"]?.string ?? "unknown"
         }
     }
-}
 
-extension MigrationCapabilities {
-    /// query-migrate-capabilities' reply: `[{"capability": NAME, "state": BOOL}, ...]`.
-    public init(queryCapabilities reply: [QValue]) {
-        let on = reply.compactMap { entry -> String? in
-            guard let entry = entry.dict, entry["state"]?.bool == true else { return nil }
-            return entry["capability"]?.string
+    /// hmp's own query-migrate reply, filled per status as QEMU's fill_source_migration_info does: nothing before the
+    /// first migration, only the status in setup and cancelled, the counters while active (and cancelling) and
+    /// once completed, status and error-desc when failed. What `presence` rules out stays out: a destination
+    /// (fill_destination_migration_info) has its status and, while it listens, its socket addresses only. The
+    /// members come out in QEMU's QDict order, as QEMU sends them.
+    public var queryMigrateReply: QDict {
+        var reply = QDict()
+        if status != .none { reply["status"] = .string(status.rawValue) }
+        if status == .failed, let errorDescription { reply["error-desc"] = .string(errorDescription) }
+        let counting = switch status {
+        case .none, .setup, .cancelled, .failed, .other: false
+        default: true
         }
-        self.init(enabled: Set(on))
-    }
-}
-
-extension MigrationParameters {
-    /// query-migrate-parameters' reply; a member QEMU leaves out keeps its default.
-    public init(queryParameters reply: QDict) {
-        self.init()
-        for name in Self.names {
-            if let value = reply[name] { assign(name, value) }
+        if counting {
+            let figures = presence.ram ?? true
+            if status == .completed {
+                if figures, let downtime { reply["downtime"] = .uint(downtime) }
+            } else {
+                if presence.expectedDowntime ?? true { reply["expected-downtime"] = .uint(expectedDowntime) }
+                // populate_ram_info adds it while the throttle is on.
+                if let cpuThrottlePercentage { reply["cpu-throttle-percentage"] = .uint(cpuThrottlePercentage) }
+                if figures, let disk { reply["disk"] = .dict(Self.statistics(disk: disk)) }
+            }
+            if presence.setupTime ?? true { reply["setup-time"] = .uint(setupTime) }
+            if figures {
+                reply["total-time"] = .uint(totalTime)
+                reply["ram"] = .dict(Self.statistics(ram: ram))
+            }
         }
-    }
-
-    /// The value of `name` as migrate-set-parameters takes it, nil for a name QEMU 7.2's HMP accepts but does
-    /// not send (the multifd levels) and for a block-bitmap-mapping never set.
-    public func qmpValue(_ name: String) -> QValue? {
-        switch name {
-        case "announce-initial": .uint(announceInitial)
-        case "announce-max": .uint(announceMax)
-        case "announce-rounds": .uint(announceRounds)
-        case "announce-step": .uint(announceStep)
-        case "compress-level": .int(Int64(compressLevel))
-        case "compress-threads": .int(Int64(compressThreads))
-        case "compress-wait-thread": .bool(compressWaitThread)
-        case "decompress-threads": .int(Int64(decompressThreads))
-        case "throttle-trigger-threshold": .int(Int64(throttleTriggerThreshold))
-        case "cpu-throttle-initial": .int(Int64(cpuThrottleInitial))
-        case "cpu-throttle-increment": .int(Int64(cpuThrottleIncrement))
-        case "cpu-throttle-tailslow": .bool(cpuThrottleTailslow)
-        case "max-cpu-throttle": .int(Int64(maxCPUThrottle))
-        case "tls-creds": .string(tlsCreds)
-        case "tls-hostname": .string(tlsHostname)
-        case "tls-authz": .string(tlsAuthz)
-        case "max-bandwidth": .uint(maxBandwidth)
-        case "downtime-limit": .uint(downtimeLimit)
-        case "x-checkpoint-delay": .int(Int64(xCheckpointDelay))
-        case "block-incremental": .bool(blockIncremental)
-        case "multifd-channels": .int(Int64(multifdChannels))
-        case "multifd-compression": .string(multifdCompression.rawValue)
-        case "xbzrle-cache-size": .uint(xbzrleCacheSize)
-        case "max-postcopy-bandwidth": .uint(maxPostcopyBandwidth)
-        case "block-bitmap-mapping": blockBitmapMapping.map { .list($0.map(\.qmpValue)) }
-        default: nil
+        if !socketAddresses.isEmpty {
+            reply["socket-address"] = .list(socketAddresses.map(Self.socketAddress))
         }
+        return reply.inQEMUOrder
     }
 
-    private mutating func assign(_ name: String, _ value: QValue) {
-        func byte(_ v: QValue) -> UInt8 { UInt8(clamping: v.uint ?? 0) }
-        switch name {
-        case "announce-initial": announceInitial = value.uint ?? announceInitial
-        case "announce-max": announceMax = value.uint ?? announceMax
-        case "announce-rounds": announceRounds = value.uint ?? announceRounds
-        case "announce-step": announceStep = value.uint ?? announceStep
-        case "compress-level": compressLevel = byte(value)
-        case "compress-threads": compressThreads = byte(value)
-        case "compress-wait-thread": compressWaitThread = value.bool ?? compressWaitThread
-        case "decompress-threads": decompressThreads = byte(value)
-        case "throttle-trigger-threshold": throttleTriggerThreshold = byte(value)
-        case "cpu-throttle-initial": cpuThrottleInitial = byte(value)
-        case "cpu-throttle-increment": cpuThrottleIncrement = byte(value)
-        case "cpu-throttle-tailslow": cpuThrottleTailslow = value.bool ?? cpuThrottleTailslow
-        case "max-cpu-throttle": maxCPUThrottle = byte(value)
-        case "tls-creds": tlsCreds = value.string ?? tlsCreds
-        case "tls-hostname": tlsHostname = value.string ?? tlsHostname
-        case "tls-authz": tlsAuthz = value.string ?? tlsAuthz
-        case "max-bandwidth": maxBandwidth = value.uint ?? maxBandwidth
-        case "downtime-limit": downtimeLimit = value.uint ?? downtimeLimit
-        case "x-checkpoint-delay": xCheckpointDelay = UInt32(clamping: value.uint ?? 0)
-        case "block-incremental": blockIncremental = value.bool ?? blockIncremental
-        case "multifd-channels": multifdChannels = byte(value)
-        case "multifd-compression":
-            multifdCompression = value.string.flatMap(MultiFDCompression.init(rawValue:)) ?? multifdCompression
-        case "xbzrle-cache-size": xbzrleCacheSize = value.uint ?? xbzrleCacheSize
-        case "max-postcopy-bandwidth": maxPostcopyBandwidth = value.uint ?? maxPostcopyBandwidth
-        case "block-bitmap-mapping": blockBitmapMapping = value.list?.compactMap(BitmapNodeAlias.init(qmp:))
-        default: break
+    private static func statistics(ram: RAMStatistics) -> QDict {
+        var figures = QDict(ramFigures.map { ($0.0, QValue.uint(ram[keyPath: $0.1])) })
+        figures["mbps"] = .double(ram.mbps)
+        return figures
+    }
+
+    /// QEMU reports the disk in a MigrationStats too: only total, remaining and transferred are filled.
+    private static func statistics(disk: DiskStatistics) -> QDict {
+        var figures = QDict((ramFigures.map(\.0) + ["mbps"]).map { ($0, QValue.int(0)) })
+        figures["total"] = .uint(disk.total)
+        figures["remaining"] = .uint(disk.remaining)
+        figures["transferred"] = .uint(disk.transferred)
+        return figures
+    }
+
+    /// `tcp:HOST:PORT` back into QEMU's SocketAddress; other forms as their type.
+    private static func socketAddress(_ uri: String) -> QValue {
+        if uri.hasPrefix("tcp:"), let colon = uri.lastIndex(of: ":") {
+            let host = String(uri[uri.index(uri.startIndex, offsetBy: 4)..<colon])
+            let port = String(uri[uri.index(after: colon)...])
+            return .dict(["port": .string(port), "ipv4": .bool(!host.contains(":")), "host": .string(host),
+                          "type": "inet"])
         }
+        if uri.hasPrefix("unix:") {
+            return .dict(["path": .string(String(uri.dropFirst(5))), "type": "unix"])
+        }
+        return .dict(["type": .string(uri)])
     }
 }

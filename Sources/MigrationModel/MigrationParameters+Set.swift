@@ -4,82 +4,18 @@ extension MigrationParameters {
     /// `migrate_set_parameter NAME VALUE`, parsed as QEMU 7.2's hmp_migrate_set_parameter does (through its string
     /// input visitor), then checked as a whole as migrate_params_check does. On error nothing changes.
     public mutating func set(name: String, value: String) throws(MigrationSettingError) {
-        try set([(name, value)])
-    }
-
-    /// qmp_migrate_set_parameters: each member read as `set(name:value:)` reads it, in the order given, then the
-    /// whole checked once, as QEMU checks the result rather than each step (so max-cpu-throttle 10 with
-    /// cpu-throttle-initial 5 passes from the defaults). On error nothing changes.
-    public mutating func set(_ settings: [(name: String, value: String)]) throws(MigrationSettingError) {
+        guard let row = MigrationParameter.named(name) else { throw .invalidValue(name) }
         var next = self
-        for (name, value) in settings { try next.assign(name, value) }
+        try row.parse(value, into: &next)
         try next.check()
         self = next
     }
 
-    /// One member into `self`, parsed but not yet checked against the others.
-    private mutating func assign(_ name: String, _ value: String) throws(MigrationSettingError) {
-        var next = self
-        switch name {
-        case "announce-initial": next.announceInitial = try Self.size(name, value)
-        case "announce-max": next.announceMax = try Self.size(name, value)
-        case "announce-rounds": next.announceRounds = try Self.size(name, value)
-        case "announce-step": next.announceStep = try Self.size(name, value)
-        case "compress-level": next.compressLevel = try Self.uint8(name, value)
-        case "compress-threads": next.compressThreads = try Self.uint8(name, value)
-        case "compress-wait-thread": next.compressWaitThread = try Self.bool(name, value)
-        case "decompress-threads": next.decompressThreads = try Self.uint8(name, value)
-        case "throttle-trigger-threshold": next.throttleTriggerThreshold = try Self.uint8(name, value)
-        case "cpu-throttle-initial": next.cpuThrottleInitial = try Self.uint8(name, value)
-        case "cpu-throttle-increment": next.cpuThrottleIncrement = try Self.uint8(name, value)
-        case "cpu-throttle-tailslow": next.cpuThrottleTailslow = try Self.bool(name, value)
-        case "max-cpu-throttle": next.maxCPUThrottle = try Self.uint8(name, value)
-        case "tls-creds": next.tlsCreds = value
-        case "tls-hostname": next.tlsHostname = value
-        case "tls-authz": next.tlsAuthz = value
-        case "max-bandwidth":
-            // Not the visitor: QEMU reads it in MiB by default, like the old migrate_set_speed.
-            guard let bytes = try? parseSize(value, defaultUnit: 1 << 20), bytes <= UInt64(Int64.max) else {
-                throw MigrationSettingError("Invalid size \(value)")
-            }
-            next.maxBandwidth = bytes
-        case "downtime-limit": next.downtimeLimit = try Self.size(name, value)
-        case "x-checkpoint-delay":
-            let n = try Self.uint64(name, value)
-            guard n <= UInt64(UInt32.max) else { throw .expects(name, "uint32_t") }
-            next.xCheckpointDelay = UInt32(n)
-        case "block-incremental": next.blockIncremental = try Self.bool(name, value)
-        case "multifd-channels": next.multifdChannels = try Self.uint8(name, value)
-        case "multifd-compression":
-            guard let method = MultiFDCompression(rawValue: value) else {
-                throw MigrationSettingError("Parameter '\(name)' does not accept value '\(value)'")
-            }
-            next.multifdCompression = method
-        case "xbzrle-cache-size": next.xbzrleCacheSize = try Self.size(name, value)
-        case "max-postcopy-bandwidth": next.maxPostcopyBandwidth = try Self.size(name, value)
-        case "multifd-zlib-level", "multifd-zstd-level":
-            // QEMU 7.2's HMP parses these but never marks them as set, so they change nothing.
-            _ = try Self.uint8(name, value)
-        case "block-bitmap-mapping":
-            throw MigrationSettingError("The block-bitmap-mapping parameter can only be set through QMP")
-        default:
-            throw .invalidValue(name)
-        }
-        self = next
-    }
-
-    /// The members QEMU 7.2's HMP reads as sizes (qemu_strtosz): max-bandwidth in MiB by default, the rest in bytes.
-    public static let sizeMembers: Set<String> = [
-        "announce-initial", "announce-max", "announce-rounds", "announce-step", "max-bandwidth", "downtime-limit",
-        "xbzrle-cache-size", "max-postcopy-bandwidth",
-    ]
-
     /// What QEMU 7.2 warns while reading `value` for `name` (`warning: Using a multiplier suffix on hex numbers is
     /// deprecated: 0x1k`), or nil.
     public static func warning(name: String, value: String) -> String? {
-        guard sizeMembers.contains(name),
-            let size = try? QEMUSize.parse(value, defaultUnit: name == "max-bandwidth" ? 1 << 20 : 1),
-            size.hexWithSuffix
+        guard let unit = MigrationParameter.named(name)?.sizeUnit,
+            let size = try? QEMUSize.parse(value, defaultUnit: unit), size.hexWithSuffix
         else { return nil }
         return QEMUSize.hexSuffixWarning(value)
     }
@@ -164,12 +100,6 @@ extension MigrationParameters {
             throw .expects(name, "uint64")
         }
         return negative ? 0 &- n : n
-    }
-
-    static func uint8(_ name: String, _ value: String) throws(MigrationSettingError) -> UInt8 {
-        let n = try uint64(name, value)
-        guard n <= 255 else { throw .expects(name, "uint8_t") }
-        return UInt8(n)
     }
 
     /// qapi_bool_parse: case-sensitive on/yes/true/y and off/no/false/n.

@@ -237,8 +237,9 @@ final class QMPBackend: MonitorBackend, @unchecked Sendable {
     func setMigrationParameters(_ parameters: MigrationParameters) throws(BackendError) {
         let current = migrationParameters
         var changed = QDict()
-        for name in MigrationParameters.names where features.parameterNames.contains(name) {
-            if let value = parameters.qmpValue(name), value != current.qmpValue(name) { changed[name] = value }
+        // The rows this QEMU has; a parameter hmp has no row for passes through to QEMU's own monitor instead.
+        for row in MigrationParameter.table where features.parameterNames.contains(row.name) {
+            if let value = row.qmpValue(parameters), value != row.qmpValue(current) { changed[row.name] = value }
         }
         if !changed.isEmpty { try call("migrate-set-parameters", changed) }
     }

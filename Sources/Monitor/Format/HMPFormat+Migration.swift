@@ -82,36 +82,11 @@ extension HMPFormat {
         MigrationCapabilities.names.map { "\($0): \(capabilities[$0] ? "on" : "off")" }
     }
 
-    /// `info migrate_parameters`, exactly as QEMU 7.2 prints it; the strings may come from a QMP peer.
+    /// `info migrate_parameters`, exactly as QEMU 7.2 prints it (each row says its line); the strings may come
+    /// from a QMP peer.
     static func parameterLines(_ p: MigrationParameters) -> [String] {
-        func onOff(_ b: Bool) -> String { b ? "on" : "off" }
-        func safe(_ text: String) -> String { TerminalSafeText.singleLine(text) }
-        return [
-            "announce-initial: \(p.announceInitial) ms",
-            "announce-max: \(p.announceMax) ms",
-            "announce-rounds: \(p.announceRounds)",
-            "announce-step: \(p.announceStep) ms",
-            "compress-level: \(p.compressLevel)",
-            "compress-threads: \(p.compressThreads)",
-            "compress-wait-thread: \(onOff(p.compressWaitThread))",
-            "decompress-threads: \(p.decompressThreads)",
-            "throttle-trigger-threshold: \(p.throttleTriggerThreshold)",
-            "cpu-throttle-initial: \(p.cpuThrottleInitial)",
-            "cpu-throttle-increment: \(p.cpuThrottleIncrement)",
-            "cpu-throttle-tailslow: \(onOff(p.cpuThrottleTailslow))",
-            "max-cpu-throttle: \(p.maxCPUThrottle)",
-            "tls-creds: '\(safe(p.tlsCreds))'",
-            "tls-hostname: '\(safe(p.tlsHostname))'",
-            "max-bandwidth: \(p.maxBandwidth) bytes/second",
-            "downtime-limit: \(p.downtimeLimit) ms",
-            "x-checkpoint-delay: \(p.xCheckpointDelay) ms",
-            "block-incremental: \(onOff(p.blockIncremental))",
-            "multifd-channels: \(p.multifdChannels)",
-            "multifd-compression: \(p.multifdCompression.rawValue)",
-            "xbzrle-cache-size: \(p.xbzrleCacheSize) bytes",
-            "max-postcopy-bandwidth: \(p.maxPostcopyBandwidth)",
-            "tls-authz: '\(safe(p.tlsAuthz))'",
-        ] + bitmapMappingLines(p.blockBitmapMapping)
+        MigrationParameter.infoRows.compactMap { $0.infoText(p) }.map(TerminalSafeText.singleLine)
+            + bitmapMappingLines(p.blockBitmapMapping)
     }
 
     /// Once set: `block-bitmap-mapping:`, then `  'node' -> 'alias'` and under each `    'bitmap' -> 'alias'`.
