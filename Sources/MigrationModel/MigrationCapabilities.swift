@@ -1,17 +1,10 @@
 /// QEMU 7.2's migration capabilities: all off until `migrate_set_capability` turns them on.
 public struct MigrationCapabilities: Sendable, Equatable {
-    /// In QEMU's order, which `info migrate_capabilities` and completion follow.
-    public static let names = [
-        "xbzrle", "rdma-pin-all", "auto-converge", "zero-blocks", "compress", "events", "postcopy-ram", "x-colo",
-        "release-ram", "block", "return-path", "pause-before-switchover", "multifd", "dirty-bitmaps",
-        "postcopy-blocktime", "late-block-activate", "x-ignore-shared", "validate-uuid", "background-snapshot",
-        "zero-copy-send", "postcopy-preempt",
-    ]
+    /// QEMU 7.2's, in its order, which `info migrate_capabilities` and completion follow.
+    public static let names = MigrationCapability.table.filter(\.releases.inQEMU72).map(\.name)
 
-    /// What hmp's engine really honours: `block` (as `migrate -b`), `events`, which turns on the MIGRATION and
-    /// MIGRATION_PASS events of hmp's QMP server (-qmp), and `auto-converge`, which throttles the built-in guest's
-    /// workload as QEMU throttles vCPUs. Any other may be listed and turned off, not turned on.
-    public static let implemented: Set<String> = ["auto-converge", "block", "events"]
+    /// What hmp's engine really honours (MigrationCapability.honoured).
+    public static let implemented = Set(MigrationCapability.table.filter(\.honoured).map(\.name))
 
     /// Capabilities background-snapshot cannot be combined with, in the order QEMU checks them.
     static let backgroundSnapshotConflicts = [
