@@ -69,7 +69,7 @@ let package = Package(
 
         .testTarget(name: "QObjectTests", dependencies: ["QObject", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "HMPTests", dependencies: ["HMP", "QObject", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "MigrationModelTests", dependencies: ["MigrationModel"], swiftSettings: strict),
+        .testTarget(name: "MigrationModelTests", dependencies: ["MigrationModel", "QObject"], swiftSettings: strict),
         .testTarget(
             name: "MigrationTests", dependencies: ["Migration", "MigrationModel", "Machine", "Platform", "TestSupport"], swiftSettings: strict),
         .testTarget(
