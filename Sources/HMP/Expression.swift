@@ -1,3 +1,5 @@
+import QObject
+
 /// QEMU's monitor expressions for `i`, `l` and `M` arguments: `+ -` below `* / %` below unary, with `& | ^` at one
 /// level between sum and product, all left to right; numbers as strtoull base 0, `'c'` character constants.
 /// Arithmetic wraps at 64 bits as QEMU's int64_t does. `$reg` always fails: there is no CPU to read registers from.

@@ -1,10 +1,12 @@
+import QObject
+
 /// A simplified QemuOpts reader for `O` arguments: `NAME=VALUE,...` with `,,` for a literal comma. A first element
 /// without `=` is the implied value, stored under the argument's own name (QEMU's `driver` for device_add); a later
 /// bare NAME means NAME=on. QEMU checks names against each option list; there are no lists here, so any name goes.
 enum OptionList {
     static func parse(_ text: String, impliedName: String) throws(ArgumentFailure) -> [(String, String)] {
         var pairs: [(String, String)] = []
-        for (position, element) in elements(of: text).enumerated() {
+        for (position, element) in QemuOpts.elements(of: text).enumerated() {
             if let equals = element.firstIndex(of: "=") {
                 let name = String(element[..<equals])
                 guard !name.isEmpty else { throw ArgumentFailure(message: "Invalid parameter ''") }
@@ -17,28 +19,5 @@ enum OptionList {
             }
         }
         return pairs
-    }
-
-    private static func elements(of text: String) -> [String] {
-        var elements: [String] = []
-        var current = ""
-        var characters = text.makeIterator()
-        var pending = characters.next()
-        while let c = pending {
-            pending = characters.next()
-            if c == "," {
-                if pending == "," {
-                    current.append(",")
-                    pending = characters.next()
-                } else {
-                    elements.append(current)
-                    current = ""
-                }
-            } else {
-                current.append(c)
-            }
-        }
-        elements.append(current)
-        return elements
     }
 }

@@ -1,3 +1,5 @@
+import QObject
+
 /// One `-drive` option: a raw image file the machine reads and writes.
 public struct DriveConfiguration: Sendable, Equatable {
     public var path: String
@@ -20,7 +22,7 @@ public struct DriveConfiguration: Sendable, Equatable {
         var id = "drive\(index)"
         var format = "raw"
         var readOnly = false
-        for option in splitOptions(text) {
+        for option in QemuOpts.elements(of: text) where !option.isEmpty {
             guard let equals = option.firstIndex(of: "=") else {
                 throw .driveOptionWithoutValue(option: option)
             }
@@ -39,7 +41,7 @@ public struct DriveConfiguration: Sendable, Equatable {
                 guard value == "raw" else { throw .unsupportedDriveFormat(format: value) }
                 format = value
             case "readonly":
-                guard let flag = parseOnOff(value) else {
+                guard let flag = QEMUBool.parse(value) else {
                     throw .invalidDriveOptionValue(key: key, value: value, expected: "use 'on' or 'off'")
                 }
                 readOnly = flag
@@ -51,38 +53,5 @@ public struct DriveConfiguration: Sendable, Equatable {
         }
         guard let path else { throw .missingDriveFile(text: text) }
         return DriveConfiguration(path: path, id: id, format: format, readOnly: readOnly)
-    }
-
-    /// Splits at single commas; `,,` is kept as one literal comma inside the current option.
-    static func splitOptions(_ text: String) -> [String] {
-        var options: [String] = []
-        var current = ""
-        var chars = text.makeIterator()
-        var pending = chars.next()
-        while let c = pending {
-            pending = chars.next()
-            if c == "," {
-                if pending == "," {
-                    current.append(",")
-                    pending = chars.next()
-                } else {
-                    options.append(current)
-                    current = ""
-                }
-            } else {
-                current.append(c)
-            }
-        }
-        if !current.isEmpty || !options.isEmpty { options.append(current) }
-        return options.filter { !$0.isEmpty }
-    }
-}
-
-/// QEMU's boolean spellings for options (`qapi_bool_parse`): case-sensitive.
-func parseOnOff(_ value: String) -> Bool? {
-    switch value {
-    case "on", "yes", "true", "y": return true
-    case "off", "no", "false", "n": return false
-    default: return nil
     }
 }

@@ -62,7 +62,7 @@ public enum QEMUSize {
         -> (Result<ParsedSize, SizeParseFailure>, end: Int)
     {
         func at(_ i: Int) -> UInt8 { i >= 0 && i < bytes.count ? bytes[i] : 0 }
-        var integer = strtoull(bytes, from: start, base: 10)
+        var integer = CNumbers.strtoull(bytes, from: start, base: 10)
         guard integer.end > start else { return (.failure(.invalid), start) }
         if integer.overflow { return (.failure(.outOfRange), integer.end) }
         if bytes[start..<integer.end].contains(UInt8(ascii: "-")) { return (.failure(.invalid), start) }
@@ -70,7 +70,7 @@ public enum QEMUSize {
         var hex = false
         var fraction: UInt64 = 0
         if integer.value == 0 && at(end) | 0x20 == UInt8(ascii: "x") {
-            integer = strtoull(bytes, from: start, base: 16)
+            integer = CNumbers.strtoull(bytes, from: start, base: 16)
             end = integer.end
             if integer.overflow { return (.failure(.outOfRange), end) }
             if at(end) == UInt8(ascii: ".") { return (.failure(.invalid), start) }
@@ -127,50 +127,6 @@ public enum QEMUSize {
         case UInt8(ascii: "e"): 1 << 60
         default: nil
         }
-    }
-
-    private static func isCSpace(_ byte: UInt8) -> Bool {
-        byte == 0x20 || (0x09...0x0d).contains(byte)
-    }
-
-    /// glibc's strtoull in base 10 or 16: blanks, an optional sign, an optional `0x` in base 16 (only when a hex digit
-    /// follows; `0x` alone reads as `0`), then digits. `end == from` when nothing was read.
-    private static func strtoull(_ bytes: [UInt8], from start: Int, base: UInt64)
-        -> (value: UInt64, end: Int, overflow: Bool)
-    {
-        func at(_ i: Int) -> UInt8 { i < bytes.count ? bytes[i] : 0 }
-        func digit(_ byte: UInt8) -> UInt64? {
-            let d: UInt64
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = UInt64(byte - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "z"): d = UInt64(byte - UInt8(ascii: "a")) + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"): d = UInt64(byte - UInt8(ascii: "A")) + 10
-            default: return nil
-            }
-            return d < base ? d : nil
-        }
-        var i = start
-        while isCSpace(at(i)) { i += 1 }
-        var negative = false
-        if at(i) == UInt8(ascii: "+") || at(i) == UInt8(ascii: "-") {
-            negative = at(i) == UInt8(ascii: "-")
-            i += 1
-        }
-        if base == 16 && at(i) == UInt8(ascii: "0") && at(i + 1) | 0x20 == UInt8(ascii: "x") && digit(at(i + 2)) != nil {
-            i += 2
-        }
-        let digitsStart = i
-        var value: UInt64 = 0
-        var overflow = false
-        while let d = digit(at(i)) {
-            let (m, o1) = value.multipliedReportingOverflow(by: base)
-            let (s, o2) = m.addingReportingOverflow(d)
-            overflow = overflow || o1 || o2
-            value = s
-            i += 1
-        }
-        guard i > digitsStart else { return (0, start, false) }
-        return (negative ? 0 &- value : value, i, overflow)
     }
 
     private enum Fraction {

@@ -1,49 +1,50 @@
 /// The C library's number readers, as QEMU calls them, over the bytes of a line: what they accept and where they
 /// stop decides which text is left for the next argument, so the stopping point matters as much as the value.
-enum CNumbers {
-    struct Unsigned {
-        let value: UInt64
+/// The one strtoull of hmp: `qemu_strtosz` (QEMUSize) and the monitor's expressions both read through it.
+public enum CNumbers {
+    public struct Unsigned: Sendable, Equatable {
+        public let value: UInt64
         /// Index just past the number; equal to the start when nothing was read.
-        let end: Int
-        let overflow: Bool
+        public let end: Int
+        public let overflow: Bool
     }
 
     /// strtoull: leading white space, an optional sign (a minus negates modulo 2^64), then digits in `base`;
     /// base 0 reads `0x` as hex and a leading `0` as octal. `0x` without hex digits reads as `0`.
-    static func strtoull(_ bytes: [UInt8], from start: Int, base requested: Int) -> Unsigned {
-        var cursor = LineCursor(bytes: bytes, at: start)
-        cursor.skipSpaces()
+    public static func strtoull(_ bytes: [UInt8], from start: Int, base requested: Int) -> Unsigned {
+        func at(_ i: Int) -> UInt8 { i >= 0 && i < bytes.count ? bytes[i] : 0 }
+        var i = start
+        while isCSpace(at(i)) { i += 1 }
         var negative = false
-        if cursor.current == UInt8(ascii: "+") || cursor.current == UInt8(ascii: "-") {
-            negative = cursor.current == UInt8(ascii: "-")
-            cursor.advance()
+        if at(i) == UInt8(ascii: "+") || at(i) == UInt8(ascii: "-") {
+            negative = at(i) == UInt8(ascii: "-")
+            i += 1
         }
         var base = requested
-        let hexPrefix = cursor.current == UInt8(ascii: "0")
-            && (cursor.byte(at: cursor.index + 1) | 0x20) == UInt8(ascii: "x")
-            && digit(cursor.byte(at: cursor.index + 2), base: 16) != nil
+        let hexPrefix = at(i) == UInt8(ascii: "0") && at(i + 1) | 0x20 == UInt8(ascii: "x")
+            && digit(at(i + 2), base: 16) != nil
         if (base == 0 || base == 16) && hexPrefix {
             base = 16
-            cursor.advance(2)
+            i += 2
         } else if base == 0 {
-            base = cursor.current == UInt8(ascii: "0") ? 8 : 10
+            base = at(i) == UInt8(ascii: "0") ? 8 : 10
         }
-        let digitsStart = cursor.index
+        let digitsStart = i
         var value: UInt64 = 0
         var overflow = false
-        while let d = digit(cursor.current, base: base) {
+        while let d = digit(at(i), base: base) {
             let (m, o1) = value.multipliedReportingOverflow(by: UInt64(base))
             let (s, o2) = m.addingReportingOverflow(UInt64(d))
             if o1 || o2 { overflow = true }
             value = s
-            cursor.advance()
+            i += 1
         }
-        guard cursor.index > digitsStart else { return Unsigned(value: 0, end: start, overflow: false) }
-        if overflow { return Unsigned(value: .max, end: cursor.index, overflow: true) }
-        return Unsigned(value: negative ? 0 &- value : value, end: cursor.index, overflow: false)
+        guard i > digitsStart else { return Unsigned(value: 0, end: start, overflow: false) }
+        if overflow { return Unsigned(value: .max, end: i, overflow: true) }
+        return Unsigned(value: negative ? 0 &- value : value, end: i, overflow: false)
     }
 
-    static func digit(_ byte: UInt8, base: Int) -> Int? {
+    public static func digit(_ byte: UInt8, base: Int) -> Int? {
         let d: Int
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): d = Int(byte - UInt8(ascii: "0"))
@@ -55,10 +56,10 @@ enum CNumbers {
     }
 
     /// strtod: the longest prefix that reads as a double (decimal or hex, with exponent, or inf/nan), or nil.
-    static func strtod(_ bytes: [UInt8], from start: Int) -> (value: Double, end: Int)? {
+    public static func strtod(_ bytes: [UInt8], from start: Int) -> (value: Double, end: Int)? {
         var i = start
         func at(_ j: Int) -> UInt8 { j < bytes.count ? bytes[j] : 0 }
-        while at(i).isCSpace { i += 1 }
+        while isCSpace(at(i)) { i += 1 }
         let signStart = i
         if at(i) == UInt8(ascii: "+") || at(i) == UInt8(ascii: "-") { i += 1 }
         let lower = { (j: Int, word: String) -> Bool in
@@ -87,12 +88,17 @@ enum CNumbers {
         if at(i) | 0x20 == exponentMark {
             var j = i + 1
             if at(j) == UInt8(ascii: "+") || at(j) == UInt8(ascii: "-") { j += 1 }
-            if at(j).isDigit {
-                while at(j).isDigit { j += 1 }
+            if isDigit(at(j)) {
+                while isDigit(at(j)) { j += 1 }
                 i = j
             }
         }
         guard let value = Double(String(decoding: bytes[signStart..<i], as: UTF8.self)) else { return nil }
         return (value, i)
     }
+
+    /// C's isspace in the C locale; kept here rather than on UInt8, where HMP has its own.
+    static func isCSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0d).contains(byte) }
+
+    static func isDigit(_ byte: UInt8) -> Bool { (0x30...0x39).contains(byte) }
 }
