@@ -1,5 +1,6 @@
 import Glibc
 import Platform
+import SystemPackage
 
 /// An open raw image: reads and writes go straight to the file with pread/pwrite, and each write marks its 1 MiB
 /// chunks dirty (the seed's block migration works in chunks of this size).
@@ -60,21 +61,15 @@ public final class Drive: Sendable {
     /// Fills `buffer` from the file at `offset`.
     public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(MachineError) {
         try check(offset, buffer.count)
-        var done = 0
-        while done < buffer.count {
-            let n: Int
-            switch retryingInterrupts({
-                pread(fileDescriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
-            }) {
-            case .success(let count): n = count
-            case .failure(let error): throw .driveIOFailed(id: id, operation: "read", errno: error.rawValue)
-            }
-            // The file shrank under us: what is gone reads as zeros, as a hole would.
-            if n == 0 {
-                (buffer.baseAddress! + done).initializeMemory(as: UInt8.self, repeating: 0, count: buffer.count - done)
-                return
-            }
-            done += n
+        let done: Int
+        do throws(Errno) {
+            done = try Descriptor.read(fileDescriptor, at: offset, into: buffer)
+        } catch {
+            throw .driveIOFailed(id: id, operation: "read", errno: error.rawValue)
+        }
+        // The file shrank under us: what is gone reads as zeros, as a hole would.
+        if done < buffer.count {
+            (buffer.baseAddress! + done).initializeMemory(as: UInt8.self, repeating: 0, count: buffer.count - done)
         }
     }
 
@@ -83,16 +78,10 @@ public final class Drive: Sendable {
         guard !readOnly else { throw .driveReadOnly(id: id) }
         try check(offset, bytes.count)
         guard bytes.count > 0 else { return }
-        var done = 0
-        while done < bytes.count {
-            let n: Int
-            switch retryingInterrupts({
-                pwrite(fileDescriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
-            }) {
-            case .success(let count): n = count
-            case .failure(let error): throw .driveIOFailed(id: id, operation: "write", errno: error.rawValue)
-            }
-            done += n
+        do throws(Errno) {
+            try Descriptor.write(fileDescriptor, at: offset, from: bytes)
+        } catch {
+            throw .driveIOFailed(id: id, operation: "write", errno: error.rawValue)
         }
         let first = Int(offset >> UInt64(Drive.chunkShift))
         let last = Int((offset + UInt64(bytes.count) - 1) >> UInt64(Drive.chunkShift))

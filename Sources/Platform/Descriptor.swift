@@ -67,6 +67,33 @@ public enum Descriptor {
         if let failure { throw failure }
     }
 
+    /// pread until `buffer` is full or the file ends: how many bytes were read, fewer only at end of file.
+    public static func read(
+        _ fd: Int32, at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer
+    ) throws(Errno) -> Int {
+        guard let base = buffer.baseAddress else { return 0 }
+        var done = 0
+        while done < buffer.count {
+            let n = try retryingInterrupts { pread(fd, base + done, buffer.count - done, off_t(offset) + off_t(done)) }
+                .get()
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    /// pwrite until every byte went; a write that takes nothing is EIO rather than a loop without end.
+    public static func write(_ fd: Int32, at offset: UInt64, from bytes: UnsafeRawBufferPointer) throws(Errno) {
+        guard let base = bytes.baseAddress else { return }
+        var done = 0
+        while done < bytes.count {
+            let n = try retryingInterrupts { pwrite(fd, base + done, bytes.count - done, off_t(offset) + off_t(done)) }
+                .get()
+            if n == 0 { throw .ioError }
+            done += n
+        }
+    }
+
     /// One read of up to `buffer.count` bytes: the count, 0 at end of file.
     public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int {
         try systemCall("read") { Glibc.read(fd, buffer.baseAddress, buffer.count) }

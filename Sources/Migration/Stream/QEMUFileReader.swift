@@ -1,6 +1,7 @@
 import CLinux
 import Glibc
 import Platform
+import SystemPackage
 
 /// The incoming stream: a buffered reader over an fd with big-endian gets. Every get either returns the bytes or
 /// throws; a stream that ends mid-record gives QEMU's `Input/output error` (qemu_file_get_error is -EIO there).
@@ -334,14 +335,10 @@ public final class QEMUFileReader {
     private func writeFile(
         _ fd: Int32, _ from: UnsafeRawPointer, _ count: Int, _ offset: UInt64, _ fileError: (Int32) -> MigrationError
     ) throws(MigrationError) {
-        var done = 0
-        while done < count {
-            let written = retryingInterrupts { pwrite(fd, from + done, count - done, off_t(offset) + off_t(done)) }
-            guard case .success(let n) = written, n > 0 else {
-                let code: Int32 = if case .failure(let error) = written { error.rawValue } else { EIO }
-                throw fileError(code)
-            }
-            done += n
+        do throws(Errno) {
+            try Descriptor.write(fd, at: offset, from: UnsafeRawBufferPointer(start: from, count: count))
+        } catch {
+            throw fileError(error.rawValue)
         }
     }
 

@@ -56,29 +56,18 @@ public final class QEMUFileWriter {
         if capacity - used < n { try flush() }
     }
 
-    public func put8(_ v: UInt8) throws(MigrationError) {
-        try reserve(1)
-        buffer.storeBytes(of: v, toByteOffset: used, as: UInt8.self)
-        used += 1
+    /// One big-endian integer, as qemu_put_be16/32/64.
+    @inline(__always)
+    private func putBigEndian<T: FixedWidthInteger>(_ v: T) throws(MigrationError) {
+        try reserve(MemoryLayout<T>.size)
+        buffer.storeBytes(of: v.bigEndian, toByteOffset: used, as: T.self)
+        used += MemoryLayout<T>.size
     }
 
-    public func put16(_ v: UInt16) throws(MigrationError) {
-        try reserve(2)
-        buffer.storeBytes(of: v.bigEndian, toByteOffset: used, as: UInt16.self)
-        used += 2
-    }
-
-    public func put32(_ v: UInt32) throws(MigrationError) {
-        try reserve(4)
-        buffer.storeBytes(of: v.bigEndian, toByteOffset: used, as: UInt32.self)
-        used += 4
-    }
-
-    public func put64(_ v: UInt64) throws(MigrationError) {
-        try reserve(8)
-        buffer.storeBytes(of: v.bigEndian, toByteOffset: used, as: UInt64.self)
-        used += 8
-    }
+    public func put8(_ v: UInt8) throws(MigrationError) { try putBigEndian(v) }
+    public func put16(_ v: UInt16) throws(MigrationError) { try putBigEndian(v) }
+    public func put32(_ v: UInt32) throws(MigrationError) { try putBigEndian(v) }
+    public func put64(_ v: UInt64) throws(MigrationError) { try putBigEndian(v) }
 
     /// Copies `bytes` into the stream; a run larger than the buffer goes straight to the fd after a flush.
     public func putBytes(_ bytes: UnsafeRawBufferPointer) throws(MigrationError) {
