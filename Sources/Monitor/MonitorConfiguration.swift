@@ -1,3 +1,6 @@
+public import Platform
+public import QMP
+
 /// Where the monitor listens, from `-monitor`.
 public enum MonitorEndpoint: Sendable, Equatable {
     case stdio
@@ -6,7 +9,7 @@ public enum MonitorEndpoint: Sendable, Equatable {
     case unixSocket(path: String, wait: Bool)
     /// `-qmp unix:PATH,server=on,wait=off` or `-qmp tcp:HOST:PORT,server=on,wait=off`: a QMP server;
     /// `-qmp-pretty` the same, its JSON indented as QEMU's.
-    case qmp(QMPListenAddress, pretty: Bool)
+    case qmp(QMPAddress, pretty: Bool)
 
     /// Reads `-qmp`'s spelling. The server never waits for its first client: `wait=off` is required.
     public init(qmp text: String, pretty: Bool = false) throws(MonitorEndpointError) {
@@ -20,20 +23,14 @@ public enum MonitorEndpoint: Sendable, Equatable {
         let (server, wait) = try Self.socketOptions(fields) { fail("unknown socket option '\($0)'") }
         guard server else { throw fail("hmp only listens: add ',server=on'") }
         guard !wait else { throw fail("hmp's QMP server does not wait for a client: add ',wait=off'") }
-        if address.hasPrefix("unix:") {
-            let path = String(address.dropFirst("unix:".count))
-            guard !path.isEmpty else { throw fail("the socket path is empty") }
-            self = .qmp(.unix(path: path), pretty: pretty)
-        } else if address.hasPrefix("tcp:") {
-            let rest = address.dropFirst("tcp:".count)
-            guard let colon = rest.lastIndex(of: ":") else { throw fail("tcp: needs HOST:PORT") }
-            var host = String(rest[..<colon])
-            let port = String(rest[rest.index(after: colon)...])
-            if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-            guard !port.isEmpty else { throw fail("tcp: needs HOST:PORT") }
-            self = .qmp(.tcp(host: host, port: port), pretty: pretty)
-        } else {
-            throw fail("unknown QMP address")
+        do throws(QEMUSocketAddress.Failure) {
+            self = .qmp(try QEMUSocketAddress.parse(address), pretty: pretty)
+        } catch {
+            switch error {
+            case .unknownScheme: throw fail("unknown QMP address")
+            case .emptyPath: throw fail("the socket path is empty")
+            case .port, .ipv6, .address: throw fail("tcp: needs HOST:PORT")
+            }
         }
     }
 
@@ -76,19 +73,6 @@ extension MonitorEndpoint {
             }
         }
         return (server, wait)
-    }
-}
-
-/// Where a QMP server listens.
-public enum QMPListenAddress: Sendable, Equatable, CustomStringConvertible {
-    case unix(path: String)
-    case tcp(host: String, port: String)
-
-    public var description: String {
-        switch self {
-        case .unix(let path): "unix:\(path)"
-        case .tcp(let host, let port): host.contains(":") ? "tcp:[\(host)]:\(port)" : "tcp:\(host):\(port)"
-        }
     }
 }
 

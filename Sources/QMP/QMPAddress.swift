@@ -1,48 +1,25 @@
-import Platform
+public import Platform
 
 /// Where a QMP server listens: `unix:PATH` or `tcp:HOST:PORT` (an IPv6 host in brackets, `tcp:[::1]:4445`), as
-/// QEMU's `-qmp` names it.
-public enum QMPAddress: Sendable, Equatable, CustomStringConvertible {
-    case unix(path: String)
-    case tcp(host: String, port: String)
+/// QEMU's `-qmp` names it, read by Platform's one address parser.
+public typealias QMPAddress = QEMUSocketAddress
 
-    /// Parses `text`; the error says what form is expected.
+extension QMPAddress {
+    /// Parses `text` to connect to; the error says what form is expected.
     public init(parsing text: String) throws(QMPError) {
-        if text.hasPrefix("unix:") {
-            let path = String(text.dropFirst("unix:".count))
-            guard !path.isEmpty else { throw .badAddress(text, "unix: needs a socket path, as in unix:/tmp/qmp.sock") }
-            self = .unix(path: path)
-        } else if text.hasPrefix("tcp:") {
-            let rest = text.dropFirst("tcp:".count)
-            let host: Substring
-            let port: Substring
-            if rest.hasPrefix("[") {
-                guard let close = rest.firstIndex(of: "]"), rest[rest.index(after: close)...].hasPrefix(":") else {
-                    throw .badAddress(text, "an IPv6 host goes in brackets, as in tcp:[::1]:4445")
-                }
-                host = rest[rest.index(after: rest.startIndex)..<close]
-                port = rest[rest.index(close, offsetBy: 2)...]
-            } else {
-                guard let colon = rest.lastIndex(of: ":") else {
-                    throw .badAddress(text, "tcp: needs a host and a port, as in tcp:127.0.0.1:4445")
-                }
-                host = rest[..<colon]
-                port = rest[rest.index(after: colon)...]
+        let hostAndPort = "tcp: needs a host and a port, as in tcp:127.0.0.1:4445"
+        do throws(QEMUSocketAddress.Failure) {
+            self = try QEMUSocketAddress.parse(text)
+        } catch {
+            switch error {
+            case .unknownScheme: throw .badAddress(text, "give unix:PATH or tcp:HOST:PORT")
+            case .emptyPath: throw .badAddress(text, "unix: needs a socket path, as in unix:/tmp/qmp.sock")
+            case .ipv6: throw .badAddress(text, "an IPv6 host goes in brackets, as in tcp:[::1]:4445")
+            case .port, .address: throw .badAddress(text, hostAndPort)
             }
-            guard !host.isEmpty, !port.isEmpty else {
-                throw .badAddress(text, "tcp: needs a host and a port, as in tcp:127.0.0.1:4445")
-            }
-            self = .tcp(host: String(host), port: String(port))
-        } else {
-            throw .badAddress(text, "give unix:PATH or tcp:HOST:PORT")
         }
-    }
-
-    public var description: String {
-        switch self {
-        case .unix(let path): "unix:\(path)"
-        case .tcp(let host, let port): host.contains(":") ? "tcp:[\(host)]:\(port)" : "tcp:\(host):\(port)"
-        }
+        // A listener's empty host is every address; there is nothing to connect to.
+        if case .tcp(let host, _) = self, host.isEmpty { throw .badAddress(text, hostAndPort) }
     }
 
     /// A connected socket to the server, trying each address a name resolves to; gives up after `timeout` ms.

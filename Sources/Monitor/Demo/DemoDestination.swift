@@ -59,12 +59,13 @@ final class DemoDestination {
     var logPath: String { directory + "/destination.log" }
 
     init(address: String, configuration: MachineConfiguration, backend: LocalBackend, hub: MonitorHub) throws(Failure) {
-        guard let colon = address.lastIndex(of: ":"), colon != address.startIndex,
-            let port = Int(address[address.index(after: colon)...]), (1...65535).contains(port)
+        guard let (parsedHost, portText) = try? QEMUSocketAddress.parseInet(address), !parsedHost.isEmpty,
+            let port = Int(portText), (1...65535).contains(port)
         else {
             throw Failure(description: "--demo-destination \(address): expected HOST:PORT, e.g. 127.0.0.1:4444")
         }
-        host = String(address[..<colon])
+        // Kept as written, brackets and all: it is only ever printed before `:PORT`.
+        host = parsedHost.contains(":") ? "[\(parsedHost)]" : parsedHost
         self.port = port
         self.configuration = configuration
         self.backend = backend

@@ -1,5 +1,6 @@
 import Glibc
 import Platform
+import QMP
 import QObject
 
 /// `-qmp unix:PATH,server=on,wait=off` or `-qmp tcp:HOST:PORT,server=on,wait=off`: QEMU 7.2's QMP over the same
@@ -11,7 +12,7 @@ final class QMPServer {
     static let fullText =
         "Too many QMP clients: this socket serves \(clientLimit) at once; try again when one disconnects"
 
-    let address: QMPListenAddress
+    let address: QMPAddress
     /// -qmp-pretty: every message indented as QEMU's.
     let pretty: Bool
     private let listener: Int32
@@ -20,7 +21,7 @@ final class QMPServer {
     private var acceptor: Acceptor?
     private var sessions: [ObjectIdentifier: QMPSession] = [:]
 
-    init(address: QMPListenAddress, pretty: Bool = false, dispatcher: CommandDispatcher, events: QMPEvents) throws(SystemError) {
+    init(address: QMPAddress, pretty: Bool = false, dispatcher: CommandDispatcher, events: QMPEvents) throws(SystemError) {
         self.address = address
         self.pretty = pretty
         self.dispatcher = dispatcher
