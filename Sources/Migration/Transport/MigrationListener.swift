@@ -39,74 +39,45 @@ public final class MigrationListener: Sendable {
         } else {
             candidates = try resolveAddresses(host: host, port: port, passive: true)
         }
-        var lastError = MigrationError("Failed to find an available port: \(errnoText(EADDRINUSE))")
-        for address in candidates {
-            let fd: Int32
-            do throws(SystemError) {
-                fd = try Descriptor.socket(family: address.family)
-            } catch {
-                // No IPv6 on this host: try the next (IPv4) address.
-                lastError = systemError("Failed to create socket", error)
-                continue
-            }
-            var on: Int32 = 1
-            var off: Int32 = 0
-            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-            if address.family == AF_INET6 {
-                setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, socklen_t(MemoryLayout<Int32>.size))
-            }
-            if address.withSockaddr({ bind(fd, $0, $1) }) < 0 {
-                let code = errno
-                Descriptor.close(fd)
-                // QEMU goes on to the next address only when this one is in use.
-                if code == EADDRINUSE { continue }
-                if code == EAFNOSUPPORT || code == EADDRNOTAVAIL { lastError = systemError("Failed to bind socket", code); continue }
-                throw systemError("Failed to bind socket", code)
-            }
-            if Glibc.listen(fd, 1) < 0 {
-                let code = errno
-                Descriptor.close(fd)
-                throw systemError("Failed to listen on socket", code)
-            }
-            let local = SocketAddress.local(of: fd)
-            self.port = local?.numericHostAndPort.flatMap { Int($0.port) }
-            self.socketAddresses = local.flatMap(tcpText).map { [$0] } ?? []
-            self.unixPath = nil
-            self.state = Mutex(State(fd: fd))
-            return
+        let fd: Int32
+        do throws(Listener.Failure) {
+            fd = try Listener.tcp(candidates, backlog: 1)
+        } catch {
+            throw Self.listenError(error, unixPath: nil)
         }
-        throw lastError
+        let local = SocketAddress.local(of: fd)
+        self.port = local?.numericHostAndPort.flatMap { Int($0.port) }
+        self.socketAddresses = local.flatMap(tcpText).map { [$0] } ?? []
+        self.unixPath = nil
+        self.state = Mutex(State(fd: fd))
     }
 
     /// unix: unlinks a stale socket at PATH, binds and listens, as QEMU's unix_listen_saddr.
     init(unixPath path: String) throws(MigrationError) {
-        guard let address = SocketAddress.unix(path: path) else {
-            throw MigrationError("UNIX socket path '\(path)' is too long")
-        }
         let fd: Int32
-        do throws(SystemError) { fd = try Descriptor.socket(family: AF_UNIX) } catch {
-            throw systemError("Failed to create Unix socket", error)
-        }
-        if unlink(path) < 0 && errno != ENOENT {
-            let code = errno
-            Descriptor.close(fd)
-            throw systemError("Failed to unlink socket \(path)", code)
-        }
-        if address.withSockaddr({ bind(fd, $0, $1) }) < 0 {
-            let code = errno
-            Descriptor.close(fd)
-            throw systemError("Failed to bind socket to \(path)", code)
-        }
-        if Glibc.listen(fd, 1) < 0 {
-            let code = errno
-            Descriptor.close(fd)
-            unlink(path)
-            throw systemError("Failed to listen on socket", code)
+        do throws(Listener.Failure) {
+            fd = try Listener.unix(path: path, backlog: 1)
+        } catch {
+            throw Self.listenError(error, unixPath: path)
         }
         self.port = nil
         self.socketAddresses = ["unix:\(path)"]
         self.unixPath = path
         self.state = Mutex(State(fd: fd))
+    }
+
+    /// QEMU's words for each step of setting up the listener.
+    private static func listenError(_ failure: Listener.Failure, unixPath path: String?) -> MigrationError {
+        if failure.step == .pathTooLong { return MigrationError("UNIX socket path '\(path ?? "")' is too long") }
+        let prefix =
+            switch failure.step {
+            case .pathTooLong, .socket: path == nil ? "Failed to create socket" : "Failed to create Unix socket"
+            case .unlink: "Failed to unlink socket \(path ?? "")"
+            case .bind: path.map { "Failed to bind socket to \($0)" } ?? "Failed to bind socket"
+            case .listen: "Failed to listen on socket"
+            case .noFreeAddress: "Failed to find an available port"
+            }
+        return systemError(prefix, failure.errno.rawValue)
     }
 
     /// exec: and fd:: the stream is already there.

@@ -15,11 +15,9 @@ final class QMPServer {
     let address: QMPAddress
     /// -qmp-pretty: every message indented as QEMU's.
     let pretty: Bool
-    private let listener: Int32
     private let dispatcher: CommandDispatcher
     private let events: QMPEvents
-    private var acceptor: Acceptor?
-    private var sessions: [ObjectIdentifier: QMPSession] = [:]
+    private let server: BoundedServer<QMPSession>
 
     init(address: QMPAddress, pretty: Bool = false, dispatcher: CommandDispatcher, events: QMPEvents) throws(SystemError) {
         self.address = address
@@ -27,81 +25,59 @@ final class QMPServer {
         self.dispatcher = dispatcher
         self.events = events
         let operation = "-qmp \(address)"
-        switch address {
-        case .unix(let path):
-            guard let socketAddress = SocketAddress.unix(path: path) else {
-                throw SystemError("\(operation) (the path is too long for a unix socket)", errno: .fileNameTooLong)
-            }
-            listener = try Descriptor.socket(family: AF_UNIX)
-            // Owner-only whatever the umask, as SocketMonitorServer: the mode is set on the socket before bind.
-            _ = unlink(path)
-            do throws(SystemError) {
-                _ = try systemCall(operation) { fchmod(listener, 0o600) }
-                try Self.bindAndListen(listener, socketAddress, operation)
-            } catch {
-                Descriptor.close(listener)
-                throw error
-            }
-        case .tcp(let host, let port):
-            let addresses: [SocketAddress]
+        var addresses: [SocketAddress] = []
+        if case .tcp(let host, let port) = address {
             do throws(AddressResolutionError) {
                 addresses = try AddressResolver.resolve(host: host, port: port, passive: true)
             } catch {
                 throw SystemError("\(operation): \(error)", errno: .invalidArgument)
             }
-            guard let first = addresses.first else {
-                throw SystemError("\(operation): no address", errno: .invalidArgument)
-            }
-            listener = try Descriptor.socket(family: first.family)
-            var on: Int32 = 1
-            _ = setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-            do throws(SystemError) {
-                try Self.bindAndListen(listener, first, operation)
-            } catch {
-                Descriptor.close(listener)
-                throw error
-            }
+            guard !addresses.isEmpty else { throw SystemError("\(operation): no address", errno: .invalidArgument) }
         }
+        let listener: Int32
+        var unixPath: String?
+        do throws(Listener.Failure) {
+            switch address {
+            case .unix(let path):
+                // Owner-only whatever the umask, as the monitor socket.
+                listener = try Listener.unix(path: path, backlog: Int32(Self.clientLimit), ownerOnly: true)
+                unixPath = path
+            case .tcp:
+                listener = try Listener.tcp(addresses, backlog: Int32(Self.clientLimit))
+            }
+        } catch {
+            if error.step == .pathTooLong {
+                throw SystemError("\(operation) (the path is too long for a unix socket)", errno: error.errno)
+            }
+            throw SystemError(operation, errno: error.errno)
+        }
+        let isUnix = unixPath != nil
+        server = BoundedServer(
+            listener: listener, unixPath: unixPath, limit: Self.clientLimit, loop: dispatcher.hub.loop,
+            refuse: Self.refuse,
+            admit: { client, left in
+                QMPSession(
+                    descriptor: client, acceptsDescriptors: isUnix, pretty: pretty, dispatcher: dispatcher,
+                    events: events, closed: left)
+            })
     }
 
-    private static func bindAndListen(_ fd: Int32, _ address: SocketAddress, _ operation: String) throws(SystemError) {
-        _ = try systemCall(operation) { address.withSockaddr { bind(fd, $0, $1) } }
-        _ = try systemCall(operation) { listen(fd, Int32(QMPServer.clientLimit)) }
-    }
-
-    func start() {
-        guard acceptor == nil else { return }
-        acceptor = Acceptor(listener: listener, loop: dispatcher.hub.loop) { [unowned self] client in admit(client) }
-    }
+    func start() { server.start() }
 
     /// Ends every client, closes the listener; a unix socket's file goes too, as QEMU removes it on a clean exit.
-    func remove() {
-        acceptor?.stop()
-        for session in sessions.values { session.end() }
-        Descriptor.close(listener)
-        if case .unix(let path) = address { unlink(path) }
-    }
+    func remove() { server.remove() }
 
-    private func admit(_ client: Int32) {
-        guard sessions.count < QMPServer.clientLimit else {
-            // Told before the close, so that a client (hmp --connect among them) can say why rather than report
-            // that QEMU went away. One small write to a fresh socket fits its buffer: it cannot block.
-            let line = QValue.dict(["error": ["class": "GenericError", "desc": .string(Self.fullText)]]).json + "\r\n"
-            _ = line.utf8CString.withUnsafeBufferPointer {
-                Glibc.send(client, $0.baseAddress, $0.count - 1, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
-            }
-            Descriptor.close(client)
-            return
+    /// Told before the close, so that a client (hmp --connect among them) can say why rather than report that QEMU
+    /// went away. One small write to a fresh socket fits its buffer: it cannot block.
+    private static func refuse(_ client: Int32) {
+        let line = QValue.dict(["error": ["class": "GenericError", "desc": .string(fullText)]]).json + "\r\n"
+        _ = line.utf8CString.withUnsafeBufferPointer {
+            Glibc.send(client, $0.baseAddress, $0.count - 1, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
         }
-        var key: ObjectIdentifier?
-        let isUnix = if case .unix = address { true } else { false }
-        let session = QMPSession(
-            descriptor: client, acceptsDescriptors: isUnix, pretty: pretty, dispatcher: dispatcher, events: events
-        ) { [weak self] in
-            if let key { self?.sessions[key] = nil }
-        }
-        key = ObjectIdentifier(session)
-        sessions[key!] = session
-        session.start()
+        Descriptor.close(client)
     }
+}
+
+extension QMPSession: BoundedServerClient {
+    func stop() { end() }
 }
