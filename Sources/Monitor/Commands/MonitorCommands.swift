@@ -18,9 +18,9 @@ enum MonitorCommands {
         return .done
     }
 
-    /// QEMU's getfd: the newest descriptor this client passed gets the name.
+    /// QEMU's getfd: the first descriptor of the client's latest message that carried any gets the name.
     static let getfd: CommandHandler = { invocation throws(CommandError) in
-        guard let descriptor = invocation.session.receivedDescriptors.popLast() else {
+        guard let descriptor = invocation.session.receivedDescriptors.take() else {
             throw CommandError("No file descriptor supplied via SCM_RIGHTS")
         }
         do throws(BackendError) {

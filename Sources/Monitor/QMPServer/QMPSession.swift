@@ -22,7 +22,7 @@ final class QMPSession: QMPDescriptorSource, @unchecked Sendable {
     /// A unix-socket client may pass descriptors (SCM_RIGHTS) with its commands, for `getfd`: as QEMU keeps
     /// them, those of the latest message that carried any, older unclaimed ones closed.
     private let acceptsDescriptors: Bool
-    private var receivedDescriptors: [Int32] = []
+    private var receivedDescriptors = ReceivedDescriptors()
     /// Pieces cut from the stream and not yet handled: they wait while a large text is parsed off the loop, so
     /// that commands still run in the order sent.
     private var queued: [JSONStreamSplitter.Piece] = []
@@ -46,18 +46,13 @@ final class QMPSession: QMPDescriptorSource, @unchecked Sendable {
 
     /// QEMU 7.2's greeting with hmp's QEMU version (7.2.22) and hmp as the package where QEMU names its
     /// distribution's build.
-    static var greeting: QValue {
-        .dict(["QMP": ["version": QMPCommands.version, "capabilities": ["oob"]]])
-    }
+    static var greeting: QValue { QMPServerProtocol.greeting(version: QMPCommands.version) }
 
-    /// -qmp-pretty: QEMU's indented JSON, each of its line breaks sent as `\r\n`, and one more after the message.
+    /// -qmp-pretty: QEMU's indented JSON.
     private let pretty: Bool
 
     /// Sends one message, framed as QEMU frames it for this client.
-    func send(_ message: QValue) {
-        guard pretty else { return output.write(message.json + "\r\n") }
-        output.write(message.prettyJSON.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\r\n") + "\r\n")
-    }
+    func send(_ message: QValue) { output.write(QMPServerProtocol.frame(message, pretty: pretty)) }
 
     init(
         descriptor: Int32, acceptsDescriptors: Bool, pretty: Bool = false, dispatcher: CommandDispatcher, events: QMPEvents,
@@ -104,7 +99,7 @@ final class QMPSession: QMPDescriptorSource, @unchecked Sendable {
         guard !events.intersection([.readable, .hangup]).isEmpty, queuedHead == queued.count else { return }
         let received = retryingInterrupts {
             acceptsDescriptors
-                ? receiveWithDescriptors()
+                ? receivedDescriptors.receive(from: output.descriptor, into: &buffer)
                 : buffer.withUnsafeMutableBytes { read(output.descriptor, $0.baseAddress, $0.count) }
         }
         guard case .success(let count) = received, count > 0 else {
@@ -198,58 +193,23 @@ final class QMPSession: QMPDescriptorSource, @unchecked Sendable {
         events.detach(self)
         output.flush(forUpTo: 200)
         output.close()
-        for descriptor in receivedDescriptors { Descriptor.close(descriptor) }
-        receivedDescriptors = []
+        receivedDescriptors.closeAll()
         closed()
     }
 
-    private func receiveWithDescriptors() -> Int {
-        var arrived: [Int32] = []
-        let count = DescriptorPassing.receive(from: output.descriptor, into: &buffer) { arrived.append($0) }
-        if !arrived.isEmpty {
-            for old in receivedDescriptors { Descriptor.close(old) }
-            receivedDescriptors = arrived
-        }
-        return count
-    }
+    /// For `getfd`: the caller owns it.
+    func takeReceivedDescriptor() -> Int32? { receivedDescriptors.take() }
 
-    /// The first descriptor of the latest message that carried any, for `getfd`: the caller owns it, and the
-    /// others that came with it are closed, as QEMU's qemu_chr_fe_get_msgfd does.
-    func takeReceivedDescriptor() -> Int32? {
-        guard let first = receivedDescriptors.first else { return nil }
-        for other in receivedDescriptors.dropFirst() { Descriptor.close(other) }
-        receivedDescriptors = []
-        return first
-    }
+    private func reply(_ value: QValue, id: QValue?) { send(QMPServerProtocol.reply(value, id: id)) }
 
-    private func reply(_ value: QValue, id: QValue?) {
-        var message = QDict()
-        message["return"] = value
-        // QEMU echoes an object id in its own QDict order.
-        if let id { message["id"] = id.inQEMUOrder }
-        send(.dict(message))
-    }
-
-    private func reply(_ error: QMPCommandError, id: QValue?) {
-        var message = QDict()
-        if let id { message["id"] = id.inQEMUOrder }
-        message["error"] = ["class": .string(error.class), "desc": .string(error.description)]
-        send(.dict(message))
-    }
+    private func reply(_ error: QMPCommandError, id: QValue?) { send(QMPServerProtocol.reply(error, id: id)) }
 
     private func handle(_ piece: JSONStreamSplitter.Piece) {
-        let bytes: [UInt8]
-        switch piece {
-        case .text(let text):
-            bytes = text
-        case .tooLarge(let limit):
-            // QEMU goes on reading after this; hmp hangs up, so that a client cannot keep it busy with a value
-            // it will never finish.
-            reply(.generic(limit.qemuText), id: nil)
-            end()
-            return
-        case .stray(let token):
-            reply(.generic("JSON parse error, stray '\(String(decoding: token, as: UTF8.self))'"), id: nil)
+        guard case .text(let bytes) = piece else {
+            if let refusal = QMPServerProtocol.refusal(piece) { reply(refusal, id: nil) }
+            // QEMU goes on reading after a value too large; hmp hangs up, so that a client cannot keep it busy
+            // with a value it will never finish.
+            if case .tooLarge = piece { end() }
             return
         }
         let result: Result<QValue, JSONError>
@@ -262,11 +222,11 @@ final class QMPSession: QMPDescriptorSource, @unchecked Sendable {
         switch result {
         case .success(let parsed): value = parsed
         case .failure(let error):
-            reply(.generic("JSON parse error, \(Self.parseErrorText(bytes, error))"), id: nil)
+            reply(QMPServerProtocol.parseError(bytes, error), id: nil)
             return
         }
         guard let request = value.dict else {
-            reply(.generic("QMP input must be a JSON object"), id: nil)
+            reply(QMPServerProtocol.notAnObject, id: nil)
             return
         }
         let id = request["id"]
@@ -278,37 +238,13 @@ final class QMPSession: QMPDescriptorSource, @unchecked Sendable {
     }
 
     private func run(_ request: QDict, id: QValue?) throws(QMPCommandError) {
-        for (key, member) in request {
-            switch key {
-            case "execute":
-                guard member.string != nil else { throw .generic("QMP input member 'execute' must be a string") }
-            case "arguments":
-                guard member.dict != nil else {
-                    throw .generic("QMP input member 'arguments' must be an object")
-                }
-            case "id":
-                break
-            default:
-                throw .generic("QMP input member '\(key)' is unexpected")
-            }
-        }
-        guard let name = request["execute"]?.string else { throw .generic("QMP input lacks member 'execute'") }
-        let arguments = request["arguments"]?.dict ?? QDict()
-        if !isNegotiated {
-            guard name == "qmp_capabilities" else {
-                throw QMPCommandError(class: "CommandNotFound", description: "Expecting capabilities negotiation with 'qmp_capabilities'")
-            }
-        } else if name == "qmp_capabilities" {
-            throw QMPCommandError(class: "CommandNotFound", description: "Capabilities negotiation is already complete, command ignored")
-        }
+        let (name, arguments) = try QMPServerProtocol.command(of: request, negotiated: isNegotiated)
         guard let command = QMPCommands.find(name) else {
             throw QMPCommandError(class: "CommandNotFound", description: "The command \(name) has not been found")
         }
         if let parameters = command.parameters { try QMPCommands.check(arguments, against: parameters) }
-        if name == "qmp_capabilities" {
-            for capability in arguments["enable"]?.list ?? [] where capability.string != "oob" {
-                throw .generic("Parameter 'null' does not accept value '\(capability.string ?? capability.json)'")
-            }
+        if name == QMPServerProtocol.negotiation {
+            try QMPServerProtocol.negotiate(arguments)
             negotiated.store(true, ordering: .sequentiallyConsistent)
             reply(.dict(QDict()), id: id)
             return
@@ -332,20 +268,5 @@ final class QMPSession: QMPDescriptorSource, @unchecked Sendable {
         }
         events.flush()
         reply(result, id: id)
-    }
-
-    /// The part of QEMU's `JSON parse error, ...` that is easy to match: the parser's own QEMU text (duplicate
-    /// key, invalid UTF-8, a bad `\u` escape), an unknown keyword by name (its first 256 bytes), a missing colon,
-    /// else `expecting value`.
-    static func parseErrorText(_ bytes: [UInt8], _ error: JSONError) -> String {
-        if let text = error.qemuText { return text }
-        let isLetter = { (b: UInt8) in (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) }
-        if let first = bytes.first, isLetter(first) {
-            let word = bytes.prefix(while: isLetter)
-            let quoted = String(decoding: word.prefix(JSONStreamSplitter.strayQuoteLimit), as: UTF8.self)
-            return "invalid keyword '\(quoted)\(word.count > JSONStreamSplitter.strayQuoteLimit ? "..." : "")'"
-        }
-        if error.reason == "expected ':'" { return "missing : in object pair" }
-        return "expecting value"
     }
 }

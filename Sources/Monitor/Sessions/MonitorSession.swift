@@ -75,8 +75,8 @@ final class MonitorSession: @unchecked Sendable {
         wakeup.wake()
     }
 
-    /// Descriptors a socket client passed with SCM_RIGHTS, waiting for `getfd` to name them; newest last.
-    var receivedDescriptors: [Int32] = []
+    /// Descriptors a socket client passed with SCM_RIGHTS, waiting for `getfd` to name them, by QEMU's rule.
+    var receivedDescriptors = ReceivedDescriptors()
 
     static let pendingLimit = 1000
 

@@ -61,7 +61,7 @@ final class PlainMonitor {
         }
         let received = retryingInterrupts {
             acceptsDescriptors
-                ? DescriptorPassing.receive(from: input, into: &buffer) { session.receivedDescriptors.append($0) }
+                ? session.receivedDescriptors.receive(from: input, into: &buffer)
                 : buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
         }
         guard case .success(let n) = received, n > 0 else {
