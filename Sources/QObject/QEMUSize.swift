@@ -76,18 +76,23 @@ public enum QEMUSize {
             if at(end) == UInt8(ascii: ".") { return (.failure(.invalid), start) }
             hex = true
         } else if at(end) == UInt8(ascii: ".") {
-            switch strtodFraction(bytes, from: end) {
-            case .none:
+            if let (value, stop) = CNumbers.strtod(bytes, from: end) {
+                // glibc's ERANGE: an overflow, or a nonzero fraction that reads as 0 or subnormal.
+                let nonzero = bytes[(end + 1)..<stop].prefix { CNumbers.isDigit($0) }.contains { $0 != UInt8(ascii: "0") }
+                if value.isInfinite || (nonzero && (value == 0 || value.isSubnormal)) {
+                    end = stop + 1
+                } else {
+                    if bytes[end..<stop].contains(where: { $0 | 0x20 == UInt8(ascii: "e") }) {
+                        return (.failure(.invalid), start)
+                    }
+                    end = stop
+                    // (uint64_t)(fraction * 0x1p64): a fraction that rounds up to 1.0 gives 2^64, which x86-64
+                    // converts to 0.
+                    let scaled = value * 0x1p64
+                    fraction = scaled >= 0x1p64 ? 0 : UInt64(scaled)
+                }
+            } else {
                 end += 1
-            case .outOfRange(let stop):
-                end = stop + 1
-            case .value(let value, let stop, let exponent):
-                if exponent { return (.failure(.invalid), start) }
-                end = stop
-                // (uint64_t)(fraction * 0x1p64): a fraction that rounds up to 1.0 gives 2^64, which x86-64 converts
-                // to 0.
-                let scaled = value * 0x1p64
-                fraction = scaled >= 0x1p64 ? 0 : UInt64(scaled)
             }
         }
         var multiplier = defaultUnit
@@ -127,41 +132,6 @@ public enum QEMUSize {
         case UInt8(ascii: "e"): 1 << 60
         default: nil
         }
-    }
-
-    private enum Fraction {
-        /// strtod read nothing.
-        case none
-        /// strtod's result overflowed or underflowed (ERANGE); it stopped at `end`.
-        case outOfRange(end: Int)
-        case value(Double, end: Int, exponent: Bool)
-    }
-
-    /// strtod on text that starts with `.`: digits, then an exponent if digits follow the `e`.
-    private static func strtodFraction(_ bytes: [UInt8], from start: Int) -> Fraction {
-        func at(_ i: Int) -> UInt8 { i < bytes.count ? bytes[i] : 0 }
-        func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
-        var i = start + 1
-        while isDigit(at(i)) { i += 1 }
-        guard i > start + 1 else { return .none }
-        var exponent = false
-        if at(i) | 0x20 == UInt8(ascii: "e") {
-            var j = i + 1
-            if at(j) == UInt8(ascii: "+") || at(j) == UInt8(ascii: "-") { j += 1 }
-            if isDigit(at(j)) {
-                while isDigit(at(j)) { j += 1 }
-                i = j
-                exponent = true
-            }
-        }
-        let text = "0" + String(decoding: bytes[start..<i], as: UTF8.self)
-        guard let value = Double(text) else { return .none }
-        // glibc sets ERANGE on overflow and on underflow (a nonzero fraction that reads as 0 or subnormal).
-        let nonzero = bytes[(start + 1)...].prefix { isDigit($0) }.contains { $0 != UInt8(ascii: "0") }
-        if value.isInfinite || (nonzero && (value == 0 || value.isSubnormal)) {
-            return .outOfRange(end: i)
-        }
-        return .value(value, end: i, exponent: exponent)
     }
 }
 
