@@ -81,33 +81,15 @@ extension MigrationParameters {
     /// The string visitor's integer: strtoull with base 0 (decimal, 0x hex, 0 octal), where a leading minus wraps
     /// around as in C, so `-1` fails the range check rather than the parse.
     static func uint64(_ name: String, _ value: String) throws(MigrationSettingError) -> UInt64 {
-        var text = Substring(value)
-        while let first = text.first, first == " " || first == "\t" { text = text.dropFirst() }
-        var negative = false
-        if let sign = text.first, sign == "-" || sign == "+" {
-            negative = sign == "-"
-            text = text.dropFirst()
-        }
-        var radix = 10
-        if text.count > 2, text.hasPrefix("0x") || text.hasPrefix("0X") {
-            radix = 16
-            text = text.dropFirst(2)
-        } else if text.count > 1, text.hasPrefix("0") {
-            radix = 8
-            text = text.dropFirst()
-        }
-        guard !text.isEmpty, text.allSatisfy({ $0.isHexDigit }), let n = UInt64(text, radix: radix) else {
-            throw .expects(name, "uint64")
-        }
-        return negative ? 0 &- n : n
+        let bytes = Array(value.utf8)
+        let number = CNumbers.strtoull(bytes, from: 0, base: 0)
+        guard number.end > 0, number.end == bytes.count, !number.overflow else { throw .expects(name, "uint64") }
+        return number.value
     }
 
     /// qapi_bool_parse: case-sensitive on/yes/true/y and off/no/false/n.
     static func bool(_ name: String, _ value: String) throws(MigrationSettingError) -> Bool {
-        switch value {
-        case "on", "yes", "true", "y": return true
-        case "off", "no", "false", "n": return false
-        default: throw .expects(name, "'on' or 'off'")
-        }
+        guard let flag = QEMUBool.parse(value) else { throw .expects(name, "'on' or 'off'") }
+        return flag
     }
 }
