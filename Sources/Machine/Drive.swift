@@ -90,20 +90,14 @@ public final class Drive: Sendable {
 
     public func read(at offset: UInt64, count: Int) throws(MachineError) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
-        var failure: MachineError?
-        bytes.withUnsafeMutableBytes { raw in
-            do throws(MachineError) { try read(at: offset, into: raw) } catch { failure = error }
-        }
-        if let failure { throw failure }
+        try bytes.withUnsafeMutableBytes { raw in
+            Result { () throws(MachineError) in try read(at: offset, into: raw) }
+        }.get()
         return bytes
     }
 
     public func write(at offset: UInt64, bytes: [UInt8]) throws(MachineError) {
-        var failure: MachineError?
-        bytes.withUnsafeBytes { raw in
-            do throws(MachineError) { try write(at: offset, from: raw) } catch { failure = error }
-        }
-        if let failure { throw failure }
+        try bytes.withUnsafeBytes { raw in Result { () throws(MachineError) in try write(at: offset, from: raw) } }.get()
     }
 
     /// Makes written data durable, for the end of an incoming migration.

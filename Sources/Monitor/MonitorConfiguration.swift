@@ -53,9 +53,7 @@ public enum MonitorEndpoint: Sendable, Equatable {
             self = .unixSocket(path: path, wait: wait)
         }
     }
-}
 
-extension MonitorEndpoint {
     /// QEMU's chardev socket options after the address: `server`/`server=on|off`, `wait`/`nowait`/`wait=on|off`;
     /// QEMU's defaults are no server and waiting. `unknown` words the error for any other option.
     static func socketOptions(
@@ -79,15 +77,13 @@ extension MonitorEndpoint {
 public struct MonitorEndpointError: Error, CustomStringConvertible {
     public let text: String
     public let reason: String
-    var option = "-monitor"
-    var usage = "use stdio, none, or unix:PATH,server=on,wait=off"
+    let option: String
+    let usage: String
 
-    init(text: String, reason: String) {
-        self.text = text
-        self.reason = reason
-    }
-
-    init(text: String, reason: String, option: String, usage: String) {
+    init(
+        text: String, reason: String, option: String = "-monitor",
+        usage: String = "use stdio, none, or unix:PATH,server=on,wait=off"
+    ) {
         self.text = text
         self.reason = reason
         self.option = option

@@ -10,7 +10,7 @@ public protocol BoundedServerClient: AnyObject {
 /// monitor socket and the QMP server share. One more client is handed to `refuse` (which tells it why and closes
 /// it), so that a flood of connections costs a bounded amount of memory. Belongs to the loop's thread.
 public final class BoundedServer<Client: BoundedServerClient> {
-    public let limit: Int
+    private let limit: Int
     private let listener: Int32
     /// The socket file to remove with the server, for a unix listener.
     private let unixPath: String?
@@ -53,11 +53,9 @@ public final class BoundedServer<Client: BoundedServerClient> {
     private func accept(_ descriptor: Int32) {
         guard clients.count < limit else { return refuse(descriptor) }
         var key: ObjectIdentifier?
-        let client = admit(descriptor) { [weak self] in
-            if let key { self?.clients[key] = nil }
-        }
+        let client = admit(descriptor) { [weak self] in if let key { self?.clients[key] = nil } }
         key = ObjectIdentifier(client)
-        clients[key!] = client
+        clients[ObjectIdentifier(client)] = client
         client.start()
     }
 }

@@ -60,11 +60,9 @@ public enum Descriptor {
     /// Writes the whole of `text`.
     public static func writeAll(_ fd: Int32, _ text: String) throws(SystemError) {
         var text = text
-        var failure: SystemError?
-        text.withUTF8 { buffer in
-            do throws(SystemError) { try writeAll(fd, UnsafeRawBufferPointer(buffer)) } catch { failure = error }
-        }
-        if let failure { throw failure }
+        try text.withUTF8 { buffer in
+            Result { () throws(SystemError) in try writeAll(fd, UnsafeRawBufferPointer(buffer)) }
+        }.get()
     }
 
     /// pread until `buffer` is full or the file ends: how many bytes were read, fewer only at end of file.
@@ -92,11 +90,6 @@ public enum Descriptor {
             if n == 0 { throw .ioError }
             done += n
         }
-    }
-
-    /// One read of up to `buffer.count` bytes: the count, 0 at end of file.
-    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int {
-        try systemCall("read") { Glibc.read(fd, buffer.baseAddress, buffer.count) }
     }
 
     /// One read into the start of `buffer`, up to its count.

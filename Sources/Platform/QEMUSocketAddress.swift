@@ -31,8 +31,7 @@ public enum QEMUSocketAddress: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// socket_parse for the two kinds hmp serves: `unix:PATH` (the rest of the text, commas and all) or
-    /// `tcp:HOST:PORT`.
+    /// socket_parse for the two kinds hmp serves: `unix:PATH` (commas and all) or `tcp:HOST:PORT`.
     public static func parse(_ text: String) throws(Failure) -> QEMUSocketAddress {
         if text.hasPrefix("unix:") {
             let path = String(text.dropFirst("unix:".count))
@@ -73,15 +72,11 @@ public enum QEMUSocketAddress: Sendable, Equatable, CustomStringConvertible {
         return (String(decoding: bytes[0..<colon], as: UTF8.self), p)
     }
 
-    /// `host:port`, an IPv6 host in brackets, as QEMU prints an inet address.
-    public static func inetText(host: String, port: String) -> String {
-        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-    }
-
+    /// As QEMU prints it, an IPv6 host in brackets.
     public var description: String {
         switch self {
         case .unix(let path): "unix:\(path)"
-        case .tcp(let host, let port): "tcp:" + Self.inetText(host: host, port: port)
+        case .tcp(let host, let port): host.contains(":") ? "tcp:[\(host)]:\(port)" : "tcp:\(host):\(port)"
         }
     }
 }

@@ -2,7 +2,6 @@
 /// its socket chardev, which both its HMP and QMP monitors read through (chardev/char-socket.c): a message that
 /// carries descriptors replaces those still waiting, which are closed (tcp_chr_recv); `getfd` takes the first of
 /// them and the others are closed (tcp_get_msgfds via qemu_chr_fe_get_msgfd). Belongs to the loop's thread.
-/// The owner calls `closeAll()` when its client has gone.
 public struct ReceivedDescriptors {
     private var waiting: [Int32] = []
 

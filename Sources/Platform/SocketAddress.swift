@@ -37,21 +37,18 @@ public struct SocketAddress: Sendable {
     }
 
     /// The local address of socket `fd`.
-    public static func local(of fd: Int32) -> SocketAddress? {
-        var address = SocketAddress()
-        address.length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let result = withUnsafeMutablePointer(to: &address.storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &address.length) }
-        }
-        return result == 0 ? address : nil
-    }
+    public static func local(of fd: Int32) -> SocketAddress? { named(fd, getsockname) }
 
     /// The peer address of connected socket `fd`.
-    public static func peer(of fd: Int32) -> SocketAddress? {
+    public static func peer(of fd: Int32) -> SocketAddress? { named(fd, getpeername) }
+
+    private static func named(
+        _ fd: Int32, _ call: (Int32, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32
+    ) -> SocketAddress? {
         var address = SocketAddress()
         address.length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let result = withUnsafeMutablePointer(to: &address.storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &address.length) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { call(fd, $0, &address.length) }
         }
         return result == 0 ? address : nil
     }

@@ -246,11 +246,9 @@ public final class QMPClient: @unchecked Sendable {
                 }
                 bytes.removeFirst(sent)
             }
-            var failure: SystemError?
-            bytes.withUnsafeBytes { raw in
-                do throws(SystemError) { try Descriptor.writeAll(descriptor, raw) } catch { failure = error }
-            }
-            if let failure { throw failure }
+            try bytes.withUnsafeBytes { raw in
+                Result { () throws(SystemError) in try Descriptor.writeAll(descriptor, raw) }
+            }.get()
         } catch {
             let lost: QMPError =
                 error.errno == .brokenPipe || error.errno == .connectionReset ? .connectionClosed : .system(error)

@@ -40,7 +40,6 @@ public enum QMPServerProtocol {
         return (name, request["arguments"]?.dict ?? QDict())
     }
 
-    /// The command that negotiates.
     public static let negotiation = "qmp_capabilities"
 
     /// qmp_capabilities' `enable`: `oob` is the only capability offered.
@@ -66,19 +65,16 @@ public enum QMPServerProtocol {
     /// parser's own QEMU text (duplicate key, invalid UTF-8, a bad `\u` escape), an unknown keyword by name (its
     /// first 256 bytes), a missing colon, else `expecting value`.
     public static func parseError(_ bytes: [UInt8], _ error: JSONError) -> QMPCommandError {
-        generic("JSON parse error, \(parseErrorText(bytes, error))")
-    }
-
-    private static func parseErrorText(_ bytes: [UInt8], _ error: JSONError) -> String {
-        if let text = error.qemuText { return text }
         let isLetter = { (b: UInt8) in (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) }
-        if let first = bytes.first, isLetter(first) {
-            let word = bytes.prefix(while: isLetter)
-            let quoted = String(decoding: word.prefix(JSONStreamSplitter.strayQuoteLimit), as: UTF8.self)
-            return "invalid keyword '\(quoted)\(word.count > JSONStreamSplitter.strayQuoteLimit ? "..." : "")'"
-        }
-        if error.reason == "expected ':'" { return "missing : in object pair" }
-        return "expecting value"
+        let limit = JSONStreamSplitter.strayQuoteLimit
+        let word = bytes.prefix(while: isLetter)
+        let text =
+            if let text = error.qemuText { text }
+            else if !word.isEmpty {
+                "invalid keyword '\(String(decoding: word.prefix(limit), as: UTF8.self))\(word.count > limit ? "..." : "")'"
+            } else if error.reason == "expected ':'" { "missing : in object pair" }
+            else { "expecting value" }
+        return generic("JSON parse error, " + text)
     }
 
     /// A command's reply; QEMU echoes an object id in its own QDict order.

@@ -24,13 +24,13 @@ import Testing
 
     @Test func unixPathTooLong() {
         let path = "/tmp/" + String(repeating: "x", count: 200)
-        #expect(throws: Listener.Failure(step: .pathTooLong, errno: .fileNameTooLong)) {
+        #expect(throws: Listener.Failure(.pathTooLong, .fileNameTooLong)) {
             try Listener.unix(path: path, backlog: 1)
         }
     }
 
     @Test func unixBindFailureNamesTheStep() {
-        #expect(throws: Listener.Failure(step: .bind, errno: .noSuchFileOrDirectory)) {
+        #expect(throws: Listener.Failure(.bind, .noSuchFileOrDirectory)) {
             try Listener.unix(path: "/nonexistent-dir/x.sock", backlog: 1)
         }
     }
@@ -41,7 +41,7 @@ import Testing
         defer { Descriptor.close(first) }
         let port = try #require(SocketAddress.local(of: first)?.numericHostAndPort?.port)
         let taken = try AddressResolver.resolve(host: "127.0.0.1", port: port, passive: true)
-        #expect(throws: Listener.Failure(step: .noFreeAddress, errno: .addressInUse)) {
+        #expect(throws: Listener.Failure(.noFreeAddress, .addressInUse)) {
             try Listener.tcp(taken, backlog: 1)
         }
         let second = try Listener.tcp(taken + loopback, backlog: 1)

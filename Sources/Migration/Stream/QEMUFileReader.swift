@@ -406,11 +406,7 @@ public final class QEMUFileReader {
     public func getBytes(_ count: Int) throws(MigrationError) -> [UInt8] {
         guard count > 0 else { return [] }
         var bytes = [UInt8](repeating: 0, count: count)
-        var failure: MigrationError?
-        bytes.withUnsafeMutableBytes { raw in
-            do throws(MigrationError) { try read(into: raw) } catch { failure = error }
-        }
-        if let failure { throw failure }
+        try bytes.withUnsafeMutableBytes { raw in Result { () throws(MigrationError) in try read(into: raw) } }.get()
         return bytes
     }
 

@@ -141,11 +141,7 @@ public final class QEMUFileWriter {
     }
 
     public func putBytes(_ bytes: [UInt8]) throws(MigrationError) {
-        var failure: MigrationError?
-        bytes.withUnsafeBytes { raw in
-            do throws(MigrationError) { try putBytes(raw) } catch { failure = error }
-        }
-        if let failure { throw failure }
+        try bytes.withUnsafeBytes { raw in Result { () throws(MigrationError) in try putBytes(raw) } }.get()
     }
 
     /// `count` copies of `byte` (padding).

@@ -69,14 +69,13 @@ public final class MigrationListener: Sendable {
     /// QEMU's words for each step of setting up the listener.
     private static func listenError(_ failure: Listener.Failure, unixPath path: String?) -> MigrationError {
         if failure.step == .pathTooLong { return MigrationError("UNIX socket path '\(path ?? "")' is too long") }
-        let prefix =
-            switch failure.step {
-            case .pathTooLong, .socket: path == nil ? "Failed to create socket" : "Failed to create Unix socket"
-            case .unlink: "Failed to unlink socket \(path ?? "")"
-            case .bind: path.map { "Failed to bind socket to \($0)" } ?? "Failed to bind socket"
-            case .listen: "Failed to listen on socket"
-            case .noFreeAddress: "Failed to find an available port"
-            }
+        let prefix = switch failure.step {
+        case .pathTooLong, .socket: path == nil ? "Failed to create socket" : "Failed to create Unix socket"
+        case .unlink: "Failed to unlink socket \(path ?? "")"
+        case .bind: path.map { "Failed to bind socket to \($0)" } ?? "Failed to bind socket"
+        case .listen: "Failed to listen on socket"
+        case .noFreeAddress: "Failed to find an available port"
+        }
         return systemError(prefix, failure.errno.rawValue)
     }
 

@@ -12,18 +12,10 @@ final class QMPServer {
     static let fullText =
         "Too many QMP clients: this socket serves \(clientLimit) at once; try again when one disconnects"
 
-    let address: QMPAddress
-    /// -qmp-pretty: every message indented as QEMU's.
-    let pretty: Bool
-    private let dispatcher: CommandDispatcher
-    private let events: QMPEvents
     private let server: BoundedServer<QMPSession>
 
+    /// `pretty`: -qmp-pretty, every message indented as QEMU's.
     init(address: QMPAddress, pretty: Bool = false, dispatcher: CommandDispatcher, events: QMPEvents) throws(SystemError) {
-        self.address = address
-        self.pretty = pretty
-        self.dispatcher = dispatcher
-        self.events = events
         let operation = "-qmp \(address)"
         var addresses: [SocketAddress] = []
         if case .tcp(let host, let port) = address {
@@ -46,20 +38,18 @@ final class QMPServer {
                 listener = try Listener.tcp(addresses, backlog: Int32(Self.clientLimit))
             }
         } catch {
-            if error.step == .pathTooLong {
-                throw SystemError("\(operation) (the path is too long for a unix socket)", errno: error.errno)
-            }
-            throw SystemError(operation, errno: error.errno)
+            let tooLong = error.step == .pathTooLong ? " (the path is too long for a unix socket)" : ""
+            throw SystemError(operation + tooLong, errno: error.errno)
         }
-        let isUnix = unixPath != nil
+        let isUnix = unixPath != nil  // for getfd: only a unix socket carries descriptors
         server = BoundedServer(
             listener: listener, unixPath: unixPath, limit: Self.clientLimit, loop: dispatcher.hub.loop,
-            refuse: Self.refuse,
-            admit: { client, left in
-                QMPSession(
-                    descriptor: client, acceptsDescriptors: isUnix, pretty: pretty, dispatcher: dispatcher,
-                    events: events, closed: left)
-            })
+            refuse: Self.refuse
+        ) { client, left in
+            QMPSession(
+                descriptor: client, acceptsDescriptors: isUnix, pretty: pretty, dispatcher: dispatcher, events: events,
+                closed: left)
+        }
     }
 
     func start() { server.start() }

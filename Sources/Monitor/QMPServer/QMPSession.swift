@@ -44,13 +44,8 @@ final class QMPSession: QMPDescriptorSource, @unchecked Sendable {
 
     var isNegotiated: Bool { negotiated.load(ordering: .sequentiallyConsistent) }
 
-    /// QEMU 7.2's greeting with hmp's QEMU version (7.2.22) and hmp as the package where QEMU names its
-    /// distribution's build.
-    static var greeting: QValue { QMPServerProtocol.greeting(version: QMPCommands.version) }
-
     /// -qmp-pretty: QEMU's indented JSON.
     private let pretty: Bool
-
     /// Sends one message, framed as QEMU frames it for this client.
     func send(_ message: QValue) { output.write(QMPServerProtocol.frame(message, pretty: pretty)) }
 
@@ -69,7 +64,8 @@ final class QMPSession: QMPDescriptorSource, @unchecked Sendable {
     /// Greets the client and serves it from the loop until it leaves, is dropped, quits, or hmp ends.
     func start() {
         events.attach(self)
-        send(Self.greeting)
+        // hmp's QEMU version (7.2.22), and hmp as the package where QEMU names its distribution's build.
+        send(QMPServerProtocol.greeting(version: QMPCommands.version))
         watch()
         negotiationTimer = dispatcher.hub.loop.after(milliseconds: Self.negotiationTimeoutMilliseconds) { [weak self] in
             guard let self, !self.ended, !self.isNegotiated else { return }
@@ -155,19 +151,12 @@ final class QMPSession: QMPDescriptorSource, @unchecked Sendable {
         source = nil
         let loop = dispatcher.hub.loop
         let started = PlatformThread.detach { [self] in
-            let result: Result<QValue, JSONError>
-            do throws(JSONError) {
-                result = .success(try QValue(jsonBytes: bytes))
-            } catch {
-                result = .failure(error)
-            }
+            let result = Self.parse(bytes)
             loop.post { [self] in parsed(bytes, result) }
         }
         if case .failure = started {
             // No thread to be had: parse here, as before.
-            let result: Result<QValue, JSONError>
-            do throws(JSONError) { result = .success(try QValue(jsonBytes: bytes)) } catch { result = .failure(error) }
-            parsed(bytes, result)
+            parsed(bytes, Self.parse(bytes))
         }
     }
 
@@ -201,7 +190,6 @@ final class QMPSession: QMPDescriptorSource, @unchecked Sendable {
     func takeReceivedDescriptor() -> Int32? { receivedDescriptors.take() }
 
     private func reply(_ value: QValue, id: QValue?) { send(QMPServerProtocol.reply(value, id: id)) }
-
     private func reply(_ error: QMPCommandError, id: QValue?) { send(QMPServerProtocol.reply(error, id: id)) }
 
     private func handle(_ piece: JSONStreamSplitter.Piece) {
@@ -212,9 +200,11 @@ final class QMPSession: QMPDescriptorSource, @unchecked Sendable {
             if case .tooLarge = piece { end() }
             return
         }
-        let result: Result<QValue, JSONError>
-        do throws(JSONError) { result = .success(try QValue(jsonBytes: bytes)) } catch { result = .failure(error) }
-        handle(bytes, result)
+        handle(bytes, Self.parse(bytes))
+    }
+
+    private static func parse(_ bytes: [UInt8]) -> Result<QValue, JSONError> {
+        Result { () throws(JSONError) in try QValue(jsonBytes: bytes) }
     }
 
     private func handle(_ bytes: [UInt8], _ result: Result<QValue, JSONError>) {

@@ -9,24 +9,18 @@ final class SocketMonitorServer {
     /// Clients served at once; one more is told so and closed.
     static let clientLimit = 8
 
-    let path: String
     private let dispatcher: CommandDispatcher
-    private var loop: EventLoop { dispatcher.hub.loop }
-    private var server: BoundedServer<PlainMonitor>!
+    private let server: BoundedServer<PlainMonitor>
 
     init(path: String, dispatcher: CommandDispatcher) throws(SystemError) {
-        self.path = path
         self.dispatcher = dispatcher
-        let operation = "monitor socket '\(path)'"
         let listener: Int32
         do throws(Listener.Failure) {
             listener = try Listener.unix(path: path, backlog: Int32(Self.clientLimit), ownerOnly: true)
         } catch {
-            if error.step == .pathTooLong {
-                let capacity = MemoryLayout.size(ofValue: sockaddr_un().sun_path)
-                throw SystemError("\(operation) (the path is longer than \(capacity) bytes)", errno: error.errno)
-            }
-            throw SystemError(operation, errno: error.errno)
+            let capacity = MemoryLayout.size(ofValue: sockaddr_un().sun_path)
+            let tooLong = error.step == .pathTooLong ? " (the path is longer than \(capacity) bytes)" : ""
+            throw SystemError("monitor socket '\(path)'" + tooLong, errno: error.errno)
         }
         let loop = dispatcher.hub.loop
         server = BoundedServer(
@@ -35,14 +29,23 @@ final class SocketMonitorServer {
                 let output = ClientOutput(descriptor: client, loop: loop)
                 output.write("Error: too many monitor clients (the limit is \(Self.clientLimit)); try again later\n")
                 output.close()
-            },
-            admit: { [unowned self] client, left in monitor(for: client, left: left) })
+            }
+        ) { client, left in
+            let output = ClientOutput(descriptor: client, loop: loop)
+            let session = MonitorSession(client: output, history: CommandHistory())
+            return PlainMonitor(input: client, session: session, dispatcher: dispatcher, acceptsDescriptors: true) {
+                left()
+                output.flush(forUpTo: 100)
+                output.close()
+                session.receivedDescriptors.closeAll()
+            }
+        }
     }
 
     /// `wait=on`: start-up waits, on the loop, until the first client is here (or hmp is asked to quit).
     func acceptFirstClient() {
         start()
-        loop.run { server.clientCount > 0 || dispatcher.hub.isQuitting }
+        dispatcher.hub.loop.run { server.clientCount > 0 || dispatcher.hub.isQuitting }
     }
 
     /// Serves clients from now on.
@@ -50,17 +53,6 @@ final class SocketMonitorServer {
 
     /// Ends every client and removes the socket.
     func remove() { server.remove() }
-
-    private func monitor(for client: Int32, left: @escaping () -> Void) -> PlainMonitor {
-        let output = ClientOutput(descriptor: client, loop: loop)
-        let session = MonitorSession(client: output, history: CommandHistory())
-        return PlainMonitor(input: client, session: session, dispatcher: dispatcher, acceptsDescriptors: true) {
-            left()
-            output.flush(forUpTo: 100)
-            output.close()
-            session.receivedDescriptors.closeAll()
-        }
-    }
 }
 
 extension PlainMonitor: BoundedServerClient {}
