@@ -183,7 +183,9 @@ public final class QEMUFileWriter {
         try writeAll(buffer, n)
     }
 
-    /// writev/sendmsg until every iovec went; partial writes advance through the array.
+    /// writev/sendmsg until every iovec went; partial writes advance through the array. MSG_NOSIGNAL: a peer that
+    /// went away is an error here, not SIGPIPE (pipes rely on the process ignoring SIGPIPE, as QEMU and the monitor
+    /// do).
     private func writeVectors(_ vectors: UnsafeMutablePointer<iovec>, _ count: Int) throws(MigrationError) {
         var first = 0
         while first < count {
@@ -213,25 +215,10 @@ public final class QEMUFileWriter {
         }
     }
 
+    /// One run of bytes, written as `writeVectors` writes (the iovec is on the stack: nothing allocated).
     private func writeAll(_ start: UnsafeRawPointer, _ count: Int) throws(MigrationError) {
-        var done = 0
-        while done < count {
-            // MSG_NOSIGNAL: a peer that went away is an error here, not SIGPIPE (pipes rely on the process
-            // ignoring SIGPIPE, as QEMU and the monitor do).
-            let written = retryingInterrupts {
-                isSocket
-                    ? send(fileDescriptor, start + done, count - done, Int32(MSG_NOSIGNAL))
-                    : Glibc.write(fileDescriptor, start + done, count - done)
-            }
-            let n: Int
-            switch written {
-            case .success(let count) where count > 0: n = count
-            case .success: throw writeFailure(EPIPE)
-            case .failure(let code): throw writeFailure(code.rawValue)
-            }
-            done += n
-            flushed += UInt64(n)
-        }
+        var one = iovec(iov_base: UnsafeMutableRawPointer(mutating: start), iov_len: count)
+        try writeVectors(&one, 1)
     }
 
     /// QEMU's write failure, kept as the stream's error.
