@@ -1,3 +1,6 @@
+import Glibc
+public import SystemPackage
+
 /// The descriptors a unix-socket client passed (SCM_RIGHTS) and `getfd` has not taken, kept by QEMU 7.2's rule for
 /// its socket chardev, which both its HMP and QMP monitors read through (chardev/char-socket.c): a message that
 /// carries descriptors replaces those still waiting, which are closed (tcp_chr_recv); `getfd` takes the first of
@@ -7,11 +10,14 @@ public struct ReceivedDescriptors {
 
     public init() {}
 
-    /// One read of `socket` into `buffer`, keeping what came with it: the byte count, or -1 with errno set, for
-    /// `retryingInterrupts`.
-    public mutating func receive(from socket: Int32, into buffer: inout [UInt8]) -> Int {
+    /// One read of a client's bytes into `buffer`, for a pipe's or socket's monitor and QMP alike: from a unix
+    /// socket that `passes` descriptors, with those that came along kept; 0 at the end of input.
+    public mutating func read(_ fd: Int32, into buffer: inout [UInt8], passes: Bool) -> Result<Int, Errno> {
+        guard passes else {
+            return retryingInterrupts { buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
+        }
         var arrived: [Int32] = []
-        let count = DescriptorPassing.receive(from: socket, into: &buffer) { arrived.append($0) }
+        let count = retryingInterrupts { DescriptorPassing.receive(from: fd, into: &buffer) { arrived.append($0) } }
         if !arrived.isEmpty {
             closeAll()
             waiting = arrived

@@ -93,11 +93,7 @@ final class QMPSession: QMPDescriptorSource, @unchecked Sendable {
             return
         }
         guard !events.intersection([.readable, .hangup]).isEmpty, queuedHead == queued.count else { return }
-        let received = retryingInterrupts {
-            acceptsDescriptors
-                ? receivedDescriptors.receive(from: output.descriptor, into: &buffer)
-                : buffer.withUnsafeMutableBytes { read(output.descriptor, $0.baseAddress, $0.count) }
-        }
+        let received = receivedDescriptors.read(output.descriptor, into: &buffer, passes: acceptsDescriptors)
         guard case .success(let count) = received, count > 0 else {
             end()
             return

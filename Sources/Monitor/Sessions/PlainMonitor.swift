@@ -59,11 +59,7 @@ final class PlainMonitor {
             if session.isGone { finish() }
             return
         }
-        let received = retryingInterrupts {
-            acceptsDescriptors
-                ? session.receivedDescriptors.receive(from: input, into: &buffer)
-                : buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
-        }
+        let received = session.receivedDescriptors.read(input, into: &buffer, passes: acceptsDescriptors)
         guard case .success(let n) = received, n > 0 else {
             inputEnded = true
             finish()
