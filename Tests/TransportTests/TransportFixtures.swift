@@ -26,14 +26,14 @@ final class ResultBox<T: Sendable>: @unchecked Sendable {
 
 /// Reads exactly `count` bytes (fewer at EOF).
 func readExactly(_ fd: Int32, _ count: Int) -> [UInt8] {
-    var result = [UInt8](repeating: 0, count: count)
-    var offset = 0
-    while offset < count {
-        let n = result[offset...].withUnsafeMutableBytes { try? Descriptor.read(fd, into: $0) } ?? 0
-        if n == 0 { break }
-        offset += n
+    var result: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: count)
+    while result.count < count {
+        chunk.removeLast(chunk.count - (count - result.count))
+        guard let n = try? Descriptor.read(fd, into: &chunk), n > 0 else { break }
+        result += chunk[..<n]
     }
-    return Array(result[..<offset])
+    return result
 }
 
 /// Reads to EOF.
