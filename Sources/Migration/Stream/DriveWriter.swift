@@ -20,7 +20,6 @@ final class DriveWriter {
         case data(pipe: Int, drive: Drive, offset: UInt64, count: Int)
         /// `count` zero bytes to write at `offset` (QEMU's zero-block record).
         case zeros(drive: Drive, offset: UInt64, count: Int)
-        case stop
     }
 
     /// At most this many jobs queued: zero-block jobs use no pipe space, so the pipes alone would not bound them.
@@ -29,68 +28,46 @@ final class DriveWriter {
     /// loader would wait on every write it meant to leave behind.
     static let pipeCount = 4
 
-    /// What the thread shares with the loader.
-    ///
-    /// `@unchecked Sendable`: the semaphores are allocated in init and destroyed in deinit, after the thread (which
-    /// holds a reference) has gone, and used only through sem_post/sem_wait; the rest is behind mutexes or
-    /// immutable, and the pipes' read ends are the thread's alone.
-    private final class Shared: @unchecked Sendable {
+    /// What the thread shares with the loader: the pipes' read ends and the first failure; the buffers are the
+    /// thread's.
+    private final class Shared: Sendable {
         let pipeReads: [Int32]
-        let jobs = Mutex<[Job]>([])
         let failure = Mutex<MigrationError?>(nil)
-        /// Posted per queued job.
-        let work: UnsafeMutablePointer<sem_t>
-        /// Free queue places: posted per finished job.
-        let slots: UnsafeMutablePointer<sem_t>
-
+        // Both raw buffers are made in init and freed in deinit, once the thread (which holds a reference) has
+        // gone; only the thread reads or writes them.
         /// Where bytes go when splice cannot take them.
-        let scratch: UnsafeMutableRawPointer
-        /// A chunk of zeros, for zero-block records: calloc maps untouched zero pages, so it costs no memory.
-        let zeros: UnsafeMutableRawPointer
+        nonisolated(unsafe) let scratch: UnsafeMutableRawPointer
+        /// A chunk of zeros, for zero-block records, never written: calloc maps untouched zero pages, so it costs
+        /// no memory.
+        nonisolated(unsafe) let zeros: UnsafeMutableRawPointer
 
         init?(pipeReads: [Int32]) {
             guard let zeros = calloc(1, Drive.chunkSize) else { return nil }
             self.zeros = zeros
             scratch = .allocate(byteCount: Drive.chunkSize, alignment: 4096)
             self.pipeReads = pipeReads
-            work = .allocate(capacity: 1)
-            slots = .allocate(capacity: 1)
-            sem_init(work, 0, 0)
-            sem_init(slots, 0, UInt32(DriveWriter.queueLimit))
         }
 
         deinit {
-            sem_destroy(work)
-            sem_destroy(slots)
-            work.deallocate()
-            slots.deallocate()
             scratch.deallocate()
             free(zeros)
         }
 
-        func run() {
-            var spliceWorks = true
-            while true {
-                while sem_wait(work) != 0 {}
-                let job = jobs.withLock { $0.removeFirst() }
-                switch job {
-                case .stop:
-                    return
-                case .data(let pipe, let drive, let offset, let count):
-                    let pipeRead = pipeReads[pipe]
-                    if failure.withLock({ $0 == nil }) {
-                        let error = move(count, pipeRead, drive, offset, &spliceWorks)
-                        if let error { failure.withLock { $0 = $0 ?? error } }
-                    } else {
-                        drop(count, pipeRead)
-                    }
-                case .zeros(let drive, let offset, let count):
-                    if failure.withLock({ $0 == nil }) {
-                        let error = write(drive, offset, UnsafeRawPointer(zeros), count)
-                        if let error { failure.withLock { $0 = $0 ?? error } }
-                    }
+        func run(_ job: Job, _ spliceWorks: inout Bool) {
+            switch job {
+            case .data(let pipe, let drive, let offset, let count):
+                let pipeRead = pipeReads[pipe]
+                if failure.withLock({ $0 == nil }) {
+                    let error = move(count, pipeRead, drive, offset, &spliceWorks)
+                    if let error { failure.withLock { $0 = $0 ?? error } }
+                } else {
+                    drop(count, pipeRead)
                 }
-                sem_post(slots)
+            case .zeros(let drive, let offset, let count):
+                if failure.withLock({ $0 == nil }) {
+                    let error = write(drive, offset, UnsafeRawPointer(zeros), count)
+                    if let error { failure.withLock { $0 = $0 ?? error } }
+                }
             }
         }
 
@@ -157,7 +134,8 @@ final class DriveWriter {
     /// The pipes' write ends, -1 once closed.
     private var pipeWrites: [Int32]
     private var nextPipe = 0
-    private var thread: pthread_t?
+    private let worker: WorkerThread<Job>
+    private var stopped = false
 
     /// A writer with its pipes and thread, or nil when they cannot be had (the loader then writes itself).
     init?() {
@@ -176,14 +154,17 @@ final class DriveWriter {
             writes.append(fds[1])
         }
         guard let shared = Shared(pipeReads: reads),
-            case .success(let thread) = PlatformThread.start({ shared.run() })
+            let worker = WorkerThread<Job>(capacity: DriveWriter.queueLimit, body: { worker in
+                var spliceWorks = true
+                worker.forEach { shared.run($0, &spliceWorks) }
+            })
         else {
             closeAll()
             return nil
         }
         self.shared = shared
         self.pipeWrites = writes
-        self.thread = thread
+        self.worker = worker
     }
 
     deinit {
@@ -206,9 +187,7 @@ final class DriveWriter {
 
     private func submit(_ job: Job) throws(MigrationError) {
         if let error = shared.failure.withLock({ $0 }) { throw error }
-        while sem_wait(shared.slots) != 0 {}
-        shared.jobs.withLock { $0.append(job) }
-        sem_post(shared.work)
+        worker.submit(job)
     }
 
     /// Waits until every queued write is in its file and ends the thread; throws the first write's failure.
@@ -224,12 +203,9 @@ final class DriveWriter {
     }
 
     private func stop() {
-        guard let thread else { return }
-        self.thread = nil
-        while sem_wait(shared.slots) != 0 {}
-        shared.jobs.withLock { $0.append(.stop) }
-        sem_post(shared.work)
-        pthread_join(thread, nil)
+        guard !stopped else { return }
+        stopped = true
+        worker.stop()
         for fd in shared.pipeReads { close(fd) }
         closeWriteEnds()
     }

@@ -1,4 +1,3 @@
-import Glibc
 import Machine
 import Platform
 import Synchronization
@@ -17,70 +16,51 @@ final class RAMPrefaulter {
     static let lookahead = 8
     static let denseAfter = 32
 
-    /// What the faulting thread shares with the loader.
-    ///
-    /// `@unchecked Sendable`: the semaphore is allocated and initialised in init, destroyed in deinit (after the
-    /// thread, which holds a reference, has been joined), and used only through sem_post/sem_wait, which are
-    /// thread-safe; the rest is atomics and the Sendable GuestRAM.
-    private final class Shared: @unchecked Sendable {
-        let ram: GuestRAM
+    /// Where the loader is, for the faulting thread.
+    private final class Marks: Sendable {
         /// Regions below this are to be faulted in.
         let target = Atomic<Int>(0)
         /// The region the loader writes now: the thread never faults behind it.
         let loaderRegion = Atomic<Int>(0)
-        let stopping = Atomic<Bool>(false)
-        let wake: UnsafeMutablePointer<sem_t>
-
-        init(ram: GuestRAM) {
-            self.ram = ram
-            wake = .allocate(capacity: 1)
-            sem_init(wake, 0, 0)
-        }
-
-        deinit {
-            sem_destroy(wake)
-            wake.deallocate()
-        }
-
-        func run() {
-            var next = 0
-            while true {
-                while sem_wait(wake) != 0 {}
-                if stopping.load(ordering: .acquiring) { break }
-                let goal = target.load(ordering: .acquiring)
-                // A stream that went back (a later pass) starts again from the loader.
-                if next > goal { next = 0 }
-                while next < goal, !stopping.load(ordering: .relaxed) {
-                    // Never the loader's region nor the one it enters next: a fault of the loader's own on a
-                    // region being faulted here zeroes a second 2 MiB page, and one of the two is thrown away.
-                    // A thread that fell behind skips ahead and leaves those to the loader.
-                    let loader = loaderRegion.load(ordering: .relaxed)
-                    if next <= loader + 1 {
-                        next = loader + 2
-                        continue
-                    }
-                    let region = 1 << RAMPrefaulter.regionShift
-                    guard ram.prefault(offset: next << RAMPrefaulter.regionShift, count: region) else { break }
-                    next += 1
-                }
-            }
-        }
     }
 
-    private let shared: Shared
-    /// The faulting thread, once started.
-    private var thread: pthread_t?
+    private let ram: GuestRAM
+    private let marks = Marks()
+    /// The faulting thread, once started; each job is a wake-up to look at `marks` again.
+    private var worker: WorkerThread<Void>?
     /// The thread could not start or the kernel cannot populate: the loader faults its own pages, as before.
     private var disabled = false
     private var region = -1
     private var pagesInRegion = 0
 
     init(ram: GuestRAM) {
-        shared = Shared(ram: ram)
+        self.ram = ram
     }
 
     deinit {
         stop()
+    }
+
+    private static func fault(_ ram: GuestRAM, _ marks: Marks, _ worker: WorkerThread<Void>) {
+        var next = 0
+        worker.forEach { _ in
+            let goal = marks.target.load(ordering: .acquiring)
+            // A stream that went back (a later pass) starts again from the loader.
+            if next > goal { next = 0 }
+            while next < goal, !worker.isStopping {
+                // Never the loader's region nor the one it enters next: a fault of the loader's own on a
+                // region being faulted here zeroes a second 2 MiB page, and one of the two is thrown away.
+                // A thread that fell behind skips ahead and leaves those to the loader.
+                let loader = marks.loaderRegion.load(ordering: .relaxed)
+                if next <= loader + 1 {
+                    next = loader + 2
+                    continue
+                }
+                let region = 1 << RAMPrefaulter.regionShift
+                guard ram.prefault(offset: next << RAMPrefaulter.regionShift, count: region) else { break }
+                next += 1
+            }
+        }
     }
 
     /// The loader is about to write the page at `address` from a PAGE record.
@@ -97,26 +77,22 @@ final class RAMPrefaulter {
 
     private func dense(_ r: Int) {
         guard !disabled else { return }
-        if thread == nil {
-            let shared = shared
-            guard case .success(let started) = PlatformThread.start({ shared.run() }) else {
+        if worker == nil {
+            worker = WorkerThread(capacity: 1) { [ram, marks] in RAMPrefaulter.fault(ram, marks, $0) }
+            guard worker != nil else {
                 disabled = true
                 return
             }
-            thread = started
         }
-        shared.loaderRegion.store(r, ordering: .relaxed)
-        shared.target.store(r + 1 + RAMPrefaulter.lookahead, ordering: .releasing)
-        sem_post(shared.wake)
+        marks.loaderRegion.store(r, ordering: .relaxed)
+        marks.target.store(r + 1 + RAMPrefaulter.lookahead, ordering: .releasing)
+        // A wake-up still queued reads the new target: one is enough.
+        _ = worker?.offer(())
     }
 
     /// Ends the thread and joins it: no fault is taken, and the thread holds nothing, once this returns. Idempotent.
     func stop() {
-        guard let thread else { return }
-        self.thread = nil
-        shared.stopping.store(true, ordering: .releasing)
-        sem_post(shared.wake)
-        pthread_join(thread, nil)
-        shared.stopping.store(false, ordering: .releasing)
+        worker?.stop()
+        worker = nil
     }
 }
