@@ -4,13 +4,29 @@ import Synchronization
 
 /// The machine's migration state, as the seed's MigrationState: parameters and capabilities that outlive each run,
 /// the outgoing migration (at most one running), and the incoming side.
-public final class MigrationState: @unchecked Sendable {
-    // `parameters`, `capabilities` and `incomingURI` change only under the monitor's command lock; the running
-    // migrations are behind their own mutexes because migration threads finish them.
-    public var parameters = MigrationParameters() {
-        didSet { live.update(from: parameters) }
+public final class MigrationState: Sendable {
+    private struct Settings {
+        var parameters = MigrationParameters()
+        var capabilities = MigrationCapabilities()
     }
-    public var capabilities = MigrationCapabilities()
+
+    /// Set by commands, read by them, by each migrate and by QMP's event filter: guarded here, not by a caller's lock.
+    private let settings = Mutex(Settings())
+
+    public var parameters: MigrationParameters { settings.withLock { $0.parameters } }
+    public var capabilities: MigrationCapabilities { settings.withLock { $0.capabilities } }
+
+    /// Changes the parameters in one step (nothing changes when `body` throws); a running migration takes the new
+    /// values at its next window.
+    public func updateParameters<E: Error>(_ body: (inout MigrationParameters) throws(E) -> Void) throws(E) {
+        try settings.withLock { settings throws(E) in
+            var parameters = settings.parameters
+            try body(&parameters)
+            settings.parameters = parameters
+            live.update(from: parameters)
+        }
+    }
+
     /// `-incoming` as given at start-up; `defer` waits for migrate_incoming.
     public let incomingURI: String?
     private let live: LiveSettings
@@ -50,7 +66,9 @@ public final class MigrationState: @unchecked Sendable {
         if on, !MigrationCapabilities.implemented.contains(name) {
             throw MigrationSettingError("capability '\(name)' is not supported by hmp's built-in machine")
         }
-        try capabilities.set(name: name, on: on, parameters: parameters)
+        try settings.withLock { settings throws(MigrationSettingError) in
+            try settings.capabilities.set(name: name, on: on, parameters: settings.parameters)
+        }
     }
 
     /// qmp_migrate: refuses while one runs or while a device blocks migration, then starts the thread.
@@ -63,6 +81,7 @@ public final class MigrationState: @unchecked Sendable {
             throw MigrationError("There's a migration process in progress")
         }
         if machine.runState == .inmigrate { throw MigrationError("Guest is waiting for an incoming migration") }
+        let (parameters, capabilities) = settings.withLock { ($0.parameters, $0.capabilities) }
         if let blocker = machine.migrationBlockers.first { throw MigrationError(blocker) }
         if (blk || inc) && (capabilities["block"] || parameters.blockIncremental) {
             throw MigrationError("Command options are incompatible with current migration capabilities")

@@ -6,7 +6,7 @@ import Platform
 import Synchronization
 
 /// The built-in machine and its migration settings. Commands from every monitor run one at a time
-/// (`CommandDispatcher` holds its lock), so the settings need no lock of their own.
+/// (`CommandDispatcher` holds its lock); the settings are MigrationState's, which guards them itself.
 final class LocalBackend: MonitorBackend, Sendable {
     let machine: Machine
     let migration: MigrationState
@@ -151,23 +151,27 @@ final class LocalBackend: MonitorBackend, Sendable {
 
     func setMigrationParameter(name: String, value: String) throws(BackendError) {
         do throws(MigrationSettingError) {
-            try migration.parameters.set(name: name, value: value)
+            try migration.updateParameters { parameters throws(MigrationSettingError) in
+                try parameters.set(name: name, value: value)
+            }
         } catch {
             throw BackendError("\(error)")
         }
     }
 
     func setMigrationParameters(_ parameters: MigrationParameters) throws(BackendError) {
-        migration.parameters = parameters
+        migration.updateParameters { $0 = parameters }
     }
 
     func setMigrationSpeed(bytes: UInt64) {
-        migration.parameters.setSpeed(bytes: bytes)
+        migration.updateParameters { $0.setSpeed(bytes: bytes) }
     }
 
     func setMigrationDowntime(seconds: Double) throws(BackendError) {
         do throws(MigrationSettingError) {
-            try migration.parameters.setDowntime(seconds: seconds)
+            try migration.updateParameters { parameters throws(MigrationSettingError) in
+                try parameters.setDowntime(seconds: seconds)
+            }
         } catch {
             throw BackendError("\(error)")
         }
