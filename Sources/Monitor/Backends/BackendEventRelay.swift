@@ -8,8 +8,15 @@ import Synchronization
 /// (the built-in machine's and migration's threads, the QMP client on the loop); the loop delivers, soon after
 /// (a posted turn) or at once when asked (`deliver`, before a QMP reply). What waits is bounded: past `limit` the
 /// oldest go, and the next delivery says how many were lost.
+///
+/// `@unchecked Sendable`: `record` is for any thread, behind `queue`'s mutex; the observers are the loop thread's
+/// alone, as `observe`, `removeObserver` and `deliver` assert.
 final class BackendEventRelay: @unchecked Sendable {
     static let limit = 4096
+
+    struct ObserverID: Hashable {
+        fileprivate let value: Int
+    }
 
     private let loop: EventLoop
     private struct Queue {
@@ -18,15 +25,26 @@ final class BackendEventRelay: @unchecked Sendable {
         var posted = false
     }
     private let queue = Mutex(Queue())
-    /// Touched on the loop's thread only (observe and deliver run there), hence the unchecked Sendable.
-    private var observers: [(BackendEvent) -> Void] = []
+    private var observers: [(id: Int, observe: (BackendEvent) -> Void)] = []
+    private var nextObserver = 0
 
     init(loop: EventLoop) {
         self.loop = loop
     }
 
-    func observe(_ observer: @escaping (BackendEvent) -> Void) {
-        observers.append(observer)
+    /// Calls `observer` with every event delivered from now until `removeObserver`.
+    @discardableResult
+    func observe(_ observer: @escaping (BackendEvent) -> Void) -> ObserverID {
+        loop.assertInLoop()
+        nextObserver += 1
+        observers.append((nextObserver, observer))
+        return ObserverID(value: nextObserver)
+    }
+
+    /// The events already being delivered still reach it.
+    func removeObserver(_ id: ObserverID) {
+        loop.assertInLoop()
+        observers.removeAll { $0.id == id.value }
     }
 
     /// Keeps `name` (with `data`) stamped with the wall clock now.
@@ -52,6 +70,7 @@ final class BackendEventRelay: @unchecked Sendable {
 
     /// Hands every waiting event to the observers, oldest first. On the loop's thread.
     func deliver() {
+        loop.assertInLoop()
         let (events, dropped) = queue.withLock { queue in
             defer {
                 queue.events.removeAll(keepingCapacity: true)
@@ -67,10 +86,10 @@ final class BackendEventRelay: @unchecked Sendable {
                 QMPEvent(name: "HMP_EVENTS_DROPPED", data: ["count": .int(Int64(dropped))],
                          seconds: events[0].event.seconds, microseconds: events[0].event.microseconds),
                 fromQEMU: true)
-            for observer in all { observer(note) }
+            for observer in all { observer.observe(note) }
         }
         for event in events {
-            for observer in all { observer(event) }
+            for observer in all { observer.observe(event) }
         }
     }
 }

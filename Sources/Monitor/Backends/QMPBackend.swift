@@ -25,7 +25,7 @@ final class QMPBackend: MonitorBackend, @unchecked Sendable {
     var storageMigration: StorageMigration?
     var loop: EventLoop { client.loop }
     private let hub: MonitorHub
-    private let events: BackendEventRelay
+    let events: BackendEventRelay
     private let ended: @Sendable (_ status: Int32, _ line: String?) -> Void
     private var quitting = false
     private var gone = false

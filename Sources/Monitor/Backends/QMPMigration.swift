@@ -8,16 +8,14 @@ import QObject
 /// for, so that the status line, ^C and every other monitor go on while QEMU is slow or stopped. The poll is also
 /// the one fallback for a QEMU that sends no events.
 ///
-/// Confined to the loop's thread, as its backend.
+/// Confined to the loop's thread, as its backend: `@unchecked Sendable` only because every MigrationHandle is (the
+/// built-in engine's are read from its threads).
 final class QMPMigration: MigrationHandle, @unchecked Sendable {
     let blockMode: BlockMigrationMode
     var outlivesMonitor: Bool { true }
     private let backend: QMPBackend
     private var latest = MigrationInfo()
-    private var asking = false
-    private var askedAt: UInt64 = 0
-    private var timer: EventLoop.TimerID?
-    private var onFinish: (@Sendable (MigrationInfo) -> Void)?
+    private var watching = QMPMigrationWatch()
     static let refreshMilliseconds: UInt64 = 1000
 
     init(backend: QMPBackend, blockMode: BlockMigrationMode) {
@@ -28,13 +26,11 @@ final class QMPMigration: MigrationHandle, @unchecked Sendable {
 
     /// The last figures QEMU gave, with what it drops at completion kept from the sample before.
     var info: MigrationInfo {
-        if !latest.status.isFinished, Clock.milliseconds() - askedAt >= Self.refreshMilliseconds { ask() }
+        if !latest.status.isFinished, Clock.milliseconds() - watching.askedAt >= Self.refreshMilliseconds { ask() }
         return latest
     }
 
-    var unansweredMilliseconds: UInt64 {
-        asking ? Clock.milliseconds() - askedAt : 0
-    }
+    var unansweredMilliseconds: UInt64 { watching.unansweredMilliseconds }
 
     func cancel() {
         backend.cancelMigration()
@@ -43,28 +39,26 @@ final class QMPMigration: MigrationHandle, @unchecked Sendable {
 
     /// Watches until the migration has ended, then calls `onFinish` once, on the loop.
     func watch(onFinish: @escaping @Sendable (MigrationInfo) -> Void) {
-        self.onFinish = onFinish
-        backend.observeEvents { [weak self] event in
+        watching.onFinish = onFinish
+        watching.observer = backend.events.observe { [weak self] event in
             guard let self, event.name == "MIGRATION", let status = event.event.data["status"]?.string else { return }
             // The event is the news; the figures that go with it (and the end, with its error) come from
             // query-migrate.
-            if self.onFinish == nil { return }
+            if watching.onFinish == nil { return }
             let news = MigrationStatus(name: status)
             if !news.isFinished { latest.status = news }
             ask()
         }
         // The timer keeps the migration alive until it ends, whoever still holds it (a detached one: nobody).
-        timer = backend.loop.every(milliseconds: Self.refreshMilliseconds) { [self] in ask() }
+        watching.timer = backend.loop.every(milliseconds: Self.refreshMilliseconds) { [self] in ask() }
         ask()
     }
 
     private func ask() {
-        guard !asking, onFinish != nil || !latest.status.isFinished else { return }
-        asking = true
-        askedAt = Clock.milliseconds()
+        guard watching.onFinish != nil || !latest.status.isFinished, watching.ask() else { return }
         backend.client.send("query-migrate", timeout: QMPBackend.answerMilliseconds) { [weak self] result in
             guard let self else { return }
-            asking = false
+            watching.answered()
             guard case .success(let reply) = result, let reply = reply.dict else { return }
             take(MigrationInfo(queryMigrate: reply))
         }
@@ -81,10 +75,7 @@ final class QMPMigration: MigrationHandle, @unchecked Sendable {
                 transferred: disk.transferred &+ disk.remaining, remaining: 0, total: disk.total)
         }
         latest = fresh
-        guard fresh.status.isFinished, let finish = onFinish else { return }
-        onFinish = nil
-        if let timer { backend.loop.cancel(timer) }
-        timer = nil
+        guard fresh.status.isFinished, let finish = watching.end(backend) else { return }
         finish(fresh)
     }
 }

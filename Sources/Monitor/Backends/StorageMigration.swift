@@ -19,7 +19,8 @@ import QObject
 /// Every step runs through callbacks on the event loop, never waiting with the loop held, so the status line,
 /// ^C and the other monitors go on. Any failure or cancel tears down what was set up (jobs cancelled, nodes
 /// deleted, the NBD server stopped, pause-before-switchover as it was) and leaves the source running on its own
-/// disks; the error names the step. Confined to the loop's thread, as its backend.
+/// disks; the error names the step. Confined to the loop's thread, as its backend: `@unchecked Sendable` only
+/// because every MigrationHandle is (the built-in engine's are read from its threads).
 final class StorageMigration: MigrationHandle, @unchecked Sendable {
     /// One disk on both sides, matched by its device id.
     struct Disk: Sendable, Equatable {
@@ -58,10 +59,7 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
     private let startedAt = Clock.milliseconds()
     private(set) var phase = Phase.exporting
     private var latest = MigrationInfo()
-    private var onFinish: (@Sendable (MigrationInfo) -> Void)?
-    private var timer: EventLoop.TimerID?
-    private var asking = false
-    private var askedAt: UInt64 = 0
+    private var watching = QMPMigrationWatch()
     /// What was set up, so that a rollback undoes exactly that.
     private var serverStarted = false
     private var nodesAdded: [String] = []
@@ -152,10 +150,10 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
             backend: backend, destination: destination, uri: uri, host: host, port: port + 1, disks: disks,
             memory: memory, speed: bandwidth / UInt64(disks.count), blockMode: incremental ? .incremental : .full,
             pausedBeforeSwitchover: isOn("pause-before-switchover"), eventsWereOn: isOn("events"))
-        migration.onFinish = onFinish
+        migration.watching.onFinish = onFinish
         backend.storageMigration = migration
-        migration.timer = backend.loop.every(milliseconds: pollMilliseconds) { [migration] in migration.poll() }
-        backend.observeEvents { [weak migration] event in migration?.heard(event) }
+        migration.watching.timer = backend.loop.every(milliseconds: pollMilliseconds) { [migration] in migration.poll() }
+        migration.watching.observer = backend.events.observe { [weak migration] event in migration?.heard(event) }
         migration.startServer(attempt: 0)
         return migration
     }
@@ -287,7 +285,7 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
         case "MIGRATION" where event.event.data["status"]?.string == "pre-switchover" && phase == .migrating:
             switchOver()
         case "MIGRATION" where phase == .migrating || phase == .switchingOver:
-            asking = false
+            watching.answered()
             poll()
         default:
             break
@@ -295,7 +293,7 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
     }
 
     private func poll() {
-        guard !asking else { return }
+        guard !watching.isAsking else { return }
         switch phase {
         case .mirroring:
             askJobs { [self] jobs in
@@ -322,10 +320,9 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
     }
 
     private func askJobs(_ then: @escaping ([(id: String, error: String?)]) -> Void) {
-        asking = true
-        askedAt = Clock.milliseconds()
+        guard watching.ask() else { return }
         backend.client.send("query-block-jobs", timeout: QMPBackend.answerMilliseconds) { [self] result in
-            asking = false
+            watching.answered()
             guard case .success(let reply) = result else { return }
             var seen: [(String, String?)] = []
             for job in ownJobs(reply) {
@@ -339,10 +336,9 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
     }
 
     private func askMigration(_ then: @escaping (MigrationInfo) -> Void) {
-        asking = true
-        askedAt = Clock.milliseconds()
+        guard watching.ask() else { return }
         backend.client.send("query-migrate", timeout: QMPBackend.answerMilliseconds) { [self] result in
-            asking = false
+            watching.answered()
             guard case .success(let reply) = result, let reply = reply.dict else { return }
             let fresh = MigrationInfo(queryMigrate: reply)
             guard fresh.status != .none else { return }
@@ -376,9 +372,7 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
 
     var info: MigrationInfo { latest }
 
-    var unansweredMilliseconds: UInt64 {
-        asking ? Clock.milliseconds() - askedAt : 0
-    }
+    var unansweredMilliseconds: UInt64 { watching.unansweredMilliseconds }
 
     func cancel() {
         guard ending == nil, phase != .done, phase != .rollingBack else { return }
@@ -469,12 +463,12 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
         }
     }
 
-    /// Polls until none of the jobs is still running; the error of one that concluded with one, if any.
     /// The jobs of query-block-jobs' reply that this flow started.
     private func ownJobs(_ reply: QValue) -> [QDict] {
         (reply.list ?? []).compactMap(\.dict).filter { jobsStarted.contains($0["device"]?.string ?? "") }
     }
 
+    /// Polls until none of the jobs is still running; the error of one that concluded with one, if any.
     private func awaitJobsConcluded(attempts: Int = 1000, _ then: @escaping (String?) -> Void) {
         backend.client.send("query-block-jobs", timeout: QMPBackend.answerMilliseconds) { [self] result in
             let jobs = (try? result.get()).map(ownJobs) ?? []
@@ -514,11 +508,8 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
     private func end(_ info: MigrationInfo) {
         phase = .done
         latest = info
-        if let timer { backend.loop.cancel(timer) }
-        timer = nil
+        let finish = watching.end(backend)
         if backend.storageMigration === self { backend.storageMigration = nil }
-        let finish = onFinish
-        onFinish = nil
         finish?(info)
     }
 
