@@ -7,7 +7,8 @@ import Synchronization
 ///
 /// Everything but `post` and `wake` belongs to the thread that runs the loop. Other threads (the migration, the
 /// workload, the incoming loader, signal handlers) never touch a front end: they `post` work, which the loop runs
-/// between polls.
+/// between polls. `@unchecked Sendable` for `post` and `wake`; every other entry point asserts the loop's thread in
+/// debug builds (`assertInLoop`).
 public final class EventLoop: @unchecked Sendable {
     /// What a source waits for, and what poll found: POLLIN, POLLOUT and the conditions poll always reports.
     public struct Events: OptionSet, Sendable {
@@ -132,6 +133,7 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Runs until `done` is true, checked before each wait.
     public func run(until done: () -> Bool) {
+        assertInLoop()
         while !done() { runOnce() }
     }
 

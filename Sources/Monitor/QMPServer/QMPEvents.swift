@@ -9,6 +9,10 @@ import Synchronization
 /// capability on, as QEMU), every event of a QEMU behind `--connect` as it sent it, and SHUTDOWN when hmp ends.
 /// Each keeps the moment it happened, so that STOP on a source and RESUME on its destination bound the guest's
 /// real downtime. A command's events go out before its reply, as QEMU sends them (`flush`).
+///
+/// Lock order: the session list's lock is held only to copy the list, never while calling out; and no event
+/// needs the command lock (the `events` capability is read from a backend that guards it itself), so delivering
+/// events inside a command or outside it cannot deadlock.
 final class QMPEvents: Sendable {
     private let dispatcher: CommandDispatcher
     private let sessions = Mutex<[QMPSession]>([])
