@@ -8,6 +8,16 @@ struct CommandInvocation {
     let backend: any MonitorBackend
     let hub: MonitorHub
     let session: MonitorSession
+
+    /// Runs a backend call that only succeeds or fails: its error is the command's.
+    func run(_ call: @autoclosure () throws(BackendError) -> Void) throws(CommandError) -> CommandOutcome {
+        do throws(BackendError) {
+            try call()
+        } catch {
+            throw CommandError(error)
+        }
+        return .done
+    }
 }
 
 /// A command that ran but failed; the monitor prints it as `Error: <message>`, as QEMU's hmp_handle_error does.

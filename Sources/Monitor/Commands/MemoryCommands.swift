@@ -5,11 +5,6 @@ enum MemoryCommands {
         let address = UInt64(bitPattern: arguments.int("val") ?? 0)
         let size = UInt64(bitPattern: arguments.int("size") ?? 0)
         let path = arguments.string("filename") ?? ""
-        do throws(BackendError) {
-            try invocation.backend.pmemsave(address: address, size: size, path: path)
-        } catch {
-            throw CommandError(error)
-        }
-        return .done
+        return try invocation.run(invocation.backend.pmemsave(address: address, size: size, path: path))
     }
 }

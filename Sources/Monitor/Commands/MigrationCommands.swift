@@ -33,64 +33,34 @@ enum MigrationCommands {
     }
 
     static let continueMigration: CommandHandler = { invocation throws(CommandError) in
-        do throws(BackendError) {
-            try invocation.backend.continueMigration(state: invocation.arguments.string("state") ?? "")
-        } catch {
-            throw CommandError(error)
-        }
-        return .done
+        return try invocation.run(invocation.backend.continueMigration(state: invocation.arguments.string("state") ?? ""))
     }
 
     static let incoming: CommandHandler = { invocation throws(CommandError) in
-        do throws(BackendError) {
-            try invocation.backend.startIncoming(uri: invocation.arguments.string("uri") ?? "")
-        } catch {
-            throw CommandError(error)
-        }
-        return .done
+        return try invocation.run(invocation.backend.startIncoming(uri: invocation.arguments.string("uri") ?? ""))
     }
 
     static let setCapability: CommandHandler = { invocation throws(CommandError) in
         let name = invocation.arguments.string("capability") ?? ""
         let on = invocation.arguments.bool("state") ?? false
-        do throws(BackendError) {
-            try invocation.backend.setMigrationCapability(name: name, on: on)
-        } catch {
-            throw CommandError(error)
-        }
-        return .done
+        return try invocation.run(invocation.backend.setMigrationCapability(name: name, on: on))
     }
 
     static let setParameter: CommandHandler = { invocation throws(CommandError) in
         let name = invocation.arguments.string("parameter") ?? ""
         let value = invocation.arguments.string("value") ?? ""
         if let warning = MigrationParameters.warning(name: name, value: value) { invocation.session.print(warning) }
-        do throws(BackendError) {
-            try invocation.backend.setMigrationParameter(name: name, value: value)
-        } catch {
-            throw CommandError(error)
-        }
-        return .done
+        return try invocation.run(invocation.backend.setMigrationParameter(name: name, value: value))
     }
 
     static let setSpeed: CommandHandler = { invocation throws(CommandError) in
         let bytes = UInt64(bitPattern: invocation.arguments.int("value") ?? 0)
-        do throws(BackendError) {
-            try invocation.backend.setMigrationSpeed(bytes: bytes)
-        } catch {
-            throw CommandError(error)
-        }
-        return .done
+        return try invocation.run(invocation.backend.setMigrationSpeed(bytes: bytes))
     }
 
     static let setDowntime: CommandHandler = { invocation throws(CommandError) in
         let seconds = invocation.arguments.double("value") ?? 0
-        do throws(BackendError) {
-            try invocation.backend.setMigrationDowntime(seconds: seconds)
-        } catch {
-            throw CommandError(error)
-        }
-        return .done
+        return try invocation.run(invocation.backend.setMigrationDowntime(seconds: seconds))
     }
 
     /// The URI schemes hmp can migrate over, offered when completing `migrate`'s uri.

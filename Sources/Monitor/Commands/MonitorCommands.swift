@@ -23,21 +23,12 @@ enum MonitorCommands {
         guard let descriptor = invocation.session.receivedDescriptors.take() else {
             throw CommandError("No file descriptor supplied via SCM_RIGHTS")
         }
-        do throws(BackendError) {
-            try invocation.backend.name(descriptor: descriptor, as: invocation.arguments.string("fdname") ?? "")
-        } catch {
-            throw CommandError(error)
-        }
-        return .done
+        let name = invocation.arguments.string("fdname") ?? ""
+        return try invocation.run(invocation.backend.name(descriptor: descriptor, as: name))
     }
 
     static let closefd: CommandHandler = { invocation throws(CommandError) in
-        do throws(BackendError) {
-            try invocation.backend.closeDescriptor(named: invocation.arguments.string("fdname") ?? "")
-        } catch {
-            throw CommandError(error)
-        }
-        return .done
+        return try invocation.run(invocation.backend.closeDescriptor(named: invocation.arguments.string("fdname") ?? ""))
     }
 
     static let quit: CommandHandler = { invocation throws(CommandError) in
