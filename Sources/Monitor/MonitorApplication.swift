@@ -6,13 +6,6 @@ import QMP
 
 /// Runs the monitors over one machine until `quit`, Ctrl-D at the terminal, or SIGTERM, SIGHUP or SIGINT.
 public final class MonitorApplication {
-    public static let version = "0.1.0"
-    static let prompt = "(qemu) "
-    static var banner: String { "hmp \(version) monitor (QEMU \(InfoCommands.qemuVersion) HMP) - type 'help' for more information" }
-
-    /// How long an exiting hmp waits for a cancelled outgoing migration to let go of its stream.
-    static let cancelGraceMilliseconds: UInt64 = 2000
-
     private let endpoints: [MonitorEndpoint]
     private let loop: EventLoop
     private let hub: MonitorHub
@@ -29,7 +22,7 @@ public final class MonitorApplication {
     public convenience init(machine: Machine, endpoints: [MonitorEndpoint]) {
         let hub = MonitorHub(loop: EventLoop())
         let local = LocalBackend(machine: machine, loop: hub.loop, endApplication: { hub.requestQuit(status: $0) })
-        self.init(backend: local, local: local, hub: hub, endpoints: endpoints, greeting: Self.banner)
+        self.init(backend: local, local: local, hub: hub, endpoints: endpoints, greeting: CommandDispatcher.localBanner)
     }
 
     /// `hmp --connect ADDRESS`: the monitors drive the QEMU whose QMP socket is at `address` (`unix:PATH` or
@@ -75,7 +68,7 @@ public final class MonitorApplication {
         let package = qemu.package.isEmpty ? "" : " (\(TerminalSafeText.singleLine(qemu.package)))"
         self.init(
             backend: backend, local: nil, hub: hub, endpoints: endpoints,
-            greeting: "hmp \(Self.version) monitor attached to QEMU \(qemu.version)\(package) at \(backend.address)"
+            greeting: "hmp \(InfoCommands.hmpVersion) monitor attached to QEMU \(qemu.version)\(package) at \(backend.address)"
                 + (backend.destination.map { " (migrating to QEMU \($0.greeting?.version ?? "?") at \(destinationAddress!))" } ?? "")
                 + " - type 'help' for more information")
     }
@@ -100,107 +93,121 @@ public final class MonitorApplication {
         // SignalTermination's, which asks the loop to quit.
         Signals.wake(loop.wakeup)
         dispatcher = CommandDispatcher(table: hmpCommands, backend: backend, hub: hub, banner: greeting)
-        atTerminal = endpoints.contains(.stdio) && isatty(0) == 1 && isatty(1) == 1
-        var saved = termios()
-        let terminal = atTerminal && tcgetattr(0, &saved) == 0 ? saved : nil
-        termination = SignalTermination(hub: hub, backend: local, ending: atTerminal ? .endingAtTerminal : .ending) {
-            // The monitors did not finish in time: put the terminal back as hmp found it before leaving.
-            if var terminal {
-                tcsetattr(0, TCSANOW, &terminal)
-                try? FileIO.writeAll(1, Terminfo.current.resetScrollRegion(rows: Terminfo.size().rows))
+        atTerminal = endpoints.contains(.stdio) && TerminalMonitor.isAvailable
+        // Should the monitors not finish in time, the terminal goes back as hmp found it before hmp leaves.
+        termination = SignalTermination(
+            hub: hub, backend: local, ending: atTerminal ? .endingAtTerminal : .ending,
+            restore: atTerminal ? TerminalMonitor.savedTerminal() : { @Sendable in })
+    }
+
+    /// A part that could not start: its line for stderr.
+    private struct StartFailure: Error {
+        let message: String
+    }
+
+    /// Serves until quit; returns the process's exit status. Each part starts in turn and says how it stops; once
+    /// hmp ends, or a part cannot start, those that started stop in reverse.
+    public func run() -> Int32 {
+        var stops: [() -> Void] = []
+        func stopAll() { while let stop = stops.popLast() { stop() } }
+        do throws(StartFailure) {
+            if let local {
+                stops.append { local.finishOutgoingMigration(); local.machine.shutdown() }
+                try startIncoming(local)
+                try startDemoDestination(local, &stops)
             }
+            let socketServers = try startSocketServers(&stops)
+            let qmpServers = try startQMPServers(&stops)
+            if let local, let memPath = local.machine.configuration.memPath { watchForShrinking(memPath) }
+            // By then the terminal is restored: the line is QEMU's, on stderr, and the status is 0 as QEMU's.
+            stops.append { [termination] in termination.printReport() }
+            // Attached to a QEMU, the end of stdin (^D, a script's end) detaches: that QEMU runs on by itself. With
+            // the built-in machine, or other monitors, the machine runs on until quit from a socket or a signal.
+            startStdin(endsHMP: local == nil && socketServers.isEmpty && qmpServers.isEmpty, &stops)
+        } catch {
+            FileIO.reportError(error.message)
+            stopAll()
+            return 1
+        }
+        loop.run { hub.isQuitting }
+        stopAll()
+        return hub.exitStatus
+    }
+
+    private func startIncoming(_ local: LocalBackend) throws(StartFailure) {
+        guard let incoming = local.machine.configuration.incoming, incoming != "defer" else { return }
+        do throws(BackendError) {
+            try backend.startIncoming(uri: incoming)
+        } catch {
+            throw StartFailure(message: "-incoming \(incoming): \(error.message)")
         }
     }
 
-    /// Serves until quit, then stops the machine; returns the process's exit status.
-    public func run() -> Int32 {
-        if let local, let incoming = local.machine.configuration.incoming, incoming != "defer" {
-            do throws(BackendError) {
-                try backend.startIncoming(uri: incoming)
-            } catch {
-                FileIO.reportError("-incoming \(incoming): \(error.message)")
-                local.machine.shutdown()
-                return 1
-            }
+    private func startDemoDestination(_ local: LocalBackend, _ stops: inout [() -> Void]) throws(StartFailure) {
+        guard let address = demoDestination else { return }
+        do throws(DemoDestination.Failure) {
+            let destination = try DemoDestination(
+                address: address, configuration: local.machine.configuration, backend: local, hub: hub)
+            // No migration may still go to a destination that is ended.
+            stops.append { local.finishOutgoingMigration(); destination.stop() }
+            try destination.start()
+            try? FileIO.writeAll(1, destination.introduction + "\n")
+        } catch {
+            throw StartFailure(message: "\(error)")
         }
-        var demo: DemoDestination?
-        if let address = demoDestination, let local {
-            do throws(DemoDestination.Failure) {
-                let destination = try DemoDestination(
-                    address: address, configuration: local.machine.configuration, backend: local, hub: hub)
-                demo = destination
-                try destination.start()
-                try? FileIO.writeAll(1, destination.introduction + "\n")
-            } catch {
-                FileIO.reportError("\(error)")
-                demo?.stop()
-                local.machine.shutdown()
-                return 1
-            }
-        }
-        defer { demo?.stop() }
-        var socketServers: [SocketMonitorServer] = []
+    }
+
+    private func startSocketServers(_ stops: inout [() -> Void]) throws(StartFailure) -> [SocketMonitorServer] {
+        var servers: [SocketMonitorServer] = []
         for case .unixSocket(let path, let wait) in endpoints {
             do {
                 let server = try SocketMonitorServer(path: path, dispatcher: dispatcher)
+                stops.append { server.remove() }
                 if wait { server.acceptFirstClient() }
                 server.start()
-                socketServers.append(server)
+                servers.append(server)
             } catch {
-                FileIO.reportError("\(error)")
-                local?.machine.shutdown()
-                for server in socketServers { server.remove() }
-                return 1
+                throw StartFailure(message: "\(error)")
             }
         }
-        let qmpEvents = QMPEvents(dispatcher: dispatcher)
-        var qmpServers: [QMPServer] = []
+        return servers
+    }
+
+    private func startQMPServers(_ stops: inout [() -> Void]) throws(StartFailure) -> [QMPServer] {
+        let events = QMPEvents(dispatcher: dispatcher)
+        var servers: [QMPServer] = []
         for case .qmp(let address, let pretty) in endpoints {
             do throws(SystemError) {
-                let server = try QMPServer(address: address, pretty: pretty, dispatcher: dispatcher, events: qmpEvents)
+                let server = try QMPServer(address: address, pretty: pretty, dispatcher: dispatcher, events: events)
+                stops.append { server.remove() }
                 server.start()
-                qmpServers.append(server)
+                servers.append(server)
             } catch {
-                FileIO.reportError("\(error)")
-                local?.machine.shutdown()
-                for server in socketServers { server.remove() }
-                for server in qmpServers { server.remove() }
-                return 1
+                throw StartFailure(message: "\(error)")
             }
         }
-        if !qmpServers.isEmpty { qmpEvents.startWatching() }
-        if let local, let memPath = local.machine.configuration.memPath { watchForShrinking(memPath) }
-        // Attached to a QEMU, the end of stdin (^D, a script's end) detaches: that QEMU runs on by itself. With
-        // the built-in machine, or other monitors, the machine runs on until quit from a socket or a signal.
-        let stdinEndsHMP = local == nil && socketServers.isEmpty && qmpServers.isEmpty
-        var stdinMonitor: PlainMonitor?
-        if endpoints.contains(.stdio) && !hub.isQuitting {
-            if atTerminal {
-                TerminalMonitor(dispatcher: dispatcher).run()
-                if stdinEndsHMP { hub.requestQuit(status: 0) }
-            } else {
-                let session = MonitorSession(output: 1, history: CommandHistory(), isTerminal: false)
-                stdinMonitor = PlainMonitor(input: 0, session: session, dispatcher: dispatcher) { [hub] in
-                    if stdinEndsHMP { hub.requestQuit(status: 0) }
-                }
-                stdinMonitor?.start()
+        guard !servers.isEmpty else { return servers }
+        events.startWatching()
+        // HMP's quit is QEMU's qmp_quit too: every negotiated QMP client hears why hmp ends, before anything stops.
+        stops.append { [termination] in
+            events.shutdown(reason: termination.isEndedBySignal ? "host-signal" : "host-qmp-quit")
+        }
+        return servers
+    }
+
+    private func startStdin(endsHMP: Bool, _ stops: inout [() -> Void]) {
+        guard endpoints.contains(.stdio), !hub.isQuitting else { return }
+        if atTerminal {
+            TerminalMonitor(dispatcher: dispatcher).run()
+            if endsHMP { hub.requestQuit(status: 0) }
+        } else {
+            let session = MonitorSession(output: 1, history: CommandHistory(), isTerminal: false)
+            let monitor = PlainMonitor(input: 0, session: session, dispatcher: dispatcher) { [hub] in
+                if endsHMP { hub.requestQuit(status: 0) }
             }
+            stops.append { monitor.stop() }
+            monitor.start()
         }
-        loop.run { hub.isQuitting }
-        stdinMonitor?.stop()
-        // The terminal is already restored: the line is QEMU's, on stderr, and the status is 0 as QEMU's.
-        termination.printReport()
-        if !qmpServers.isEmpty {
-            // HMP's quit is QEMU's qmp_quit too: every negotiated QMP client hears why hmp ends.
-            qmpEvents.shutdown(reason: termination.isEndedBySignal ? "host-signal" : "host-qmp-quit")
-        }
-        if let local {
-            finishOutgoingMigration()
-            local.machine.shutdown()
-        }
-        for server in socketServers { server.remove() }
-        for server in qmpServers { server.remove() }
-        return hub.exitStatus
     }
 
     /// A -mem-path file that shrinks under the running guest loses its pages past the new end (the kernel drops
@@ -219,16 +226,6 @@ public final class MonitorApplication {
             } else {
                 FileIO.reportError(line)
             }
-        }
-    }
-
-    /// An outgoing migration must not outlive hmp half-sent, nor hold up its exit: cancel it, so that the
-    /// destination sees the stream fail, and give its thread a moment to close the stream.
-    private func finishOutgoingMigration() {
-        backend.cancelMigration()
-        let deadline = Clock.milliseconds() + Self.cancelGraceMilliseconds
-        while backend.migrationInfo.status.isRunning && Clock.milliseconds() < deadline {
-            Clock.sleep(milliseconds: 10)
         }
     }
 

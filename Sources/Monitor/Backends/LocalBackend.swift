@@ -117,6 +117,19 @@ final class LocalBackend: MonitorBackend, Sendable {
         migration.cancel()
     }
 
+    /// How long an ending hmp waits for a cancelled outgoing migration to let go of its stream.
+    static let cancelGraceMilliseconds: UInt64 = 2000
+
+    /// An outgoing migration must not outlive hmp half-sent, nor hold up its exit: cancels it, so that the
+    /// destination sees the stream fail, and gives its thread a moment to close the stream.
+    func finishOutgoingMigration() {
+        migration.cancel()
+        let deadline = Clock.milliseconds() + Self.cancelGraceMilliseconds
+        while migration.info.status.isRunning && Clock.milliseconds() < deadline {
+            Clock.sleep(milliseconds: 10)
+        }
+    }
+
     /// qmp_migrate_continue: the engine never pauses (no pause-before-switchover), so only the state it is in
     /// matches, and continuing it changes nothing.
     func continueMigration(state: String) throws(BackendError) {
@@ -150,10 +163,17 @@ final class LocalBackend: MonitorBackend, Sendable {
     var migrationParameters: MigrationParameters { migration.parameters }
 
     func setMigrationParameter(name: String, value: String) throws(BackendError) {
+        try updateParameters { parameters throws(MigrationSettingError) in
+            try parameters.set(name: name, value: value)
+        }
+    }
+
+    /// A change of the parameters, refused in QEMU's words.
+    private func updateParameters(
+        _ body: (inout MigrationParameters) throws(MigrationSettingError) -> Void
+    ) throws(BackendError) {
         do throws(MigrationSettingError) {
-            try migration.updateParameters { parameters throws(MigrationSettingError) in
-                try parameters.set(name: name, value: value)
-            }
+            try migration.updateParameters(body)
         } catch {
             throw BackendError("\(error)")
         }
@@ -168,12 +188,8 @@ final class LocalBackend: MonitorBackend, Sendable {
     }
 
     func setMigrationDowntime(seconds: Double) throws(BackendError) {
-        do throws(MigrationSettingError) {
-            try migration.updateParameters { parameters throws(MigrationSettingError) in
-                try parameters.setDowntime(seconds: seconds)
-            }
-        } catch {
-            throw BackendError("\(error)")
+        try updateParameters { parameters throws(MigrationSettingError) in
+            try parameters.setDowntime(seconds: seconds)
         }
     }
 

@@ -12,10 +12,15 @@ final class CommandDispatcher: Sendable {
 
     /// What every monitor says first: which hmp, and which machine it drives.
     let banner: String
+    /// The built-in machine's banner.
+    static let localBanner =
+        "hmp \(InfoCommands.hmpVersion) monitor (QEMU \(InfoCommands.qemuVersion) HMP) - type 'help' for more information"
+    /// What every monitor shows before each line, as QEMU's.
+    static let prompt = "(qemu) "
 
     init(
         table: CommandTable<CommandHandler>, backend: any MonitorBackend, hub: MonitorHub,
-        banner: String = MonitorApplication.banner
+        banner: String = CommandDispatcher.localBanner
     ) {
         self.table = table
         self.backend = backend

@@ -3,9 +3,10 @@
 enum InfoCommands {
     /// The QEMU release whose monitor and migration stream hmp reproduces.
     static let qemuVersion = "7.2.22"
+    static let hmpVersion = "0.1.0"
 
     static let version: CommandHandler = { invocation throws(CommandError) in
-        invocation.session.print("\(qemuVersion) (hmp \(MonitorApplication.version))")
+        invocation.session.print("\(qemuVersion) (hmp \(hmpVersion))")
         return .done
     }
 

@@ -69,7 +69,7 @@ extension QMPCommandError {
 enum QMPCommands {
     /// hmp's version as QEMU's query-version spells it; the package names hmp itself, not a distribution.
     static var version: QValue {
-        ["qemu": ["micro": 22, "minor": 2, "major": 7], "package": .string("hmp \(MonitorApplication.version)")]
+        ["qemu": ["micro": 22, "minor": 2, "major": 7], "package": .string("hmp \(InfoCommands.hmpVersion)")]
     }
 
     /// Checks `arguments` against `parameters` in their order (missing, wrong type), then what is left over,

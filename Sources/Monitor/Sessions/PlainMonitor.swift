@@ -37,7 +37,7 @@ final class PlainMonitor {
     /// Greets and starts serving lines on the loop.
     func start() {
         dispatcher.hub.attach(session)
-        session.write(dispatcher.banner + "\n" + MonitorApplication.prompt)
+        session.write(dispatcher.banner + "\n" + CommandDispatcher.prompt)
         watchInput()
     }
 
@@ -110,7 +110,7 @@ final class PlainMonitor {
         if dispatcher.hub.isQuitting || session.isGone {
             finish()
         } else {
-            session.write(MonitorApplication.prompt)
+            session.write(CommandDispatcher.prompt)
         }
     }
 

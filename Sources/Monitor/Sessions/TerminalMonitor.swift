@@ -19,10 +19,25 @@ final class TerminalMonitor {
         let history = CommandHistory(file: CommandHistory.defaultFile)
         session = MonitorSession(output: 1, history: history, isTerminal: true, wakeup: loop.wakeup)
         keys = TerminalKeys(input: 0, loop: loop)
-        editor = LineEditor(prompt: MonitorApplication.prompt, keys: keys, loop: loop, history: history.entries)
+        editor = LineEditor(prompt: CommandDispatcher.prompt, keys: keys, loop: loop, history: history.entries)
         let source = MachineCompletionSource(backend: dispatcher.backend)
         editor.complete = { [table = dispatcher.table] line in table.complete(line, source: source) }
         editor.onWake = { [unowned self] in self.handleWake() }
+    }
+
+    /// Whether stdin and stdout are a terminal, which `-monitor stdio` then edits with libedit.
+    static var isAvailable: Bool { isatty(0) == 1 && isatty(1) == 1 }
+
+    /// What puts the terminal back as it is now (its modes, the whole screen scrolling), for an hmp that leaves
+    /// without the monitor winding down.
+    static func savedTerminal() -> @Sendable () -> Void {
+        var saved = termios()
+        guard tcgetattr(0, &saved) == 0 else { return {} }
+        return { [saved] in
+            var modes = saved
+            tcsetattr(0, TCSANOW, &modes)
+            try? FileIO.writeAll(1, Terminfo.current.resetScrollRegion(rows: Terminfo.size().rows))
+        }
     }
 
     /// Serves the terminal until Ctrl-D, quit, or the terminal's end; the loop goes on serving the other monitors.
