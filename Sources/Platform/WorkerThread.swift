@@ -2,35 +2,15 @@ import Glibc
 import Synchronization
 
 /// A thread that runs the jobs one other thread hands it, in order: work done behind that thread (the destination's
-/// page faults, its disk writes). Nothing is allocated per job: the queue is a ring of `capacity` places made once.
-/// `submit` waits while the ring is full, so a producer is held to the worker's pace; `offer` gives up instead, for
-/// a job that is only a wake-up (one already queued does as well). A job keeps its place until it has run.
+/// page faults, its disk writes), with no allocation per job. `submit` waits while `capacity` jobs are queued, so a
+/// producer is held to the worker's pace; `offer` gives up instead, for a job that is only a wake-up (one already
+/// queued does as well). A job keeps its place until it has run.
 ///
 /// One producer: `submit`, `offer` and `stop` come from the thread that made the worker. The owner calls `stop`
 /// (the running thread holds the worker, so it is never freed before).
 public final class WorkerThread<Job: Sendable>: Sendable {
-    private struct Ring {
-        var places: [Job?]
-        var head = 0
-        var count = 0
-
-        mutating func push(_ job: Job) {
-            places[(head + count) % places.count] = job
-            count += 1
-        }
-
-        mutating func pop() -> Job? {
-            guard count > 0 else { return nil }
-            defer {
-                places[head] = nil
-                head = (head + 1) % places.count
-                count -= 1
-            }
-            return places[head]
-        }
-    }
-
-    private let ring: Mutex<Ring>
+    /// Made with room for `capacity` jobs, so that queueing never allocates.
+    private let jobs: Mutex<[Job]>
     // The semaphores are made in init and destroyed in deinit, which runs once the thread has let go of the
     // worker; between the two only sem_post/sem_wait touch them, which POSIX makes thread-safe.
     /// Posted per job queued, and once by `stop`.
@@ -43,7 +23,9 @@ public final class WorkerThread<Job: Sendable>: Sendable {
     /// Starts `body` on a new thread, or returns nil when no thread can start. `body` runs the jobs with
     /// `forEach`, keeping whatever state it needs between them.
     public init?(capacity: Int, body: @escaping @Sendable (WorkerThread) -> Void) {
-        ring = Mutex(Ring(places: Array(repeating: nil, count: max(1, capacity))))
+        var room: [Job] = []
+        room.reserveCapacity(max(1, capacity))
+        jobs = Mutex(room)
         queued = .allocate(capacity: 1)
         free = .allocate(capacity: 1)
         sem_init(queued, 0, 0)
@@ -62,14 +44,14 @@ public final class WorkerThread<Job: Sendable>: Sendable {
     /// Queues `job`, waiting while every place is taken.
     public func submit(_ job: Job) {
         while sem_wait(free) != 0 {}
-        ring.withLock { $0.push(job) }
+        jobs.withLock { $0.append(job) }
         sem_post(queued)
     }
 
-    /// Queues `job` if a place is free at once; false when the ring is full.
+    /// Queues `job` if a place is free at once; false when all are taken.
     public func offer(_ job: Job) -> Bool {
         guard sem_trywait(free) == 0 else { return false }
-        ring.withLock { $0.push(job) }
+        jobs.withLock { $0.append(job) }
         sem_post(queued)
         return true
     }
@@ -81,8 +63,8 @@ public final class WorkerThread<Job: Sendable>: Sendable {
     public func forEach(_ handle: (Job) -> Void) {
         while true {
             while sem_wait(queued) != 0 {}
-            // Each post follows its push, so an empty ring means stop's post.
-            guard let job = ring.withLock({ $0.pop() }) else { return }
+            // Each post follows its append, so no job means stop's post.
+            guard let job = jobs.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) else { return }
             handle(job)
             sem_post(free)
         }
