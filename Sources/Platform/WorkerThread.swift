@@ -3,10 +3,10 @@ import Synchronization
 
 /// A thread that runs the jobs one other thread hands it, in order: work done behind that thread (the destination's
 /// page faults, its disk writes), with no allocation per job. `submit` waits while `capacity` jobs are queued, so a
-/// producer is held to the worker's pace; `offer` gives up instead, for a job that is only a wake-up (one already
-/// queued does as well). A job keeps its place until it has run.
+/// producer is held to the worker's pace, or gives up, for a job that is only a wake-up (one already queued does as
+/// well). A job keeps its place until it has run.
 ///
-/// One producer: `submit`, `offer` and `stop` come from the thread that made the worker. The owner calls `stop`
+/// One producer: `submit` and `stop` come from the thread that made the worker. The owner calls `stop`
 /// (the running thread holds the worker, so it is never freed before).
 public final class WorkerThread<Job: Sendable>: Sendable {
     /// Made with room for `capacity` jobs, so that queueing never allocates.
@@ -41,16 +41,14 @@ public final class WorkerThread<Job: Sendable>: Sendable {
         free.deallocate()
     }
 
-    /// Queues `job`, waiting while every place is taken.
-    public func submit(_ job: Job) {
-        while sem_wait(free) != 0 {}
-        jobs.withLock { $0.append(job) }
-        sem_post(queued)
-    }
-
-    /// Queues `job` if a place is free at once; false when all are taken.
-    public func offer(_ job: Job) -> Bool {
-        guard sem_trywait(free) == 0 else { return false }
+    /// Queues `job`, waiting while every place is taken; with `waiting` false, only if a place is free at once.
+    @discardableResult
+    public func submit(_ job: Job, waiting: Bool = true) -> Bool {
+        if waiting {
+            while sem_wait(free) != 0 {}
+        } else if sem_trywait(free) != 0 {
+            return false
+        }
         jobs.withLock { $0.append(job) }
         sem_post(queued)
         return true

@@ -87,7 +87,7 @@ final class RAMPrefaulter {
         marks.loaderRegion.store(r, ordering: .relaxed)
         marks.target.store(r + 1 + RAMPrefaulter.lookahead, ordering: .releasing)
         // A wake-up still queued reads the new target: one is enough.
-        _ = worker?.offer(())
+        worker?.submit((), waiting: false)
     }
 
     /// Ends the thread and joins it: no fault is taken, and the thread holds nothing, once this returns. Idempotent.
