@@ -105,33 +105,34 @@ public final class MonitorApplication {
         let message: String
     }
 
+    /// How each part that started stops, in the order they started.
+    private var stops: [() -> Void] = []
+
     /// Serves until quit; returns the process's exit status. Each part starts in turn and says how it stops; once
     /// hmp ends, or a part cannot start, those that started stop in reverse.
     public func run() -> Int32 {
-        var stops: [() -> Void] = []
-        func stopAll() { while let stop = stops.popLast() { stop() } }
+        var failed = false
         do throws(StartFailure) {
             if let local {
                 stops.append { local.finishOutgoingMigration(); local.machine.shutdown() }
                 try startIncoming(local)
-                try startDemoDestination(local, &stops)
+                try startDemoDestination(local)
             }
-            let socketServers = try startSocketServers(&stops)
-            let qmpServers = try startQMPServers(&stops)
+            let socketServers = try startSocketServers()
+            let qmpServers = try startQMPServers()
             if let local, let memPath = local.machine.configuration.memPath { watchForShrinking(memPath) }
             // By then the terminal is restored: the line is QEMU's, on stderr, and the status is 0 as QEMU's.
             stops.append { [termination] in termination.printReport() }
             // Attached to a QEMU, the end of stdin (^D, a script's end) detaches: that QEMU runs on by itself. With
             // the built-in machine, or other monitors, the machine runs on until quit from a socket or a signal.
-            startStdin(endsHMP: local == nil && socketServers.isEmpty && qmpServers.isEmpty, &stops)
+            startStdin(endsHMP: local == nil && socketServers.isEmpty && qmpServers.isEmpty)
+            loop.run { hub.isQuitting }
         } catch {
             FileIO.reportError(error.message)
-            stopAll()
-            return 1
+            failed = true
         }
-        loop.run { hub.isQuitting }
-        stopAll()
-        return hub.exitStatus
+        while let stop = stops.popLast() { stop() }
+        return failed ? 1 : hub.exitStatus
     }
 
     private func startIncoming(_ local: LocalBackend) throws(StartFailure) {
@@ -143,13 +144,13 @@ public final class MonitorApplication {
         }
     }
 
-    private func startDemoDestination(_ local: LocalBackend, _ stops: inout [() -> Void]) throws(StartFailure) {
+    private func startDemoDestination(_ local: LocalBackend) throws(StartFailure) {
         guard let address = demoDestination else { return }
         do throws(DemoDestination.Failure) {
             let destination = try DemoDestination(
                 address: address, configuration: local.machine.configuration, backend: local, hub: hub)
-            // No migration may still go to a destination that is ended.
-            stops.append { local.finishOutgoingMigration(); destination.stop() }
+            // Ended after the machine, once no migration can still go to it.
+            stops.insert({ destination.stop() }, at: 0)
             try destination.start()
             try? FileIO.writeAll(1, destination.introduction + "\n")
         } catch {
@@ -157,7 +158,7 @@ public final class MonitorApplication {
         }
     }
 
-    private func startSocketServers(_ stops: inout [() -> Void]) throws(StartFailure) -> [SocketMonitorServer] {
+    private func startSocketServers() throws(StartFailure) -> [SocketMonitorServer] {
         var servers: [SocketMonitorServer] = []
         for case .unixSocket(let path, let wait) in endpoints {
             do {
@@ -173,7 +174,7 @@ public final class MonitorApplication {
         return servers
     }
 
-    private func startQMPServers(_ stops: inout [() -> Void]) throws(StartFailure) -> [QMPServer] {
+    private func startQMPServers() throws(StartFailure) -> [QMPServer] {
         let events = QMPEvents(dispatcher: dispatcher)
         var servers: [QMPServer] = []
         for case .qmp(let address, let pretty) in endpoints {
@@ -195,7 +196,7 @@ public final class MonitorApplication {
         return servers
     }
 
-    private func startStdin(endsHMP: Bool, _ stops: inout [() -> Void]) {
+    private func startStdin(endsHMP: Bool) {
         guard endpoints.contains(.stdio), !hub.isQuitting else { return }
         if atTerminal {
             TerminalMonitor(dispatcher: dispatcher).run()
