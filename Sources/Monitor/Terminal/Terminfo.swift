@@ -18,16 +18,8 @@ struct Terminfo: Sendable {
     init() {
         var status: Int32 = 0
         let term = getenv("TERM").map { String(cString: $0) } ?? ""
-        guard term != "dumb", !term.isEmpty, setupterm(nil, 1, &status) == OK else {
-            clearLine = ""
-            saveCursor = ""
-            restoreCursor = ""
-            cursorUp = ""
-            scrollRegionFormat = nil
-            cursorAddressFormat = nil
-            return
-        }
-        func capability(_ name: String) -> String? { hmp_tigetstr(name).map { String(cString: $0) } }
+        let known = term != "dumb" && !term.isEmpty && setupterm(nil, 1, &status) == OK
+        func capability(_ name: String) -> String? { known ? hmp_tigetstr(name).map { String(cString: $0) } : nil }
         clearLine = capability("el") ?? ""
         saveCursor = capability("sc") ?? ""
         restoreCursor = capability("rc") ?? ""
