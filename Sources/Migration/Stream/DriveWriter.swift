@@ -53,22 +53,21 @@ final class DriveWriter {
             free(zeros)
         }
 
+        /// One job; once a write has failed, the bytes of later ones are only taken from their pipes.
         func run(_ job: Job, _ spliceWorks: inout Bool) {
+            let failed = failure.withLock { $0 != nil }
+            var error: MigrationError?
             switch job {
             case .data(let pipe, let drive, let offset, let count):
-                let pipeRead = pipeReads[pipe]
-                if failure.withLock({ $0 == nil }) {
-                    let error = move(count, pipeRead, drive, offset, &spliceWorks)
-                    if let error { failure.withLock { $0 = $0 ?? error } }
+                if failed {
+                    drop(count, pipeReads[pipe])
                 } else {
-                    drop(count, pipeRead)
+                    error = move(count, pipeReads[pipe], drive, offset, &spliceWorks)
                 }
             case .zeros(let drive, let offset, let count):
-                if failure.withLock({ $0 == nil }) {
-                    let error = write(drive, offset, UnsafeRawPointer(zeros), count)
-                    if let error { failure.withLock { $0 = $0 ?? error } }
-                }
+                if !failed { error = write(drive, offset, UnsafeRawPointer(zeros), count) }
             }
+            if let error { failure.withLock { $0 = $0 ?? error } }
         }
 
         /// Pipe → file. A file that cannot take a splice gets the bytes through `scratch` instead. A pipe that ends
