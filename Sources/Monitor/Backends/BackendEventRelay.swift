@@ -49,10 +49,14 @@ final class BackendEventRelay: @unchecked Sendable {
 
     /// Keeps `name` (with `data`) stamped with the wall clock now.
     func record(_ name: String, _ data: QDict = QDict(), fromQEMU: Bool = false, needsEventsCapability: Bool = false) {
+        record(BackendEvent(Self.stamped(name, data), fromQEMU: fromQEMU, needsEventsCapability: needsEventsCapability))
+    }
+
+    /// `name` (with `data`) stamped with the wall clock now.
+    static func stamped(_ name: String, _ data: QDict = QDict()) -> QMPEvent {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        let event = QMPEvent(name: name, data: data, seconds: Int64(now.tv_sec), microseconds: Int64(now.tv_nsec / 1000))
-        record(BackendEvent(event, fromQEMU: fromQEMU, needsEventsCapability: needsEventsCapability))
+        return QMPEvent(name: name, data: data, seconds: Int64(now.tv_sec), microseconds: Int64(now.tv_nsec / 1000))
     }
 
     func record(_ event: BackendEvent) {

@@ -1,4 +1,3 @@
-import Glibc
 import Platform
 import QMP
 import QObject
@@ -47,11 +46,7 @@ final class QMPEvents: Sendable {
     func shutdown(reason: String) {
         flush()
         guard !shutdownSent.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        send(QMPEvent(
-            name: "SHUTDOWN", data: ["guest": false, "reason": .string(reason)],
-            seconds: Int64(now.tv_sec), microseconds: Int64(now.tv_nsec / 1000)))
+        send(BackendEventRelay.stamped("SHUTDOWN", ["guest": false, "reason": .string(reason)]))
     }
 
     /// `{"timestamp": {"seconds": S, "microseconds": U}, "event": NAME, "data": {...}}`, the same bytes to every
