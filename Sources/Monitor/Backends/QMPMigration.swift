@@ -26,6 +26,7 @@ final class QMPMigration: MigrationHandle, @unchecked Sendable {
 
     /// The last figures QEMU gave, with what it drops at completion kept from the sample before.
     var info: MigrationInfo {
+        backend.loop.assertInLoop()
         if !latest.status.isFinished, Clock.milliseconds() - watching.askedAt >= Self.refreshMilliseconds { ask() }
         return latest
     }

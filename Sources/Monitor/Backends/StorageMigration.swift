@@ -370,7 +370,10 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
 
     // MARK: MigrationHandle
 
-    var info: MigrationInfo { latest }
+    var info: MigrationInfo {
+        backend.loop.assertInLoop()
+        return latest
+    }
 
     var unansweredMilliseconds: UInt64 { watching.unansweredMilliseconds }
 
