@@ -9,6 +9,12 @@ struct CommandInvocation {
     let hub: MonitorHub
     let session: MonitorSession
 
+    /// Prints `lines`, all the command has to say.
+    func print(_ lines: [String]) -> CommandOutcome {
+        for line in lines { session.print(line) }
+        return .done
+    }
+
     /// Runs a backend call that only succeeds or fails: its error is the command's.
     func run(_ call: @autoclosure () throws(BackendError) -> Void) throws(CommandError) -> CommandOutcome {
         do throws(BackendError) {

@@ -6,18 +6,15 @@ enum InfoCommands {
     static let hmpVersion = "0.1.0"
 
     static let version: CommandHandler = { invocation throws(CommandError) in
-        invocation.session.print("\(qemuVersion) (hmp \(hmpVersion))")
-        return .done
+        invocation.print(["\(qemuVersion) (hmp \(hmpVersion))"])
     }
 
     static let status: CommandHandler = { invocation throws(CommandError) in
-        invocation.session.print(HMPFormat.status(invocation.backend.runState))
-        return .done
+        invocation.print([HMPFormat.status(invocation.backend.runState)])
     }
 
     static let name: CommandHandler = { invocation throws(CommandError) in
-        if let name = invocation.backend.name { invocation.session.print(name) }
-        return .done
+        invocation.print(invocation.backend.name.map { [$0] } ?? [])
     }
 
     static let block: CommandHandler = { invocation throws(CommandError) in
@@ -28,31 +25,22 @@ enum InfoCommands {
             }
             devices = [match]
         }
-        for line in HMPFormat.blockLines(devices) { invocation.session.print(line) }
-        return .done
+        return invocation.print(HMPFormat.blockLines(devices))
     }
 
     static let migrate: CommandHandler = { invocation throws(CommandError) in
-        for line in HMPFormat.migrationLines(invocation.backend.migrationInfo) { invocation.session.print(line) }
-        return .done
+        invocation.print(HMPFormat.migrationLines(invocation.backend.migrationInfo))
     }
 
     static let history: CommandHandler = { invocation throws(CommandError) in
-        for line in invocation.session.history.infoLines { invocation.session.print(line) }
-        return .done
+        invocation.print(invocation.session.history.infoLines)
     }
 
     static let migrateCapabilities: CommandHandler = { invocation throws(CommandError) in
-        for line in HMPFormat.capabilityLines(invocation.backend.migrationCapabilities) {
-            invocation.session.print(line)
-        }
-        return .done
+        invocation.print(HMPFormat.capabilityLines(invocation.backend.migrationCapabilities))
     }
 
     static let migrateParameters: CommandHandler = { invocation throws(CommandError) in
-        for line in HMPFormat.parameterLines(invocation.backend.migrationParameters) {
-            invocation.session.print(line)
-        }
-        return .done
+        invocation.print(HMPFormat.parameterLines(invocation.backend.migrationParameters))
     }
 }

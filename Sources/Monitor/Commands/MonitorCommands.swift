@@ -14,8 +14,7 @@ enum MonitorCommands {
 
     /// `info` alone lists what it can show, as `help info` does.
     static let infoList: CommandHandler = { invocation throws(CommandError) in
-        for line in (try? hmpCommands.help("info")) ?? [] { invocation.session.print(line) }
-        return .done
+        invocation.print((try? hmpCommands.help("info")) ?? [])
     }
 
     /// QEMU's getfd: the first descriptor of the client's latest message that carried any gets the name.
