@@ -68,7 +68,8 @@ public final class MonitorApplication {
         let package = qemu.package.isEmpty ? "" : " (\(TerminalSafeText.singleLine(qemu.package)))"
         self.init(
             backend: backend, local: nil, hub: hub, endpoints: endpoints,
-            greeting: "hmp \(InfoCommands.hmpVersion) monitor attached to QEMU \(qemu.version)\(package) at \(backend.address)"
+            greeting: "hmp \(InfoCommands.hmpVersion) monitor attached to QEMU \(qemu.version)\(package) "
+                + "at \(backend.address)"
                 + (backend.destination.map { " (migrating to QEMU \($0.greeting?.version ?? "?") at \(destinationAddress!))" } ?? "")
                 + " - type 'help' for more information")
     }
@@ -94,10 +95,7 @@ public final class MonitorApplication {
         Signals.wake(loop.wakeup)
         dispatcher = CommandDispatcher(table: hmpCommands, backend: backend, hub: hub, banner: greeting)
         atTerminal = endpoints.contains(.stdio) && TerminalMonitor.isAvailable
-        // Should the monitors not finish in time, the terminal goes back as hmp found it before hmp leaves.
-        termination = SignalTermination(
-            hub: hub, backend: local, ending: atTerminal ? .endingAtTerminal : .ending,
-            restore: atTerminal ? TerminalMonitor.savedTerminal() : { @Sendable in })
+        termination = SignalTermination(hub: hub, backend: local, atTerminal: atTerminal)
     }
 
     /// A part that could not start: its line for stderr.

@@ -18,10 +18,12 @@ final class SignalTermination: Sendable {
     /// still waiting for its `wait=on` socket client, a command stuck in a system call).
     static let graceMilliseconds: UInt64 = 5000
 
-    /// `ending`: which signals end hmp; at a terminal monitor, ^C from the terminal driver is a key instead.
-    /// If hmp is still there once the grace has passed, `restore` puts back what it can (the terminal), the
-    /// report is printed unless it already was, and hmp exits 0.
-    init(hub: MonitorHub, backend: LocalBackend?, ending: SignalSet, restore: @escaping @Sendable () -> Void) {
+    /// `atTerminal`: a terminal monitor serves stdin, where ^C from the terminal driver is a key, not an ending
+    /// signal. If hmp is still there once the grace has passed, the terminal goes back as hmp found it, the report
+    /// is printed unless it already was, and hmp exits 0.
+    init(hub: MonitorHub, backend: LocalBackend?, atTerminal: Bool) {
+        let ending: SignalSet = atTerminal ? .endingAtTerminal : .ending
+        let restore = atTerminal ? TerminalMonitor.savedTerminal() : { @Sendable in }
         self.hub = hub
         self.backend = backend
         Signals.wake(wakeup)
