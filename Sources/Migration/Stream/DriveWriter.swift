@@ -142,15 +142,14 @@ final class DriveWriter {
         var writes: [Int32] = []
         func closeAll() { for fd in reads + writes { close(fd) } }
         for _ in 0..<DriveWriter.pipeCount {
-            var fds: [Int32] = [-1, -1]
-            guard hmp_pipe_cloexec(&fds) == 0 else {
+            guard let pipe = try? Descriptor.pipe() else {
                 closeAll()
                 return nil
             }
             // A chunk's worth: the default 64 KiB would make the loader wait on the thread 16 times a chunk.
-            _ = hmp_set_pipe_size(fds[1], Int32(Drive.chunkSize))
-            reads.append(fds[0])
-            writes.append(fds[1])
+            _ = hmp_set_pipe_size(pipe.write, Int32(Drive.chunkSize))
+            reads.append(pipe.read)
+            writes.append(pipe.write)
         }
         guard let shared = Shared(pipeReads: reads),
             let worker = WorkerThread<Job>(capacity: DriveWriter.queueLimit, body: { worker in
