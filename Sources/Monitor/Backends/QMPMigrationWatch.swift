@@ -1,4 +1,4 @@
-import Migration
+import MigrationModel
 import Platform
 
 /// What a migration driven over QMP keeps while it runs: the one query it has out at a time (query-migrate,
