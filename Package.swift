@@ -40,19 +40,21 @@ let package = Package(
         ),
         // Live migration: the engine, QEMU 7.2's stream format and the transports.
         .target(name: "Migration", dependencies: ["Machine", "MigrationModel", "QObject", "Platform", "CLinux"], swiftSettings: strict),
-        // The built-in machine: guest RAM, drives, the workload, run state.
+        // The built-in machine: guest RAM, drives, the workload, and the run state they follow.
         .target(name: "Machine", dependencies: ["MigrationModel", "QObject", "Platform"], swiftSettings: strict),
         // The values that cross the monitor's seam to a backend (run state, migration status and progress, parameters
         // and capabilities as rows of one table each, drives) and their QMP shape. Imports neither engine.
-        .target(name: "MigrationModel", dependencies: ["QObject"], swiftSettings: strict),
+        .target(name: "MigrationModel", dependencies: ["QObject", "Platform"], swiftSettings: strict),
         // QEMU Machine Protocol: JSON framing, messages, addresses and QMPClient. Imports no terminal code.
         .target(name: "QMP", dependencies: ["QObject", "Platform"], swiftSettings: strict),
         // QEMU's args_type grammar, the command table type, the line parser, completion and help. Pure.
         .target(name: "HMP", dependencies: ["QObject"], swiftSettings: strict),
-        // QDict and friends: typed values shared by HMP and QMP. Pure.
+        // QDict and friends (typed values shared by HMP and QMP) and QEMU's readers of numbers, sizes, booleans and
+        // option lists. Pure.
         .target(name: "QObject", swiftSettings: strict),
         // The bottom layer: system calls (interruptions retried, errno typed, descriptors close-on-exec), the clock,
-        // threads, signals and the wake-up pipe. Every module above uses it rather than calling the C library itself.
+        // threads and workers, signals, the wake-up pipe, socket addresses and listeners. Every module above uses it
+        // rather than calling the C library itself.
         .target(
             name: "Platform",
             dependencies: ["CLinux", .product(name: "SystemPackage", package: "swift-system")],

@@ -1,3 +1,4 @@
+import Platform
 public import QObject
 
 /// query-migrate's reply, both ways: a QMP backend decodes a real QEMU's into the value the monitor renders, and
@@ -106,15 +107,11 @@ extension MigrationInfo {
 
     /// `tcp:HOST:PORT` back into QEMU's SocketAddress; other forms as their type.
     private static func socketAddress(_ uri: String) -> QValue {
-        if uri.hasPrefix("tcp:"), let colon = uri.lastIndex(of: ":") {
-            let host = String(uri[uri.index(uri.startIndex, offsetBy: 4)..<colon])
-            let port = String(uri[uri.index(after: colon)...])
-            return .dict(["port": .string(port), "ipv4": .bool(!host.contains(":")), "host": .string(host),
-                          "type": "inet"])
+        switch try? QEMUSocketAddress.parse(uri) {
+        case .tcp(let host, let port):
+            .dict(["port": .string(port), "ipv4": .bool(!host.contains(":")), "host": .string(host), "type": "inet"])
+        case .unix(let path): .dict(["path": .string(path), "type": "unix"])
+        case nil: .dict(["type": .string(uri)])
         }
-        if uri.hasPrefix("unix:") {
-            return .dict(["path": .string(String(uri.dropFirst(5))), "type": "unix"])
-        }
-        return .dict(["type": .string(uri)])
     }
 }

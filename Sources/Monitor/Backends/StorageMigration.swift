@@ -1,4 +1,3 @@
-import Migration
 import MigrationModel
 import Platform
 import QMP
@@ -161,7 +160,7 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
     /// `tcp:HOST:PORT` (IPv6 in brackets) as the host NBD listens on and the migration's port; a host that
     /// means this machine (`0`, empty, `localhost`) is loopback, never a wider address.
     static func tcpHostAndPort(_ uri: String) -> (String, Int)? {
-        guard case .tcp(var host, let portText) = try? MigrationURI(parsing: uri), let port = Int(portText),
+        guard case .tcp(var host, let portText) = try? QEMUSocketAddress.parse(uri), let port = Int(portText),
             (1...65534).contains(port)
         else { return nil }
         if host.isEmpty || host == "0" || host == "0.0.0.0" || host == "localhost" { host = "127.0.0.1" }
