@@ -149,6 +149,7 @@ public final class OutgoingMigration: Sendable {
         var windowStart = Clock.milliseconds()
         var windowStartBytes = file.bytesWritten
         var threshold: UInt64 = 0
+        var firstPassSent = false
         var period = SyncPeriod(start: Clock.milliseconds())
         var throttle = AutoConverge()
         var recent: [SyncPeriod.Closed] = []
@@ -163,8 +164,14 @@ public final class OutgoingMigration: Sendable {
             // smaller than the threshold); the guest stops once it is below the threshold or nothing is left,
             // otherwise one more iterate. Before the first window the threshold is 0: a pass sent whole within it
             // (an idle guest) leaves nothing pending and the guest stops without another sync, as QEMU's.
+            // Unlike QEMU 7.2, the threshold counts only once the first pass (RAM and the disks' bulk copy) is
+            // whole: QEMU stops the guest mid-pass as soon as the rest fits in downtime-limit, so an idle guest that
+            // takes a little over 100 ms is paused while the rest of it is sent; finishing the pass while the guest
+            // runs costs nothing, and leaves the pause only what the guest wrote meanwhile.
             var pending = saver.pendingRAMBytes + saver.pendingDiskBytes
-            if pending < threshold {
+            if !firstPassSent { firstPassSent = saver.pendingRAMBytes == 0 && (saver.block?.bulkCompleted ?? true) }
+            let stopBelow = firstPassSent ? threshold : 0
+            if pending < stopBelow {
                 let before = saver.pendingRAMBytes
                 saver.syncDirty()
                 let newlyDirty = (saver.pendingRAMBytes &- before) / 4096
@@ -183,7 +190,7 @@ public final class OutgoingMigration: Sendable {
                 }
                 pending = saver.pendingRAMBytes + saver.pendingDiskBytes
             }
-            if pending == 0 || pending < threshold { return }
+            if pending == 0 || pending < stopBelow { return }
             let limit = Double(settings.maxBandwidth)
             let tick = Clock.nanoseconds()
             if limit == 0 {
