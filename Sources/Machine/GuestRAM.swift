@@ -50,8 +50,13 @@ public final class GuestRAM: @unchecked Sendable {
             base = pointer
             isFileBacked = false
         }
+        isPreallocated = prealloc
         if prealloc { preallocate() }
     }
+
+    /// Whether every page was touched at start-up (`-mem-prealloc`): nothing is left for an incoming migration to
+    /// fault in ahead of its writes.
+    public let isPreallocated: Bool
 
     /// Whether RAM is a private mapping of a `-mem-path` file.
     public let isFileBacked: Bool

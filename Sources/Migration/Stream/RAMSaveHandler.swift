@@ -360,6 +360,7 @@ public final class RAMSaveHandler: SaveVMHandler {
 
     @inline(__always)
     private func prefaulter(for address: UInt64) {
+        if ram.isPreallocated { return }
         if let prefaulter {
             prefaulter.willWrite(address)
         } else {
