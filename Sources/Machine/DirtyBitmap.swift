@@ -89,14 +89,6 @@ public final class DirtyBitmap: @unchecked Sendable {
         taken(words[word].bitwiseAnd(~mask, ordering: .acquiring).oldValue & mask)
     }
 
-    /// Takes word `word` (bits 64*word ..< 64*word+64) and leaves it clear: the building block of a sync pass.
-    public func exchangeWord(_ word: Int) -> UInt64 {
-        precondition(word >= 0 && word < wordCount)
-        let bits = words[word].exchange(0, ordering: .acquiring)
-        taken(bits)
-        return bits
-    }
-
     /// The seed's migration_bitmap_sync: moves every set bit into `target` (ORed, so bits the engine has not
     /// sent yet stay set) and clears them here. `target` must hold `wordCount` words. Returns how many bits were
     /// newly set in `target`.

@@ -144,8 +144,6 @@ public final class GuestRAM: @unchecked Sendable {
 
     public var dirtyPageCount: Int { dirty.dirtyCount }
 
-    public func markDirty(page: Int) { dirty.mark(page) }
-
     private func check(_ address: UInt64, _ count: Int) throws(MachineError) {
         let (end, overflow) = address.addingReportingOverflow(UInt64(count))
         guard !overflow, end <= size else {
@@ -222,11 +220,6 @@ public final class GuestRAM: @unchecked Sendable {
         return madvise(base + offset, length, madvisePopulateWrite) == 0
     }
 
-    /// One page, read-only.
-    public func withPage<R, E: Error>(_ page: Int, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
-        precondition(page >= 0 && page < pageCount, "page \(page) outside 0..<\(pageCount)")
-        return try body(UnsafeRawBufferPointer(start: base + page << GuestRAM.pageShift, count: GuestRAM.pageSize))
-    }
 }
 
 /// Where `faultIn` leaves what it read, so that the reads are not optimised away.

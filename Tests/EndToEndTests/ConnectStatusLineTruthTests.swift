@@ -15,16 +15,9 @@ import TestSupport
     }
 
     @Test(arguments: [100, 80, 60]) func theLineIsTrueAtEveryWidth(width: Int) throws {
-        let size = 48 << 20
-        let sourceDisk = scratch.file("src-\(width).raw"), destinationDisk = scratch.file("dst-\(width).raw")
-        try randomFile(sourceDisk, size: size)
-        sparseFile(destinationDisk, size: size)
-        let port = freePort()
-        let destination = try QEMUProcess(
-            scratch: scratch, name: "dst-\(width)", disk: destinationDisk, incomingPort: port)
-        defer { destination.kill() }
-        let source = try QEMUProcess(scratch: scratch, name: "src-\(width)", disk: sourceDisk)
-        defer { source.kill() }
+        let pair = try QEMUBlockMigrationPair(scratch: scratch, diskSize: 48 << 20, tag: "-\(width)")
+        defer { pair.kill() }
+        let (source, destination, port) = (pair.source, pair.destination, pair.port)
         let home = scratch.file("home")
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         let term = try TerminalSession("\(hmpBinary) --connect \(source.qmpAddress)", width: width, height: 20,
@@ -71,6 +64,6 @@ import TestSupport
         #expect(source.monitor("pmemsave 0 0x4000000 \"\(sent)\"") == [])
         #expect(destination.monitor("pmemsave 0 0x4000000 \"\(arrived)\"") == [])
         #expect(FileManager.default.contentsEqual(atPath: sent, andPath: arrived), "RAM")
-        #expect(FileManager.default.contentsEqual(atPath: sourceDisk, andPath: destinationDisk), "disk")
+        #expect(FileManager.default.contentsEqual(atPath: pair.sourceDisk, andPath: pair.destinationDisk), "disk")
     }
 }

@@ -20,15 +20,9 @@ import TestSupport
     }
 
     @Test func statusLineAndCtrlCCancels() throws {
-        let size = 64 << 20
-        let sourceDisk = scratch.file("src.raw"), destinationDisk = scratch.file("dst.raw")
-        try randomFile(sourceDisk, size: size)
-        sparseFile(destinationDisk, size: size)
-        let port = freePort()
-        let destination = try QEMUProcess(scratch: scratch, name: "dst", disk: destinationDisk, incomingPort: port)
-        defer { destination.kill() }
-        let source = try QEMUProcess(scratch: scratch, name: "src", disk: sourceDisk)
-        defer { source.kill() }
+        let pair = try QEMUBlockMigrationPair(scratch: scratch, diskSize: 64 << 20)
+        defer { pair.kill() }
+        let (source, port) = (pair.source, pair.port)
         let term = try terminal(source)
         defer { term.close() }
         #expect(term.waitForCursorLine("(qemu) "), "\(term.screenText)")
@@ -122,13 +116,8 @@ import TestSupport
 
     func start(_ version: QEMUVersion, diskMiB: Int) throws -> Setup {
         let tag = "\(version.rawValue)-\(UInt32.random(in: 0...UInt32.max))"
-        let sourceDisk = scratch.file("src-\(tag).raw"), destinationDisk = scratch.file("dst-\(tag).raw")
-        try randomFile(sourceDisk, size: diskMiB << 20)
-        sparseFile(destinationDisk, size: diskMiB << 20)
-        let port = freePort()
-        let destination = try QEMUProcess(
-            scratch: scratch, name: "dst-\(tag)", version: version, disk: destinationDisk, incomingPort: port)
-        let source = try QEMUProcess(scratch: scratch, name: "src-\(tag)", version: version, disk: sourceDisk)
+        let pair = try QEMUBlockMigrationPair(scratch: scratch, diskSize: diskMiB << 20, tag: "-\(tag)", version: version)
+        let (source, destination, port) = (pair.source, pair.destination, pair.port)
         let home = scratch.file("home")
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         let destinationOption = version == .v7_2 ? "" : " --destination \(destination.qmpAddress)"

@@ -142,15 +142,10 @@ import TestSupport
     }
 
     @Test func blockMigrationFromAPipe() throws {
-        let size = 64 << 20
-        let sourceDisk = scratch.file("src.raw"), destinationDisk = scratch.file("dst.raw")
-        try randomFile(sourceDisk, size: size)
-        sparseFile(destinationDisk, size: size)
-        let port = freePort()
-        let destination = try QEMUProcess(scratch: scratch, name: "dst", disk: destinationDisk, incomingPort: port)
-        defer { destination.kill() }
-        let source = try QEMUProcess(scratch: scratch, name: "src", disk: sourceDisk)
-        defer { source.kill() }
+        let pair = try QEMUBlockMigrationPair(scratch: scratch, diskSize: 64 << 20)
+        defer { pair.kill() }
+        let (source, destination, port) = (pair.source, pair.destination, pair.port)
+        let (sourceDisk, destinationDisk) = (pair.sourceDisk, pair.destinationDisk)
         let hmp = try HMPProcess(["--connect", source.qmpAddress])
         defer { hmp.close() }
         #expect(hmp.run("migrate_set_parameter max-bandwidth 32M") == "")

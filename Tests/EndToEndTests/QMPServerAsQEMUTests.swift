@@ -106,6 +106,18 @@ final class QMPPeer {
 /// there only). Where they must differ, the test says so.
 @Suite(.serialized)
 struct QMPServerAsQEMUTests {
+    /// A source's events as compared: how many passes the last stage takes depends on timing, so after pass 1
+    /// (setup's sync, before active) only that they count up by one is compared, and the later ones are left out.
+    static func passes(_ events: [String]) -> (countsUp: String, rest: String) {
+        let passes = events.compactMap { line -> Int? in
+            guard line.contains("MIGRATION_PASS"), let range = line.range(of: #""pass": [0-9]+"#, options: .regularExpression)
+            else { return nil }
+            return Int(line[range].dropFirst(#""pass": "#.count))
+        }
+        let rest = events.filter { !$0.contains("MIGRATION_PASS") || $0.contains(#""pass": 1}"#) }
+        return ("\(passes == Array(1...max(1, passes.count)))", rest.joined(separator: "\n"))
+    }
+
     /// Sends `requests` to both, one at a time, and expects the same lines from each.
     private func compare(_ requests: [String], _ qemu: QMPPeer, _ hmp: QMPPeer) {
         for request in requests {
@@ -556,16 +568,7 @@ struct QMPServerAsQEMUTests {
                 #"{"execute": "human-monitor-command", "arguments": {"command-line": "info migrate"}}"#,
                 events: &destinationEvents)
             seen["dst status"] = destination.command(#"{"execute": "query-status"}"#, events: &destinationEvents)
-            // How many passes the last stage takes depends on timing: after pass 1 (setup's sync, before active) only
-            // that they count up by one is compared.
-            let passes = sourceEvents.compactMap { line -> Int? in
-                guard line.contains("MIGRATION_PASS"), let range = line.range(of: #""pass": [0-9]+"#, options: .regularExpression)
-                else { return nil }
-                return Int(line[range].dropFirst(#""pass": "#.count))
-            }
-            seen["src passes count up"] = "\(passes == Array(1...max(1, passes.count)))"
-            seen["src events"] = sourceEvents.filter { !$0.contains("MIGRATION_PASS") || $0.contains(#""pass": 1}"#) }
-                .joined(separator: "\n")
+            (seen["src passes count up"], seen["src events"]) = Self.passes(sourceEvents)
             seen["dst events"] = destinationEvents.joined(separator: "\n")
             seen["migrate again from the destination"] = destination.command(
                 #"{"execute": "migrate", "arguments": {"uri": "tcp:127.0.0.1:1"}}"#)
@@ -623,16 +626,7 @@ struct QMPServerAsQEMUTests {
                 usleep(20_000)
             }
             seen["cancelled"] = state
-            // How many passes the last stage takes depends on timing: after pass 1 (setup's sync, before active) only
-            // that they count up by one is compared.
-            let passes = sourceEvents.compactMap { line -> Int? in
-                guard line.contains("MIGRATION_PASS"), let range = line.range(of: #""pass": [0-9]+"#, options: .regularExpression)
-                else { return nil }
-                return Int(line[range].dropFirst(#""pass": "#.count))
-            }
-            seen["src passes count up"] = "\(passes == Array(1...max(1, passes.count)))"
-            seen["src events"] = sourceEvents.filter { !$0.contains("MIGRATION_PASS") || $0.contains(#""pass": 1}"#) }
-                .joined(separator: "\n")
+            (seen["src passes count up"], seen["src events"]) = Self.passes(sourceEvents)
             seen["src status"] = source.command(#"{"execute": "query-status"}"#)
             seen["cancel again"] = source.command(#"{"execute": "migrate_cancel"}"#)
             // The destination's load fails when the stream stops: QEMU exits with status 1.

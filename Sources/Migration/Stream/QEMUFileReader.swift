@@ -420,11 +420,6 @@ public final class QEMUFileReader {
         cString(try getLengthPrefixedBytes())
     }
 
-    /// Tries to read one byte; nil at a clean end of stream (for the optional VMDESCRIPTION after EOF).
-    public func peekEnd() throws(MigrationError) -> Bool {
-        if start < end { return false }
-        return !(try refill())
-    }
 }
 
 /// Bytes up to the first NUL, decoded with replacement: how a C string from the stream reads in QEMU's messages.

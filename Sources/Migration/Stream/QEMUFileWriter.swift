@@ -65,7 +65,6 @@ public final class QEMUFileWriter {
     }
 
     public func put8(_ v: UInt8) throws(MigrationError) { try putBigEndian(v) }
-    public func put16(_ v: UInt16) throws(MigrationError) { try putBigEndian(v) }
     public func put32(_ v: UInt32) throws(MigrationError) { try putBigEndian(v) }
     public func put64(_ v: UInt64) throws(MigrationError) { try putBigEndian(v) }
 
