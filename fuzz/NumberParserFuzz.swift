@@ -1,18 +1,17 @@
 // libFuzzer entry for the number readers behind monitor arguments and option values: QEMUSize (qemu_strtosz) with
 // each default unit, from any start, strtoull (bases 0, 10, 16), strtod, the expression evaluator, `/fmt`,
-// option lists, quoted words, and MigrationParameters values. Each must return or throw; a trap, an ASan report
-// or a broken invariant (an end index outside the input) is a bug. Built by fuzz/build.sh, with HMP compiled
-// with -enable-testing so that its internal readers can be called directly.
+// option lists (QemuOpts), booleans, socket addresses, quoted words, and every migration parameter's values. Each
+// must return or throw; a trap, an ASan report or a broken invariant (an end index outside the input) is a bug.
+// Built by fuzz/build.sh, with HMP compiled with -enable-testing so that its internal readers can be called directly.
 @testable import HMP
 import Machine
-import Migration
+import MigrationModel
+import Platform
 import QObject
 
 private let units: [UInt64] = [0, 1, 1 << 10, 1 << 20, 1 << 30, 1 << 60, .max]
-private let parameterNames = [
-    "max-bandwidth", "downtime-limit", "compress-level", "x-checkpoint-delay", "compress-wait-thread",
-    "multifd-compression", "announce-step", "xbzrle-cache-size",
-]
+// Every row of the parameter table: a new parameter is fuzzed as soon as it is added.
+private let parameterNames = MigrationParameters.names
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -25,6 +24,10 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     _ = try? MachineConfiguration.parseRAMSize(text)
     _ = try? WorkloadRates.parse(text)
     _ = try? DriveConfiguration.parse(text, index: 0)
+    _ = QemuOpts.elements(of: text)
+    _ = QEMUBool.parse(text)
+    // Socket addresses: -qmp, --connect, migrate and -incoming URIs all go through this reader.
+    if let address = try? QEMUSocketAddress.parse(text) { _ = address.description }
     for name in parameterNames {
         var parameters = MigrationParameters()
         _ = try? parameters.set(name: name, value: text)

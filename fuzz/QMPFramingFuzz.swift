@@ -75,9 +75,23 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         switch piece {
         case .text(let text):
             if text.isEmpty || text.count > limit { fatalError("a text of \(text.count) bytes") }
-            if let value = try? QValue(jsonBytes: text) {
+            switch Result(catching: { () throws(JSONError) in try QValue(jsonBytes: text) }) {
+            case .success(let value):
                 _ = QMPMessage(value)
                 _ = value.json
+                // The server's checks of a request, before and after negotiation, as hmp's QMP server runs them.
+                if let request = value.dict {
+                    for negotiated in [false, true] {
+                        if let command = try? QMPServerProtocol.command(of: request, negotiated: negotiated),
+                            command.name == QMPServerProtocol.negotiation
+                        {
+                            _ = try? QMPServerProtocol.negotiate(command.arguments)
+                        }
+                    }
+                    _ = QMPServerProtocol.reply(value, id: request["id"])
+                }
+            case .failure(let error):
+                _ = QMPServerProtocol.parseError(text, error)
             }
         case .stray(let stray):
             let quoteLimit = JSONStreamSplitter.strayQuoteLimit

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds the libFuzzer targets into fuzz/: the modules compiled with libFuzzer coverage and ASan (outside SwiftPM,
 # so the normal build stays fast), then each entry point.
-#   fuzz/stream-loader-fuzz   SaveVMLoader over QObject, Machine, Migration
+#   fuzz/stream-loader-fuzz   SaveVMLoader over QObject, MigrationModel, Machine, Migration
 #   fuzz/stream-loader-large-fuzz  the same over a 4 MiB guest, fed through a pipe in ragged pieces (direct page reads)
 #   fuzz/line-parser-fuzz     the monitor's line parser and completion over the table hmp ships (module Monitor)
 #   fuzz/number-parser-fuzz   sizes, strtoull/strtod, expressions, migration parameter values
@@ -55,26 +55,27 @@ module() {
 module QObject ""
 module Platform ""
 module HMP "QObject" -enable-testing
-module Machine "QObject Platform"
-module Migration "QObject Platform Machine"
+module MigrationModel "QObject Platform"
+module Machine "QObject Platform MigrationModel"
+module Migration "QObject Platform MigrationModel Machine"
 base="$out/Platform.o $system_objects"
 for target in $targets; do
     case $target in
     stream-loader-fuzz)
         swiftc $flags -module-name StreamLoaderFuzz fuzz/StreamLoaderFuzz.swift fuzz/FuzzScratch.swift \
-            "$out/QObject.o" "$out/Machine.o" "$out/Migration.o" $base -o fuzz/stream-loader-fuzz ;;
+            "$out/QObject.o" "$out/MigrationModel.o" "$out/Machine.o" "$out/Migration.o" $base -o fuzz/stream-loader-fuzz ;;
     stream-loader-large-fuzz)
         swiftc $flags -module-name StreamLoaderLargeFuzz fuzz/StreamLoaderLargeFuzz.swift fuzz/FuzzScratch.swift \
-            "$out/QObject.o" "$out/Machine.o" "$out/Migration.o" $base -o fuzz/stream-loader-large-fuzz ;;
+            "$out/QObject.o" "$out/MigrationModel.o" "$out/Machine.o" "$out/Migration.o" $base -o fuzz/stream-loader-large-fuzz ;;
     line-parser-fuzz)
         module QMP "QObject Platform"
-        module Monitor "QObject Platform HMP Machine Migration QMP"
+        module Monitor "QObject Platform HMP MigrationModel Machine Migration QMP"
         swiftc $flags -module-name LineParserFuzz fuzz/LineParserFuzz.swift \
-            "$out/QObject.o" "$out/HMP.o" "$out/Machine.o" "$out/Migration.o" "$out/QMP.o" "$out/Monitor.o" $base \
+            "$out/QObject.o" "$out/HMP.o" "$out/MigrationModel.o" "$out/Machine.o" "$out/Migration.o" "$out/QMP.o" "$out/Monitor.o" $base \
             -ledit -lncursesw -ltinfo -o fuzz/line-parser-fuzz ;;
     number-parser-fuzz)
         swiftc $flags -module-name NumberParserFuzz fuzz/NumberParserFuzz.swift \
-            "$out/QObject.o" "$out/HMP.o" "$out/Machine.o" "$out/Migration.o" $base -o fuzz/number-parser-fuzz ;;
+            "$out/QObject.o" "$out/HMP.o" "$out/MigrationModel.o" "$out/Machine.o" "$out/Migration.o" $base -o fuzz/number-parser-fuzz ;;
     qmp-framing-fuzz)
         module QMP "QObject Platform"
         swiftc $flags -module-name QMPFramingFuzz fuzz/QMPFramingFuzz.swift \
