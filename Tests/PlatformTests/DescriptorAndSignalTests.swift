@@ -51,7 +51,7 @@ struct DescriptorAndSignalTests {
 
 /// SIGINT sent by a process is `.interrupt`, which ends hmp even at a terminal; only the terminal driver's ^C is
 /// `.typedInterrupt`. QEMU's report names the sender.
-extension PlatformTests {
+extension DescriptorAndSignalTests {
     @Test func sigintFromAProcessIsNotTheTerminalsKey() {
         Signals.install()
         let wakeup = Wakeup()
