@@ -152,25 +152,32 @@ def blast_into(sink, server, port, total, received):
 def raw_b_work(total, work, fair):
     """The blast again, its receiver doing a `-b` destination's physical work in one thread: 1 MiB units in turn
     into a private mapping (huge pages advised; touched beforehand in the fair race, as a preallocated
-    destination's RAM is) and, through a pipe with splice, into a sparse file at its offset, as guest RAM and the
-    disk. The same bytes in the same kernel paths, with no stream format."""
+    destination's RAM is) and, through a pipe with splice, into a file at its offset, as guest RAM and the
+    disk (written whole beforehand in the fair race). The same bytes in the same kernel paths, with no stream
+    format."""
     half = total // 2
     area = mmap.mmap(-1, half, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
     if hasattr(mmap, "MADV_HUGEPAGE"):
         area.madvise(mmap.MADV_HUGEPAGE)
+    path = os.path.join(work, "blast-disk.img")
+    with open(path, "wb") as f:
+        if fair:
+            # Written whole beforehand, as the race's destination disks are (preallocation=full).
+            zeros = bytes(MIB)
+            for _ in range(half // MIB):
+                f.write(zeros)
     if fair:
         for offset in range(0, half, 4096):
             area[offset] = 1
         settle_memory()
     server, port = listener()
-    path = os.path.join(work, "blast-disk.img")
     received = [0, 0.0]
 
     def sink():
         conn, _ = server.accept()
         cpu = time.thread_time()
         view = memoryview(area)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(path, os.O_RDWR)
         os.ftruncate(fd, half)
         pipe_r, pipe_w = os.pipe()
         fcntl.fcntl(pipe_w, 1031, MIB)  # F_SETPIPE_SZ
@@ -374,6 +381,12 @@ def run_migration(contender, ram_file, disk_file, work, fair, workload=None, ram
     if disk_file:
         dst_disk = os.path.join(work, tag + "-dst.img")
         with open(dst_disk, "wb") as f:
+            if fair:
+                # Preallocated as the destination's RAM is (qemu-img's preallocation=full): written whole, so its
+                # blocks and page cache exist before the migration rather than being allocated during it.
+                zeros = bytes(1 << 20)
+                for _ in range(os.path.getsize(disk_file) >> 20):
+                    f.write(zeros)
             f.truncate(os.path.getsize(disk_file))
     dst = subprocess.Popen(contender.destination(ram_mib, dst_disk, port, fair)
                            + ["-monitor", f"unix:{dst_mon},server=on,wait=off"],
@@ -421,7 +434,13 @@ def run_migration(contender, ram_file, disk_file, work, fair, workload=None, ram
             idle_file = ram_file if not workload and not (contender.qemu and disk_file) else None
             verify_ram(contender.name, src_monitor, dst_monitor, ram_mib, idle_file, work)
             if disk_file and not filecmp(disk_file, dst_disk):
-                raise RuntimeError(f"{contender.name}: the destination's disk differs from the source's")
+                # A moment later, in case the destination's last writes were still in flight.
+                time.sleep(1)
+                if not filecmp(disk_file, dst_disk):
+                    if not contender.qemu:
+                        raise RuntimeError(f"{contender.name}: the destination's disk differs from the source's")
+                    # Not hmp's to fix, and not a reason to lose the run: said at the end, beside the verdicts.
+                    QEMU_DISK_MISMATCHES.append(contender.name)
         src_monitor.quit()
         dst_monitor.quit()
         cpu = (reap(src) - before[0], reap(dst) - before[1])
@@ -495,9 +514,13 @@ def dirty_pass(work, sizes):
     """Builds bench/DirtyPass.swift against the release build's modules and runs it: {GiB: (pages, ns)}."""
     release = os.path.join(ROOT, ".build", "release")
     objects = []
-    for module in ("Machine", "Migration", "Platform", "QObject", "SystemPackage", "CSystem"):
+    for module in ("MigrationModel", "Machine", "Migration", "Platform", "QObject", "SystemPackage", "CSystem"):
         directory = os.path.join(release, module + ".build")
-        objects += [os.path.join(directory, n) for n in sorted(os.listdir(directory)) if n.endswith(".o")]
+        # Only the objects of sources that still exist: a file moved to another module leaves its old object behind.
+        sources = os.path.join(ROOT, "Sources", module)
+        current = ({f for _, _, files in os.walk(sources) for f in files} if os.path.isdir(sources) else None)
+        objects += [os.path.join(directory, n) for n in sorted(os.listdir(directory))
+                    if n.endswith(".o") and (current is None or n[:-2] in current)]
     binary = os.path.join(work, "dirty-pass")
     subprocess.run(["swiftc", "-O", "-I", os.path.join(release, "Modules"), "-I", os.path.join(ROOT, "Sources", "CLinux"),
                     "-I", os.path.join(ROOT, ".build", "checkouts", "swift-system", "Sources", "CSystem", "include"),
@@ -577,8 +600,15 @@ def cpu_lines(rows):
 
 def verdict(checks):
     print()
+    for name in sorted(set(QEMU_DISK_MISMATCHES)):
+        print(f"NOTE  {name}: the destination's disk differed from the source's after a completed -b migration in "
+              f"{QEMU_DISK_MISMATCHES.count(name)} round(s)")
     print(f"{sum(checks)} of {len(checks)} targets met")
     return 0 if all(checks) else 1
+
+
+# Rounds in which a QEMU destination's disk did not match its source's after a completed -b migration.
+QEMU_DISK_MISMATCHES = []
 
 
 def main():
