@@ -34,6 +34,18 @@ import Testing
                 + "^C cancel, ^Z detach")
     }
 
+    /// In its first second a migration has no rate yet: the line says it is being measured, not `0 MiB/s`. After
+    /// that a rate of 0 is true and is shown.
+    @Test func noRateYetIsMeasuringNotZero() {
+        var fresh = info(left: 256, rate: 0)
+        fresh.totalTime = 120
+        fresh.setupTime = 20
+        #expect(line(fresh) == "Completed 0 % · measuring the rate · 256 MiB left · RAM 0/256 MiB · ^C cancel, ^Z detach")
+        #expect(line(fresh, width: 40) == "Completed 0 % · measuring · 256 MiB left", "\(line(fresh, width: 40))")
+        fresh.totalTime = 1500
+        #expect(line(fresh).hasPrefix("Completed 0 % · 0 MiB/s · 256 MiB left"), "\(line(fresh))")
+    }
+
     @Test func theEstimateAccountsForTheDirtyRate() {
         // 100 MiB at 64 − 24 = 40 MiB/s of headway: 2.5 s, rounded up.
         let text = line(info(dirty: 24, pass: 2))
