@@ -18,8 +18,7 @@ import TestSupport
         let pair = try QEMUBlockMigrationPair(scratch: scratch, diskSize: 48 << 20, tag: "-\(width)")
         defer { pair.kill() }
         let (source, destination, port) = (pair.source, pair.destination, pair.port)
-        let home = scratch.file("home")
-        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let home = try scratch.directory("home")
         let term = try TerminalSession("\(hmpBinary) --connect \(source.qmpAddress)", width: width, height: 20,
                                        environment: ["HOME": home, "TERM": "xterm-256color"])
         defer { term.close() }

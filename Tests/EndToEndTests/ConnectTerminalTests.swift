@@ -8,8 +8,7 @@ import TestSupport
     let scratch = TempDir()
 
     func terminal(_ qemu: QEMUProcess) throws -> TerminalSession {
-        let home = scratch.file("home")
-        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let home = try scratch.directory("home")
         return try TerminalSession("\(hmpBinary) --connect \(qemu.qmpAddress)", width: 100, height: 30,
                                    environment: ["HOME": home])
     }
@@ -118,8 +117,7 @@ import TestSupport
         let tag = "\(version.rawValue)-\(UInt32.random(in: 0...UInt32.max))"
         let pair = try QEMUBlockMigrationPair(scratch: scratch, diskSize: diskMiB << 20, tag: "-\(tag)", version: version)
         let (source, destination, port) = (pair.source, pair.destination, pair.port)
-        let home = scratch.file("home")
-        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let home = try scratch.directory("home")
         let destinationOption = version == .v7_2 ? "" : " --destination \(destination.qmpAddress)"
         let term = try TerminalSession(
             "\(hmpBinary) --connect \(source.qmpAddress)\(destinationOption)", width: 120, height: 40,

@@ -27,8 +27,7 @@ import TestSupport
     @Test func theDemoMigratesAgainAndAgainAndSaysWhenItsDestinationDies() throws {
         let port = freePort()
         let disk = scratch.patternFile("disk.img", size: 8 << 20, seed: 9)
-        let home = scratch.file("home")
-        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let home = try scratch.directory("home")
         let term = try TerminalSession(
             "\(hmpBinary) -m 32 -drive file=\(disk),id=disk0 --demo-destination 127.0.0.1:\(port)",
             width: 200, height: 40, environment: ["HOME": home, "TMPDIR": scratch.path])
@@ -84,8 +83,7 @@ import TestSupport
         let holder = try HMPProcess(["-m", "16", "-S", "-incoming", "tcp:127.0.0.1:\(port)"])
         defer { holder.close() }
         _ = holder.run("info status")
-        let home = scratch.file("home")
-        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let home = try scratch.directory("home")
         let term = try TerminalSession(
             "\(hmpBinary) -m 16 --demo-destination 127.0.0.1:\(port)",
             width: 200, height: 40, environment: ["HOME": home, "TMPDIR": scratch.path])

@@ -30,8 +30,7 @@ import TestSupport
 
     @Test func execFromATerminalSeesOnlyTheStandardThree() throws {
         let listing = scratch.file("fds")
-        let home = scratch.file("home")
-        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let home = try scratch.directory("home")
         let term = try TerminalSession("\(hmpBinary) -m 64", environment: ["HOME": home])
         defer { term.close() }
         #expect(term.waitForCursorLine("(qemu) "))

@@ -184,8 +184,7 @@ import TestSupport
     // MARK: At a terminal
 
     func terminal(_ peer: FakeQMPPeer) throws -> TerminalSession {
-        let home = scratch.file("home")
-        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let home = try scratch.directory("home")
         return try TerminalSession("\(hmpBinary) --connect \(peer.address)", width: 100, height: 30,
                                    environment: ["HOME": home])
     }

@@ -49,8 +49,7 @@ import TestSupport
     }
 
     func terminal(_ arguments: String, width: Int = 100) throws -> TerminalSession {
-        let home = scratch.file("home")
-        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let home = try scratch.directory("home")
         let term = try TerminalSession("\(hmpBinary) \(arguments)", width: width, height: 14,
                                        environment: ["HOME": home, "TERM": "xterm-256color"])
         #expect(term.waitForCursorLine("(qemu) "))

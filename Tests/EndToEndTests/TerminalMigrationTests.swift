@@ -19,8 +19,7 @@ import TestSupport
                                           "-drive", "file=\(copy),id=drive0"])
         _ = destination.run("info status")
         let disk = scratch.patternFile("disk.img", size: 64 << 20, seed: 3)
-        let home = scratch.file("home")
-        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let home = try scratch.directory("home")
         let term = try TerminalSession(
             "\(hmpBinary) -m 64 -drive file=\(disk),id=drive0 -workload ram=4M,disk=1M",
             width: width, height: height, environment: ["HOME": home, "TERM": term])

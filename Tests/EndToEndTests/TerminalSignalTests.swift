@@ -13,8 +13,7 @@ import TestSupport
     /// scroll through the whole screen only if no scroll region was left behind) and stays.
     func terminal(_ arguments: String) throws -> TerminalSession {
         let script = scratch.file("run.sh")
-        let home = scratch.file("home")
-        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let home = try scratch.directory("home")
         try """
             \(hmpBinary) \(arguments) 2>\(scratch.file("stderr"))
             status=$?

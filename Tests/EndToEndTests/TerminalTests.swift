@@ -7,8 +7,7 @@ import TestSupport
     let scratch = TempDir()
 
     func start(_ arguments: String = "-m 16") throws -> TerminalSession {
-        let home = scratch.file("home")
-        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let home = try scratch.directory("home")
         let session = try TerminalSession(
             "\(hmpBinary) \(arguments)", environment: ["HOME": home, "XDG_STATE_HOME": "", "EDITRC": home + "/.editrc"])
         #expect(session.waitForCursorLine("(qemu) "), "the prompt appears: \(session.screenText)")
@@ -106,8 +105,7 @@ import TestSupport
     }
 
     @Test func editrcCanSwitchToViMode() throws {
-        let home = scratch.file("home")
-        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let home = try scratch.directory("home")
         try "bind -v\n".write(toFile: home + "/.editrc", atomically: true, encoding: .utf8)
         let term = try start()
         defer { term.close() }

@@ -3,6 +3,7 @@ import Glibc
 import Machine
 @testable import Migration
 import MigrationModel
+import Testing
 import TestSupport
 
 /// Deterministic pseudo-random bytes (xorshift), so failures reproduce.
@@ -123,4 +124,23 @@ func writeStream(
     w.syncDirty()
     _ = try w.iterate(f, budget: 1 << 20)
     try w.complete(f, runState: "running")
+}
+
+/// Our stream of a 16 MiB machine (a page in five of `seed`'s random bytes, one page of a single byte, a write
+/// between iterations), loaded by `version`'s `-incoming`: the RAM QEMU then holds, and ours.
+func ourStreamLoaded(by version: QEMUVersion, seed: UInt64) throws -> (qemu: [UInt8], ours: [UInt8]) {
+    let dir = TempDir()
+    let machine = try makeMachine(ram: 16 << 20)
+    var rng = Random(seed: seed)
+    for page in stride(from: 0, to: 4096, by: 5) { try machine.ram.write(at: UInt64(page) << 12, bytes: rng.bytes(4096)) }
+    try machine.ram.write(at: 0x7000, bytes: [UInt8](repeating: 0xCD, count: 4096))
+    let path = dir.file("ours.state")
+    try writeStream(machine, blockMode: .none, to: path) {
+        try machine.ram.write(at: 0xABCDE, bytes: [9, 8, 7, 6, 5])
+    }
+    let qemu = try StdioQEMU(["-S", "-incoming", "exec:cat \(path)"], version: version)
+    try qemu.poll("info status", until: "VM status: paused\n")
+    try qemu.pmemsave(dir.file("q.mem"))
+    #expect(qemu.quit() == 0)
+    return (TempDir.read(dir.file("q.mem")), ramBytes(machine))
 }

@@ -17,6 +17,13 @@ public final class TempDir {
     /// The path of `name` inside the directory.
     public func file(_ name: String) -> String { path + "/" + name }
 
+    /// A directory `name` inside this one, made if it is not there yet (a terminal test's empty HOME); its path.
+    public func directory(_ name: String) throws -> String {
+        let made = file(name)
+        try FileManager.default.createDirectory(atPath: made, withIntermediateDirectories: true)
+        return made
+    }
+
     /// Writes `bytes` to `name`; its path.
     @discardableResult
     public func write(_ name: String, _ bytes: [UInt8]) -> String {
