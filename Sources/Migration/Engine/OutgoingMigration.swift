@@ -168,13 +168,13 @@ public final class OutgoingMigration: Sendable {
             // whole: QEMU stops the guest mid-pass as soon as the rest fits in downtime-limit, so an idle guest that
             // takes a little over 100 ms is paused while the rest of it is sent; finishing the pass while the guest
             // runs costs nothing, and leaves the pause only what the guest wrote meanwhile.
-            var pending = saver.pendingRAMBytes + saver.pendingDiskBytes
-            if !firstPassSent { firstPassSent = saver.pendingRAMBytes == 0 && (saver.block?.bulkCompleted ?? true) }
+            let pendingRAM = saver.pendingRAMBytes
+            var pending = pendingRAM + saver.pendingDiskBytes
+            if !firstPassSent { firstPassSent = pendingRAM == 0 && (saver.block?.bulkCompleted ?? true) }
             let stopBelow = firstPassSent ? threshold : 0
             if pending < stopBelow {
-                let before = saver.pendingRAMBytes
                 saver.syncDirty()
-                let newlyDirty = (saver.pendingRAMBytes &- before) / 4096
+                let newlyDirty = (saver.pendingRAMBytes &- pendingRAM) / 4096
                 let sent = saver.statistics.ramTransferredBytes
                 if let closed = period.sync(newlyDirty: newlyDirty, transferred: sent, now: Clock.milliseconds()) {
                     recent = Array((recent + [closed]).suffix(OutgoingMigration.recentPeriodCount))

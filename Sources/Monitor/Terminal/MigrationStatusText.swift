@@ -33,9 +33,13 @@ enum MigrationStatusText {
             }
         }
         let rate = bytesPerSecond(info)
-        // No rate yet in the first second is not a rate of 0: it is still being measured. Later a 0 is true.
-        var measuring = rate == 0 && info.totalTime - min(info.totalTime, info.setupTime) < 1000
-        if case .converging = diagnosis {} else { measuring = false }
+        // No rate yet in the first second is not a rate of 0: it is still being measured. Later, or in a stall, a
+        // 0 is true.
+        let measuring = if case .converging = diagnosis {
+            rate == 0 && info.totalTime - min(info.totalTime, info.setupTime) < 1000
+        } else {
+            false
+        }
         layout.add(0, measuring ? "measuring the rate" : rateText(rate), measuring ? "measuring" : rateText(rate))
         layout.add(0, "\(mebibytes(left(info))) MiB left")
         switch diagnosis {
