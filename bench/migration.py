@@ -149,6 +149,17 @@ def blast_into(sink, server, port, total, received):
     return {"total_ms": elapsed * 1000, "src_cpu": send_cpu, "dst_cpu": received[1]}
 
 
+def disk_image(path, size, written):
+    """A destination disk of `size` bytes: sparse, or `written` whole with zeros (qemu-img's preallocation=full),
+    so that its blocks and page cache exist before the migration rather than being allocated during it."""
+    with open(path, "wb") as f:
+        if written:
+            zeros = bytes(MIB)
+            for _ in range(size // MIB):
+                f.write(zeros)
+        f.truncate(size)
+
+
 def raw_b_work(total, work, fair):
     """The blast again, its receiver doing a `-b` destination's physical work in one thread: 1 MiB units in turn
     into a private mapping (huge pages advised; touched beforehand in the fair race, as a preallocated
@@ -160,12 +171,7 @@ def raw_b_work(total, work, fair):
     if hasattr(mmap, "MADV_HUGEPAGE"):
         area.madvise(mmap.MADV_HUGEPAGE)
     path = os.path.join(work, "blast-disk.img")
-    with open(path, "wb") as f:
-        if fair:
-            # Written whole beforehand, as the race's destination disks are (preallocation=full).
-            zeros = bytes(MIB)
-            for _ in range(half // MIB):
-                f.write(zeros)
+    disk_image(path, half, written=fair)
     if fair:
         for offset in range(0, half, 4096):
             area[offset] = 1
@@ -380,14 +386,8 @@ def run_migration(contender, ram_file, disk_file, work, fair, workload=None, ram
     dst_disk = None
     if disk_file:
         dst_disk = os.path.join(work, tag + "-dst.img")
-        with open(dst_disk, "wb") as f:
-            if fair:
-                # Preallocated as the destination's RAM is (qemu-img's preallocation=full): written whole, so its
-                # blocks and page cache exist before the migration rather than being allocated during it.
-                zeros = bytes(1 << 20)
-                for _ in range(os.path.getsize(disk_file) >> 20):
-                    f.write(zeros)
-            f.truncate(os.path.getsize(disk_file))
+        # Preallocated in the fair race, as the destination's RAM is.
+        disk_image(dst_disk, os.path.getsize(disk_file), written=fair)
     dst = subprocess.Popen(contender.destination(ram_mib, dst_disk, port, fair)
                            + ["-monitor", f"unix:{dst_mon},server=on,wait=off"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=work)
