@@ -122,11 +122,8 @@ extension Workload {
             ramCredit -= Double(GuestRAM.pageSize)
             rng.fill(pageBytes)
             let address = (rng.next() % UInt64(ramPages)) << UInt64(GuestRAM.pageShift)
-            let wrote = control.withLock { mode -> Bool? in
-                guard mode == .running else { return nil }
-                return (try? ram.write(at: address, from: UnsafeRawBufferPointer(pageBytes))) != nil
-            }
-            guard let wrote else { return }
+            let page = UnsafeRawBufferPointer(pageBytes)
+            guard let wrote = whileRunning({ (try? ram.write(at: address, from: page)) != nil }) else { return }
             if wrote { ramWritten.add(UInt64(GuestRAM.pageSize), ordering: .relaxed) }
         }
         while diskCredit >= Double(Workload.blockSize) {
@@ -134,13 +131,15 @@ extension Workload {
             rng.fill(block)
             let drive = drives[Int(rng.next() % UInt64(drives.count))]
             let offset = (rng.next() % (drive.size / UInt64(Workload.blockSize))) * UInt64(Workload.blockSize)
-            let wrote = control.withLock { mode -> Bool? in
-                guard mode == .running else { return nil }
-                return (try? drive.write(at: offset, from: UnsafeRawBufferPointer(block))) != nil
-            }
-            guard let wrote else { return }
+            let extent = UnsafeRawBufferPointer(block)
+            guard let wrote = whileRunning({ (try? drive.write(at: offset, from: extent)) != nil }) else { return }
             if wrote { diskWritten.add(UInt64(Workload.blockSize), ordering: .relaxed) }
         }
+    }
+
+    /// One guest write, under the control lock and only while the guest runs: whether it wrote, nil once stopped.
+    private func whileRunning(_ write: () -> Bool) -> Bool? {
+        control.withLock { mode in mode == .running ? write() : nil }
     }
 }
 
