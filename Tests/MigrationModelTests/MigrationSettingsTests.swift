@@ -1,4 +1,5 @@
 import MigrationModel
+import QObject
 import Testing
 
 @Suite struct MigrationCapabilitiesTests {
@@ -91,6 +92,32 @@ import Testing
         }
         #expect(p == MigrationParameters())
         #expect(MigrationSettingError("a", hint: "b").description == "a\nb")
+    }
+
+    /// migrate_params_check names the first failure in its own order, not the schema's: with every member out of
+    /// range at once, each is reported in turn as the ones before it are dropped.
+    @Test func rangeErrorsInQEMUsOrder() {
+        let bad: [(String, QValue, String)] = [
+            ("compress-level", .int(10), "compress_level"), ("compress-threads", .int(0), "compress_threads"),
+            ("decompress-threads", .int(0), "decompress_threads"),
+            ("throttle-trigger-threshold", .int(0), "throttle_trigger_threshold"),
+            ("cpu-throttle-initial", .int(100), "cpu_throttle_initial"),
+            ("cpu-throttle-increment", .int(0), "cpu_throttle_increment"),
+            ("downtime-limit", .int(2_000_001), "downtime_limit"), ("multifd-channels", .int(0), "multifd_channels"),
+            ("xbzrle-cache-size", .int(1000), "xbzrle_cache_size"), ("max-cpu-throttle", .int(100), "max_cpu_throttle"),
+            ("announce-initial", .int(100_001), "announce_initial"), ("announce-max", .int(100_001), "announce_max"),
+            ("announce-rounds", .int(1001), "announce_rounds"), ("announce-step", .int(0), "announce_step"),
+        ]
+        var p = MigrationParameters()
+        for i in bad.indices {
+            let request = QDict(bad[i...].map { ($0.0, $0.1) })
+            #expect {
+                try p.set(qmp: request) { _ in [] }
+            } throws: { error in
+                (error as? MigrationSettingError)?.message.hasPrefix("Parameter '\(bad[i].2)' expects ") == true
+            }
+        }
+        #expect(p == MigrationParameters())
     }
 
     @Test func oldSpellingsAndCompletion() throws {
