@@ -1,9 +1,10 @@
 public import QObject
 
 /// One migration parameter, a row of `MigrationParameter.table`: its name, the QEMU releases that have it, its
-/// type (and where `MigrationParameters` keeps it), its default as query-migrate-parameters gives it, and its line
-/// in `info migrate_parameters`. What each type means for HMP, QMP and the listing is written once, here; the
-/// rest (names, completion, `set`, query-migrate-parameters both ways, migrate-set-parameters) comes from the rows.
+/// type (and where `MigrationParameters` keeps it), its default as query-migrate-parameters gives it, its line in
+/// `info migrate_parameters` and the range migrate_params_check allows it. What each type means for HMP, QMP and
+/// the listing is written once, here; the rest (names, completion, `set`, query-migrate-parameters both ways,
+/// migrate-set-parameters, the check) comes from the rows.
 public struct MigrationParameter: Sendable {
     public typealias Field<Value> = any WritableKeyPath<MigrationParameters, Value> & Sendable
 
@@ -24,6 +25,19 @@ public struct MigrationParameter: Sendable {
         case unkept
     }
 
+    /// What migrate_params_check allows a number member, and QEMU's words for the rest (`Parameter 'x_y' expects
+    /// …`). `order` is the member's place in that function: of two failures the first there is the one reported.
+    struct ValueRange: Sendable {
+        let order: Int
+        let expects: String
+        /// The member's value and the whole set, for the one rule that crosses members.
+        let allows: @Sendable (UInt64, MigrationParameters) -> Bool
+
+        static func within(_ order: Int, _ bounds: ClosedRange<UInt64>, _ expects: String) -> ValueRange {
+            ValueRange(order: order, expects: expects) { n, _ in bounds.contains(n) }
+        }
+    }
+
     public let name: String
     public let kind: Kind
     /// nil for block-bitmap-mapping, absent until set.
@@ -34,9 +48,11 @@ public struct MigrationParameter: Sendable {
     let infoLine: Int?
     /// What follows the value there (` ms`).
     let unit: String
+    let range: ValueRange?
 
     init(
-        _ name: String, _ kind: Kind, _ defaultValue: QValue?, removedIn: Int? = nil, infoLine: Int?, unit: String = ""
+        _ name: String, _ kind: Kind, _ defaultValue: QValue?, removedIn: Int? = nil, infoLine: Int?, unit: String = "",
+        range: ValueRange? = nil
     ) {
         self.name = name
         self.kind = kind
@@ -44,6 +60,7 @@ public struct MigrationParameter: Sendable {
         self.releases = QEMUReleases(removedIn: removedIn)
         self.infoLine = infoLine
         self.unit = unit
+        self.range = range
     }
 
     public static func named(_ name: String) -> MigrationParameter? {
@@ -52,6 +69,9 @@ public struct MigrationParameter: Sendable {
 
     /// The rows `info migrate_parameters` prints a line for, in its order.
     public static let infoRows = table.filter { $0.infoLine != nil }.sorted { ($0.infoLine ?? 0) < ($1.infoLine ?? 0) }
+
+    /// The rows migrate_params_check checks, in its order.
+    static let rangedRows = table.filter { $0.range != nil }.sorted { ($0.range?.order ?? 0) < ($1.range?.order ?? 0) }
 
     /// `migrate_set_parameter NAME VALUE` for this row, as QEMU 7.2's string input visitor reads VALUE.
     func parse(_ value: String, into p: inout MigrationParameters) throws(MigrationSettingError) {
@@ -131,6 +151,12 @@ public struct MigrationParameter: Sendable {
         case .bitmapMapping: p.blockBitmapMapping.map { .list($0.map(\.qmpValue)) }
         case .unkept: defaultValue
         }
+    }
+
+    /// migrate_params_check's test of this row, which names the member with underscores.
+    func check(_ p: MigrationParameters) throws(MigrationSettingError) {
+        guard let range, let n = qmpValue(p)?.uint, !range.allows(n, p) else { return }
+        throw .expects(name.replacing("-", with: "_"), range.expects)
     }
 
     /// Its line in `info migrate_parameters` as QEMU 7.2 prints it, before the terminal makes it printable.

@@ -34,36 +34,9 @@ extension MigrationParameters {
     }
 
     /// migrate_params_check: the whole set must make sense, so one change can fail on another's account
-    /// (max-cpu-throttle must stay at or above cpu-throttle-initial). Names are QEMU's, with underscores.
+    /// (max-cpu-throttle must stay at or above cpu-throttle-initial). The ranges are the table's.
     func check() throws(MigrationSettingError) {
-        if compressLevel > 9 { throw .expects("compress_level", "a value between 0 and 9") }
-        if compressThreads < 1 { throw .expects("compress_threads", "a value between 1 and 255") }
-        if decompressThreads < 1 { throw .expects("decompress_threads", "a value between 1 and 255") }
-        if throttleTriggerThreshold < 1 || throttleTriggerThreshold > 100 {
-            throw .expects("throttle_trigger_threshold", "an integer in the range of 1 to 100")
-        }
-        if cpuThrottleInitial < 1 || cpuThrottleInitial > 99 {
-            throw .expects("cpu_throttle_initial", "an integer in the range of 1 to 99")
-        }
-        if cpuThrottleIncrement < 1 || cpuThrottleIncrement > 99 {
-            throw .expects("cpu_throttle_increment", "an integer in the range of 1 to 99")
-        }
-        if downtimeLimit > 2_000_000 {
-            throw .expects("downtime_limit", "an integer in the range of 0 to (2000 * 1000) ms")
-        }
-        if multifdChannels < 1 { throw .expects("multifd_channels", "a value between 1 and 255") }
-        if xbzrleCacheSize < 4096 || xbzrleCacheSize.nonzeroBitCount != 1 {
-            throw .expects("xbzrle_cache_size", "a power of two no less than the target page size")
-        }
-        if maxCPUThrottle < cpuThrottleInitial || maxCPUThrottle > 99 {
-            throw .expects("max_cpu_throttle", "an integer in the range of cpu_throttle_initial to 99")
-        }
-        if announceInitial > 100_000 { throw .expects("announce_initial", "a value between 0 and 100000") }
-        if announceMax > 100_000 { throw .expects("announce_max", "a value between 0 and 100000") }
-        if announceRounds > 1000 { throw .expects("announce_rounds", "a value between 0 and 1000") }
-        if announceStep < 1 || announceStep > 10000 {
-            throw .expects("announce_step", "a value between 0 and 10000")
-        }
+        for row in MigrationParameter.rangedRows { try row.check(self) }
     }
 
     /// The string visitor's size: bytes by default, suffixes allowed.
