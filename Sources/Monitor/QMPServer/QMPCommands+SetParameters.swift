@@ -5,18 +5,14 @@ import QObject
 /// migrate-set-parameters as QEMU 7.2's qmp_migrate_set_parameters, read through the parameters' rows
 /// (MigrationParameters.set(qmp:)): a request changes everything it names or nothing.
 extension QMPCommands {
-    static func setParameters(_ call: QMPCall) throws(QMPCommandError) {
+    static func setParameters(_ call: QMPCall) throws(QMPCommandError) -> QValue {
         var next = call.backend.migrationParameters
         do throws(MigrationSettingError) {
             try next.set(qmp: call.arguments, mapping: bitmapMapping)
         } catch {
             throw .generic(error.message)
         }
-        do throws(BackendError) {
-            try call.backend.setMigrationParameters(next)
-        } catch {
-            throw backendError(error)
-        }
+        return try call.run(call.backend.setMigrationParameters(next))
     }
 
     /// block-bitmap-mapping as the visitor and check_dirty_bitmap_mig_alias_map read it. The built-in machine

@@ -47,6 +47,17 @@ struct QMPCall {
     let events: QMPEvents
     /// nil for a client that cannot pass descriptors (tcp).
     var client: (any QMPDescriptorSource)? = nil
+
+    /// Runs a backend call that only succeeds or fails: its error is the command's GenericError, its success
+    /// the empty reply.
+    func run(_ call: @autoclosure () throws(BackendError) -> Void) throws(QMPCommandError) -> QValue {
+        do throws(BackendError) {
+            try call()
+        } catch {
+            throw .generic(error.message)
+        }
+        return .dict(QDict())
+    }
 }
 
 typealias QMPHandler = @Sendable (QMPCall) throws(QMPCommandError) -> QValue
@@ -89,24 +100,13 @@ enum QMPCommands {
         }
     }
 
-    static func backendError(_ error: BackendError) -> QMPCommandError { .generic(error.message) }
-
     /// hmp's commands, in the order QEMU 7.2's query-commands lists them (its registration order).
     static let table: [QMPCommand] = [
         QMPCommand(name: "closefd", parameters: [QMPParameter("fdname", .string, optional: false)]) {
             call throws(QMPCommandError) in
-            do throws(BackendError) {
-                try call.backend.closeDescriptor(named: call.arguments.string("fdname") ?? "")
-            } catch {
-                throw backendError(error)
-            }
-            return .dict(QDict())
+            try call.run(call.backend.closeDescriptor(named: call.arguments.string("fdname") ?? ""))
         },
-        QMPCommand(name: "getfd", parameters: [QMPParameter("fdname", .string, optional: false)]) {
-            call throws(QMPCommandError) in
-            try getfd(call)
-            return .dict(QDict())
-        },
+        QMPCommand(name: "getfd", parameters: [QMPParameter("fdname", .string, optional: false)], handler: getfd),
         QMPCommand(
             name: "human-monitor-command",
             parameters: [QMPParameter("command-line", .string, optional: false), QMPParameter("cpu-index", .integer)],
@@ -118,30 +118,13 @@ enum QMPCommands {
             }
             return .string(humanMonitorCommand(call.arguments.string("command-line") ?? "", dispatcher: call.dispatcher))
         },
-        QMPCommand(name: "cont", parameters: []) { call throws(QMPCommandError) in
-            do throws(BackendError) {
-                try call.backend.cont()
-            } catch {
-                throw backendError(error)
-            }
-            return .dict(QDict())
-        },
-        QMPCommand(name: "stop", parameters: []) { call throws(QMPCommandError) in
-            do throws(BackendError) {
-                try call.backend.stop()
-            } catch {
-                throw backendError(error)
-            }
-            return .dict(QDict())
-        },
+        QMPCommand(name: "cont", parameters: []) { call throws(QMPCommandError) in try call.run(call.backend.cont()) },
+        QMPCommand(name: "stop", parameters: []) { call throws(QMPCommandError) in try call.run(call.backend.stop()) },
         QMPCommand(name: "query-name", parameters: []) { call in
             call.backend.name.map { ["name": .string($0)] } ?? .dict(QDict())
         },
         // The session itself sends SHUTDOWN before this reply and then hangs up (QMPSession).
-        QMPCommand(name: "quit", parameters: []) { call in
-            call.backend.quit()
-            return .dict(QDict())
-        },
+        QMPCommand(name: "quit", parameters: []) { call throws(QMPCommandError) in try call.run(call.backend.quit()) },
         QMPCommand(name: "query-commands", parameters: []) { _ in
             .list(table.map { .dict(["name": .string($0.name)]) })
         },
@@ -149,12 +132,7 @@ enum QMPCommands {
         QMPCommand(name: "qmp_capabilities", parameters: [QMPParameter("enable", .array)]) { _ in .dict(QDict()) },
         QMPCommand(name: "migrate-incoming", parameters: [QMPParameter("uri", .string, optional: false)]) {
             call throws(QMPCommandError) in
-            do throws(BackendError) {
-                try call.backend.startIncoming(uri: call.arguments.string("uri") ?? "")
-            } catch {
-                throw backendError(error)
-            }
-            return .dict(QDict())
+            try call.run(call.backend.startIncoming(uri: call.arguments.string("uri") ?? ""))
         },
         QMPCommand(
             name: "migrate",
@@ -162,36 +140,25 @@ enum QMPCommands {
                          QMPParameter("inc", .boolean), QMPParameter("detach", .boolean), QMPParameter("resume", .boolean)]
         ) { call throws(QMPCommandError) in
             // QMP's migrate always returns at once: the migration goes on, as detached.
-            do throws(BackendError) {
-                _ = try call.backend.migrate(
+            try call.run(
+                _ = call.backend.migrate(
                     uri: call.arguments.string("uri") ?? "", blk: call.arguments.bool("blk") ?? false,
                     inc: call.arguments.bool("inc") ?? false, resume: call.arguments.bool("resume") ?? false,
-                    detach: true, onFinish: { _ in })
-            } catch {
-                throw backendError(error)
-            }
-            return .dict(QDict())
+                    detach: true, onFinish: { _ in }))
         },
-        QMPCommand(name: "migrate_cancel", parameters: []) { call in
-            call.backend.cancelMigration()
-            return .dict(QDict())
+        QMPCommand(name: "migrate_cancel", parameters: []) { call throws(QMPCommandError) in
+            try call.run(call.backend.cancelMigration())
         },
         QMPCommand(name: "query-migrate-parameters", parameters: []) { call in
             .dict(call.backend.migrationParameters.queryParametersReply)
         },
-        QMPCommand(name: "migrate-set-parameters", parameters: nil) { call throws(QMPCommandError) in
-            try setParameters(call)
-            return .dict(QDict())
-        },
+        QMPCommand(name: "migrate-set-parameters", parameters: nil, handler: setParameters),
         QMPCommand(name: "query-migrate-capabilities", parameters: []) { call in
             call.backend.migrationCapabilities.queryCapabilitiesReply
         },
         QMPCommand(
-            name: "migrate-set-capabilities", parameters: [QMPParameter("capabilities", .array, optional: false)]
-        ) { call throws(QMPCommandError) in
-            try setCapabilities(call)
-            return .dict(QDict())
-        },
+            name: "migrate-set-capabilities", parameters: [QMPParameter("capabilities", .array, optional: false)],
+            handler: setCapabilities),
         QMPCommand(name: "query-migrate", parameters: []) { call in .dict(call.backend.migrationInfo.queryMigrateReply) },
         QMPCommand(name: "query-block", parameters: []) { call in
             .list(call.backend.blockDevices.enumerated().map { $1.queryBlockEntry(index: $0) })
@@ -221,7 +188,7 @@ enum QMPCommands {
 
     /// QEMU's qmp_getfd: the descriptor the client passed names itself `fdname`, for `migrate fd:NAME`; a name
     /// starting with a digit would read as a descriptor number, so it is refused and the descriptor closed.
-    private static func getfd(_ call: QMPCall) throws(QMPCommandError) {
+    private static func getfd(_ call: QMPCall) throws(QMPCommandError) -> QValue {
         guard let descriptor = call.client?.takeReceivedDescriptor() else {
             throw .generic("No file descriptor supplied via SCM_RIGHTS")
         }
@@ -230,14 +197,10 @@ enum QMPCommands {
             Descriptor.close(descriptor)
             throw .generic("Parameter 'fdname' expects a name not starting with a digit")
         }
-        do throws(BackendError) {
-            try call.backend.name(descriptor: descriptor, as: name)
-        } catch {
-            throw backendError(error)
-        }
+        return try call.run(call.backend.name(descriptor: descriptor, as: name))
     }
 
-    private static func setCapabilities(_ call: QMPCall) throws(QMPCommandError) {
+    private static func setCapabilities(_ call: QMPCall) throws(QMPCommandError) -> QValue {
         let entries = call.arguments["capabilities"]?.list ?? []
         var settings: [(String, Bool)] = []
         for (index, entry) in entries.enumerated() {
@@ -264,12 +227,7 @@ enum QMPCommands {
             }
             settings.append((name, on))
         }
-        for (name, on) in settings {
-            do throws(BackendError) {
-                try call.backend.setMigrationCapability(name: name, on: on)
-            } catch {
-                throw backendError(error)
-            }
-        }
+        for (name, on) in settings { _ = try call.run(call.backend.setMigrationCapability(name: name, on: on)) }
+        return .dict(QDict())
     }
 }
