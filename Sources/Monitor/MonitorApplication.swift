@@ -101,6 +101,11 @@ public final class MonitorApplication {
     /// A part that could not start: its line for stderr.
     private struct StartFailure: Error {
         let message: String
+
+        /// Runs `body`; its failure becomes the part's, in that error's own words.
+        static func describing<T>(_ body: () throws -> T) throws(StartFailure) -> T {
+            do { return try body() } catch { throw StartFailure(message: "\(error)") }
+        }
     }
 
     /// How each part that started stops, in the order they started.
@@ -144,30 +149,23 @@ public final class MonitorApplication {
 
     private func startDemoDestination(_ local: LocalBackend) throws(StartFailure) {
         guard let address = demoDestination else { return }
-        do throws(DemoDestination.Failure) {
-            let destination = try DemoDestination(
-                address: address, configuration: local.machine.configuration, backend: local, hub: hub)
-            // Ended after the machine, once no migration can still go to it.
-            stops.insert({ destination.stop() }, at: 0)
-            try destination.start()
-            try? FileIO.writeAll(1, destination.introduction + "\n")
-        } catch {
-            throw StartFailure(message: "\(error)")
+        let destination = try StartFailure.describing {
+            try DemoDestination(address: address, configuration: local.machine.configuration, backend: local, hub: hub)
         }
+        // Ended after the machine, once no migration can still go to it.
+        stops.insert({ destination.stop() }, at: 0)
+        try StartFailure.describing { try destination.start() }
+        try? FileIO.writeAll(1, destination.introduction + "\n")
     }
 
     private func startSocketServers() throws(StartFailure) -> [SocketMonitorServer] {
         var servers: [SocketMonitorServer] = []
         for case .unixSocket(let path, let wait) in endpoints {
-            do {
-                let server = try SocketMonitorServer(path: path, dispatcher: dispatcher)
-                stops.append { server.remove() }
-                if wait { server.acceptFirstClient() }
-                server.start()
-                servers.append(server)
-            } catch {
-                throw StartFailure(message: "\(error)")
-            }
+            let server = try StartFailure.describing { try SocketMonitorServer(path: path, dispatcher: dispatcher) }
+            stops.append { server.remove() }
+            if wait { server.acceptFirstClient() }
+            server.start()
+            servers.append(server)
         }
         return servers
     }
@@ -176,14 +174,12 @@ public final class MonitorApplication {
         let events = QMPEvents(dispatcher: dispatcher)
         var servers: [QMPServer] = []
         for case .qmp(let address, let pretty) in endpoints {
-            do throws(SystemError) {
-                let server = try QMPServer(address: address, pretty: pretty, dispatcher: dispatcher, events: events)
-                stops.append { server.remove() }
-                server.start()
-                servers.append(server)
-            } catch {
-                throw StartFailure(message: "\(error)")
+            let server = try StartFailure.describing {
+                try QMPServer(address: address, pretty: pretty, dispatcher: dispatcher, events: events)
             }
+            stops.append { server.remove() }
+            server.start()
+            servers.append(server)
         }
         guard !servers.isEmpty else { return servers }
         events.startWatching()

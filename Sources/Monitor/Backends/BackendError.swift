@@ -8,4 +8,9 @@ struct BackendError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     var description: String { message }
+
+    /// Runs `body`; its failure, of whatever type, becomes the backend's in that error's own words.
+    static func describing<T>(_ body: () throws -> T) throws(BackendError) -> T {
+        do { return try body() } catch { throw BackendError("\(error)") }
+    }
 }

@@ -64,11 +64,7 @@ final class LocalBackend: MonitorBackend, Sendable {
     }
 
     func cont() throws(BackendError) {
-        do {
-            try machine.start()
-        } catch {
-            throw BackendError("\(error)")
-        }
+        try BackendError.describing { try machine.start() }
     }
 
     /// The built-in drives have no removable devices; nodes are numbered from #block101 as QEMU's first ones.
@@ -88,11 +84,7 @@ final class LocalBackend: MonitorBackend, Sendable {
     }
 
     func pmemsave(address: UInt64, size: UInt64, path: String) throws(BackendError) {
-        do {
-            try machine.pmemsave(address: address, size: size, path: path)
-        } catch {
-            throw BackendError("\(error)")
-        }
+        try BackendError.describing { try machine.pmemsave(address: address, size: size, path: path) }
     }
 
     var migrationInfo: MigrationInfo { migration.info }
@@ -172,11 +164,7 @@ final class LocalBackend: MonitorBackend, Sendable {
     private func updateParameters(
         _ body: (inout MigrationParameters) throws(MigrationSettingError) -> Void
     ) throws(BackendError) {
-        do throws(MigrationSettingError) {
-            try migration.updateParameters(body)
-        } catch {
-            throw BackendError("\(error)")
-        }
+        try BackendError.describing { try migration.updateParameters(body) }
     }
 
     func setMigrationParameters(_ parameters: MigrationParameters) throws(BackendError) {
@@ -198,11 +186,7 @@ final class LocalBackend: MonitorBackend, Sendable {
     var migrationCapabilityNames: [String] { MigrationCapabilities.names }
 
     func setMigrationCapability(name: String, on: Bool) throws(BackendError) {
-        do throws(MigrationSettingError) {
-            try migration.setCapability(name: name, on: on)
-        } catch {
-            throw BackendError("\(error)")
-        }
+        try BackendError.describing { try migration.setCapability(name: name, on: on) }
     }
 
     func name(descriptor: Int32, as name: String) {

@@ -250,11 +250,7 @@ final class QMPBackend: MonitorBackend, @unchecked Sendable {
 
     func setMigrationDowntime(seconds: Double) throws(BackendError) {
         var parameters = MigrationParameters()
-        do {
-            try parameters.setDowntime(seconds: seconds)
-        } catch {
-            throw BackendError("\(error)")
-        }
+        try BackendError.describing { try parameters.setDowntime(seconds: seconds) }
         try call("migrate-set-parameters", ["downtime-limit": .uint(parameters.downtimeLimit)])
     }
 
