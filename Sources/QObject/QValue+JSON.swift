@@ -23,36 +23,41 @@ extension QValue {
     /// printable ASCII as an upper-case `\uXXXX` escape (surrogate pairs beyond the BMP).
     public var json: String {
         var out = ""
-        writeJSON(into: &out)
+        writeJSON(into: &out, indent: nil)
         return out
     }
 
-    func writeJSON(into out: inout String) {
+    /// QEMU's to_json: compact with `indent` nil, else pretty from that level (see `prettyJSON`).
+    func writeJSON(into out: inout String, indent: Int?) {
+        let inner = indent.map { $0 + 1 }
+        /// What goes before the element at `i`: `, ` between compact ones; a comma, then a new line, pretty.
+        func separate(_ i: Int) {
+            if let inner {
+                out += i > 0 ? "," : ""
+                Self.newline(&out, inner)
+            } else if i > 0 {
+                out += ", "
+            }
+        }
         switch self {
         case .list(let items):
             out += "["
             for (i, item) in items.enumerated() {
-                if i > 0 { out += ", " }
-                item.writeJSON(into: &out)
+                separate(i)
+                item.writeJSON(into: &out, indent: inner)
             }
+            if let indent { Self.newline(&out, indent) }
             out += "]"
         case .dict(let dict):
             out += "{"
             for (i, entry) in dict.entries.enumerated() {
-                if i > 0 { out += ", " }
+                separate(i)
                 QValue.writeJSONString(entry.key, into: &out)
                 out += ": "
-                entry.value.writeJSON(into: &out)
+                entry.value.writeJSON(into: &out, indent: inner)
             }
+            if let indent { Self.newline(&out, indent) }
             out += "}"
-        default:
-            writeScalarJSON(into: &out)
-        }
-    }
-
-    /// A value that holds no others, as QEMU's to_json writes it.
-    func writeScalarJSON(into out: inout String) {
-        switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .int(let i): out += String(i)
@@ -62,7 +67,6 @@ extension QValue {
             // 1.0). An id of 1e999999 parses to infinity, which QEMU 7.2 echoes as `inf`: not JSON, but its reply.
             out += String(g17: d)
         case .string(let s): QValue.writeJSONString(s, into: &out)
-        case .list, .dict: writeJSON(into: &out)
         }
     }
 

@@ -6,39 +6,12 @@ extension QValue {
     /// spells them. On the wire QEMU's monitor turns every `\n` into `\r\n` and ends the message with one more.
     public var prettyJSON: String {
         var out = ""
-        writePrettyJSON(into: &out, indent: 0)
+        writeJSON(into: &out, indent: 0)
         return out
     }
 
-    private func writePrettyJSON(into out: inout String, indent: Int) {
-        switch self {
-        case .list(let items):
-            out += "["
-            for (i, item) in items.enumerated() {
-                out += i > 0 ? "," : ""
-                Self.newline(&out, indent + 1)
-                item.writePrettyJSON(into: &out, indent: indent + 1)
-            }
-            Self.newline(&out, indent)
-            out += "]"
-        case .dict(let dict):
-            out += "{"
-            for (i, entry) in dict.entries.enumerated() {
-                out += i > 0 ? "," : ""
-                Self.newline(&out, indent + 1)
-                Self.writeJSONString(entry.key, into: &out)
-                out += ": "
-                entry.value.writePrettyJSON(into: &out, indent: indent + 1)
-            }
-            Self.newline(&out, indent)
-            out += "}"
-        default:
-            writeScalarJSON(into: &out)
-        }
-    }
-
     /// QEMU's json_pretty_newline: `\n` and four spaces a level.
-    private static func newline(_ out: inout String, _ indent: Int) {
+    static func newline(_ out: inout String, _ indent: Int) {
         out += "\n" + String(repeating: " ", count: indent * 4)
     }
 }
