@@ -29,6 +29,12 @@ public enum ArgKind: Sendable, Equatable {
     case flag(Character)
     /// `-xs`: a flag that takes a string value.
     case flagWithValue(Character)
+
+    /// The kinds a letter names alone, by their letter.
+    static let letters: [Character: ArgKind] = [
+        "s": .string, "S": .restOfLine, "F": .filename, "B": .blockDevice, "O": .options, "i": .int32, "l": .long,
+        "M": .megabytes, "o": .size, "T": .seconds, "b": .bool, "/": .format,
+    ]
 }
 
 /// One `name:TYPE` entry of an args_type string.

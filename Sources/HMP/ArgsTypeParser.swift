@@ -29,21 +29,8 @@ public enum ArgsTypeParser {
         }
 
         type.removeFirst()
-        let kind: ArgKind
-        switch letter {
-        case "s": kind = .string
-        case "S": kind = .restOfLine
-        case "F": kind = .filename
-        case "B": kind = .blockDevice
-        case "O": kind = .options
-        case "i": kind = .int32
-        case "l": kind = .long
-        case "M": kind = .megabytes
-        case "o": kind = .size
-        case "T": kind = .seconds
-        case "b": kind = .bool
-        case "/": kind = .format
-        default: throw Malformed(description: "unknown type '\(letter)' in '\(entry)'")
+        guard let kind = ArgKind.letters[letter] else {
+            throw Malformed(description: "unknown type '\(letter)' in '\(entry)'")
         }
         switch type {
         case []: return ArgSpec(name: name, kind: kind, optional: false)
