@@ -56,23 +56,19 @@ final class QMPBackend: MonitorBackend, @unchecked Sendable {
         self.ended = ended
         self.destinationAddress = destinationAddress
         let stop = Self.stopWaiting(hub: hub)
-        do throws(QMPError) {
-            client = try QMPClient.open(address, loop: hub.loop, timeout: Self.answerMilliseconds, stopWaiting: stop)
-        } catch {
-            throw .source(error)
-        }
-        greeting = client.greeting ?? QMPGreeting(major: 0, minor: 0, micro: 0, package: "", capabilities: [])
         let relay = BackendEventRelay(loop: hub.loop)
         events = relay
-        client.onEvents = { arrived in
-            for event in arrived { relay.record(BackendEvent(event, fromQEMU: true)) }
-            relay.deliver()
-        }
         do throws(QMPError) {
+            client = try QMPClient.open(address, loop: hub.loop, timeout: Self.answerMilliseconds, stopWaiting: stop)
+            client.onEvents = { arrived in
+                for event in arrived { relay.record(BackendEvent(event, fromQEMU: true)) }
+                relay.deliver()
+            }
             features = try QEMUFeatures.learn(from: client, timeout: Self.answerMilliseconds, stopWaiting: stop)
         } catch {
             throw .source(error)
         }
+        greeting = client.greeting ?? QMPGreeting(major: 0, minor: 0, micro: 0, package: "", capabilities: [])
         do throws(QMPError) {
             destination = try destinationAddress.map { address throws(QMPError) in
                 try QMPClient.open(address, loop: hub.loop, timeout: Self.answerMilliseconds, stopWaiting: stop)
