@@ -93,9 +93,10 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
         latest.status = .setup
         latest.ram.total = memory
         latest.ram.remaining = memory
-        let total = disks.reduce(0) { $0 &+ $1.size }
-        latest.disk = MigrationInfo.DiskStatistics(transferred: 0, remaining: total, total: total)
+        latest.disk = MigrationInfo.DiskStatistics(transferred: 0, remaining: diskBytes, total: diskBytes)
     }
+
+    private var diskBytes: UInt64 { disks.reduce(0) { $0 &+ $1.size } }
 
     // MARK: Before anything starts
 
@@ -352,11 +353,10 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
     }
 
     private func updateDiskFigures() {
-        let total = disks.reduce(0) { $0 &+ $1.size }
         let done = progress.values.reduce(UInt64(0)) { $0 &+ min($1.offset, $1.length) }
         let left = progress.values.reduce(UInt64(0)) { $0 &+ ($1.length &- min($1.offset, $1.length)) }
         latest.disk = MigrationInfo.DiskStatistics(
-            transferred: done, remaining: progress.isEmpty ? total : left, total: total)
+            transferred: done, remaining: progress.isEmpty ? diskBytes : left, total: diskBytes)
         // While the mirrors run they are the migration's traffic: their rate is what the status line shows.
         // A rate-limited mirror moves in bursts of its buffer: the rate is taken over the last 3 s or more.
         let now = Clock.milliseconds()
@@ -404,8 +404,7 @@ final class StorageMigration: MigrationHandle, @unchecked Sendable {
         phase = .finishing
         var final = info
         final.totalTime = Clock.milliseconds() - startedAt
-        let total = disks.reduce(0) { $0 &+ $1.size }
-        final.disk = MigrationInfo.DiskStatistics(transferred: total, remaining: 0, total: total)
+        final.disk = MigrationInfo.DiskStatistics(transferred: diskBytes, remaining: 0, total: diskBytes)
         send(destination, "nbd-server-stop", nil) { [self] _ in
             serverStarted = false
             restoreCapability { [self] in end(final) }
