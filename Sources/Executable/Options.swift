@@ -71,9 +71,8 @@ let hmpVersion = "0.1.0"
 extension Options {
     /// The machine these options describe; every value is checked here, before anything is opened.
     func machineConfiguration() throws(MachineError) -> MachineConfiguration {
-        var drives: [DriveConfiguration] = []
-        for (index, text) in self.drives.enumerated() {
-            drives.append(try DriveConfiguration.parse(text, index: index))
+        let drives = try self.drives.enumerated().map { index, text throws(MachineError) in
+            try DriveConfiguration.parse(text, index: index)
         }
         return MachineConfiguration(
             ramSize: try MachineConfiguration.parseRAMSize(memory ?? "128M"),
@@ -91,18 +90,12 @@ extension Options {
 extension Options {
     /// The built-in machine's options that were given: with --connect there is no such machine to apply them to.
     var machineOptionsGiven: [String] {
-        var given: [String] = []
-        if memory != nil { given.append("-m") }
-        if memPath != nil { given.append("-mem-path") }
-        if memPrealloc { given.append("-mem-prealloc") }
-        if !drives.isEmpty { given.append("-drive") }
-        if startPaused { given.append("-S") }
-        if name != nil { given.append("-name") }
-        if workload != nil { given.append("-workload") }
-        if incoming != nil { given.append("-incoming") }
-        if !devices.isEmpty { given.append("-device") }
-        if demoDestination != nil { given.append("--demo-destination") }
-        return given
+        let options = [
+            ("-m", memory != nil), ("-mem-path", memPath != nil), ("-mem-prealloc", memPrealloc),
+            ("-drive", !drives.isEmpty), ("-S", startPaused), ("-name", name != nil), ("-workload", workload != nil),
+            ("-incoming", incoming != nil), ("-device", !devices.isEmpty), ("--demo-destination", demoDestination != nil),
+        ]
+        return options.filter(\.1).map(\.0)
     }
 }
 
