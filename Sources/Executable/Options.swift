@@ -93,7 +93,8 @@ extension Options {
         let options = [
             ("-m", memory != nil), ("-mem-path", memPath != nil), ("-mem-prealloc", memPrealloc),
             ("-drive", !drives.isEmpty), ("-S", startPaused), ("-name", name != nil), ("-workload", workload != nil),
-            ("-incoming", incoming != nil), ("-device", !devices.isEmpty), ("--demo-destination", demoDestination != nil),
+            ("-incoming", incoming != nil), ("-device", !devices.isEmpty),
+            ("--demo-destination", demoDestination != nil),
         ]
         return options.filter(\.1).map(\.0)
     }
