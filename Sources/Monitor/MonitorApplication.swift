@@ -154,7 +154,7 @@ public final class MonitorApplication {
         }
         // Ended after the machine, once no migration can still go to it.
         stops.insert({ destination.stop() }, at: 0)
-        try StartFailure.describing { try destination.start() }
+        destination.start()
         try? FileIO.writeAll(1, destination.introduction + "\n")
     }
 

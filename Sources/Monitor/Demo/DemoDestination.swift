@@ -80,7 +80,7 @@ final class DemoDestination {
 
     /// Starts the first destination, once it listens, and watches the migrations from the loop. A destination that
     /// cannot start (its port is taken) is retried with a growing pause, said once in the introduction.
-    func start() throws(Failure) {
+    func start() {
         do throws(Failure) {
             listening = try spawn()
         } catch {
