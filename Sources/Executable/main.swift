@@ -10,6 +10,11 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
+/// `body`'s value; its error, if any, fails start-up in that error's own words.
+func orFail<T>(_ body: () throws -> T) -> T {
+    do { return try body() } catch { fail("\(error)") }
+}
+
 let options: Options
 do {
     options = try Options.parse()
@@ -37,40 +42,21 @@ if let address = options.connect {
     if let first = options.machineOptionsGiven.first {
         fail("\(first) is an option of the built-in machine; with --connect, the QEMU at \(address) has its own")
     }
-    let endpoints: [MonitorEndpoint]
-    do {
-        endpoints = try options.monitorEndpoints()
-    } catch {
-        fail("\(error)")
+    let endpoints = orFail { try options.monitorEndpoints() }
+    let application = orFail {
+        try MonitorApplication(connectingTo: address, destination: options.destination, endpoints: endpoints)
     }
-    do throws(MonitorApplication.ConnectError) {
-        exit(try MonitorApplication(
-            connectingTo: address, destination: options.destination, endpoints: endpoints
-        ).run())
-    } catch {
-        fail(error.message)
-    }
+    exit(application.run())
 }
 
-let configuration: MachineConfiguration
-let endpoints: [MonitorEndpoint]
-do {
-    configuration = try options.machineConfiguration()
-    endpoints = try options.monitorEndpoints()
-} catch {
-    fail("\(error)")
-}
+let configuration = orFail { try options.machineConfiguration() }
+let endpoints = orFail { try options.monitorEndpoints() }
 
 for device in options.devices where device.split(separator: ",").first != "nomigrate" {
     fail("-device \(device): unknown device; the built-in machine has only 'nomigrate'")
 }
 
-let machine: Machine
-do {
-    machine = try Machine(configuration: configuration)
-} catch {
-    fail("\(error)")
-}
+let machine = orFail { try Machine(configuration: configuration) }
 for _ in options.devices {
     // QEMU's text for a device whose state cannot migrate (qemu_savevm_state_blocked).
     machine.addMigrationBlocker("State blocked by non-migratable device 'nomigrate'")
