@@ -179,11 +179,7 @@ enum QMPCommands {
             _ = watch.detach()
             session.print("terminal does not allow synchronous migration, continuing detached")
         }
-        var text = ""
-        for character in session.capturedText {
-            if character == "\n" { text += "\r\n" } else { text.append(character) }
-        }
-        return text
+        return session.capturedText.replacing("\n", with: "\r\n")
     }
 
     /// QEMU's qmp_getfd: the descriptor the client passed names itself `fdname`, for `migrate fd:NAME`; a name
