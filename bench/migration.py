@@ -339,8 +339,7 @@ class Contender:
 
     def destination(self, ram_mib, disk, port, prealloc):
         if not self.qemu:
-            incoming = "defer" if self.multifd else f"tcp:127.0.0.1:{port}"
-            return self.argv + ["-m", str(ram_mib), "-S", "-incoming", incoming] + \
+            return self.argv + ["-m", str(ram_mib), "-S", "-incoming", f"tcp:127.0.0.1:{port}"] + \
                 (["-mem-prealloc"] if prealloc else []) + self.drive(disk)
         # `defer`: multifd must be on at the destination before it listens; the plain runs take the same path.
         return self.machine(disk) + [
@@ -359,7 +358,7 @@ class Contender:
         return ["-drive", f"file={disk},format=raw,id=drive0,if=none", "-device", "virtio-blk-pci,drive=drive0"]
 
     def prepare(self, src, dst, port):
-        if not self.qemu and not self.multifd:
+        if not self.qemu:
             return
         for monitor in (src, dst):
             if self.multifd:

@@ -5,8 +5,7 @@ public struct MigrationCapability: Sendable {
     public let releases: QEMUReleases
     /// hmp's engine really does what it says (`block` as `migrate -b`; `events`, the MIGRATION and MIGRATION_PASS
     /// events of hmp's QMP server; `auto-converge`, the built-in guest's workload throttled as QEMU throttles
-    /// vCPUs; `multifd`, RAM pages over `multifd-channels` extra sockets in QEMU 7.2's multifd format). Any other may be
-    /// listed and turned off, not turned on.
+    /// vCPUs). Any other may be listed and turned off, not turned on.
     public let honoured: Bool
 
     init(_ name: String, since: Int = 702, removedIn: Int? = nil, honoured: Bool = false) {
@@ -23,7 +22,7 @@ public struct MigrationCapability: Sendable {
         MigrationCapability("compress", removedIn: 901), MigrationCapability("events", honoured: true),
         MigrationCapability("postcopy-ram"), MigrationCapability("x-colo"), MigrationCapability("release-ram"),
         MigrationCapability("block", removedIn: 901, honoured: true), MigrationCapability("return-path"),
-        MigrationCapability("pause-before-switchover"), MigrationCapability("multifd", honoured: true),
+        MigrationCapability("pause-before-switchover"), MigrationCapability("multifd"),
         MigrationCapability("dirty-bitmaps"), MigrationCapability("postcopy-blocktime"),
         MigrationCapability("late-block-activate"), MigrationCapability("x-ignore-shared"),
         MigrationCapability("validate-uuid"), MigrationCapability("background-snapshot"),

@@ -11,10 +11,12 @@ import Synchronization
 public final class WorkerThread<Job: Sendable>: Sendable {
     /// Made with room for `capacity` jobs, so that queueing never allocates.
     private let jobs: Mutex<[Job]>
+    // The semaphores are made in init and destroyed in deinit, which runs once the thread has let go of the
+    // worker; between the two only sem_post/sem_wait touch them, which POSIX makes thread-safe.
     /// Posted per job queued, and once by `stop`.
-    private let queued = ThreadSemaphore()
+    private nonisolated(unsafe) let queued: UnsafeMutablePointer<sem_t>
     /// Free places: posted per job run.
-    private let free: ThreadSemaphore
+    private nonisolated(unsafe) let free: UnsafeMutablePointer<sem_t>
     private let stopping = Atomic<Bool>(false)
     private let thread = Mutex<pthread_t?>(nil)
 
@@ -24,21 +26,31 @@ public final class WorkerThread<Job: Sendable>: Sendable {
         var room: [Job] = []
         room.reserveCapacity(max(1, capacity))
         jobs = Mutex(room)
-        free = ThreadSemaphore(max(1, capacity))
+        queued = .allocate(capacity: 1)
+        free = .allocate(capacity: 1)
+        sem_init(queued, 0, 0)
+        sem_init(free, 0, UInt32(max(1, capacity)))
         guard case .success(let started) = PlatformThread.start({ [self] in body(self) }) else { return nil }
         thread.withLock { $0 = started }
+    }
+
+    deinit {
+        sem_destroy(queued)
+        sem_destroy(free)
+        queued.deallocate()
+        free.deallocate()
     }
 
     /// Queues `job`, waiting while every place is taken; with `waiting` false, only if a place is free at once.
     @discardableResult
     public func submit(_ job: Job, waiting: Bool = true) -> Bool {
         if waiting {
-            free.wait()
-        } else if !free.tryWait() {
+            while sem_wait(free) != 0 {}
+        } else if sem_trywait(free) != 0 {
             return false
         }
         jobs.withLock { $0.append(job) }
-        queued.signal()
+        sem_post(queued)
         return true
     }
 
@@ -48,11 +60,11 @@ public final class WorkerThread<Job: Sendable>: Sendable {
     /// On the worker's thread: runs `handle` on each job in turn until `stop`, after the jobs queued before it.
     public func forEach(_ handle: (Job) -> Void) {
         while true {
-            queued.wait()
+            while sem_wait(queued) != 0 {}
             // Each post follows its append, so no job means stop's post.
             guard let job = jobs.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) else { return }
             handle(job)
-            free.signal()
+            sem_post(free)
         }
     }
 
@@ -60,7 +72,7 @@ public final class WorkerThread<Job: Sendable>: Sendable {
     public func stop() {
         guard let running = thread.withLock({ $0.take() }) else { return }
         stopping.store(true, ordering: .releasing)
-        queued.signal()
+        sem_post(queued)
         pthread_join(running, nil)
     }
 }

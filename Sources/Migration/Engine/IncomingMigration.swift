@@ -19,13 +19,10 @@ public final class IncomingMigration: Sendable {
     /// accepting, then completed or failed.
     private let notify: MigrationEventObserver
     private let progress: Mutex<MigrationInfo>
-    /// With the multifd capability: how many channels carry the RAM pages beside the main stream.
-    private let multifdChannels: Int?
 
     /// Starts listening at once, so that a bad URI or a port in use fails the command that asked.
     public init(
         uri: MigrationURI, machine: Machine, descriptors: (String) -> Int32? = { _ in nil },
-        multifdChannels: Int? = nil,
         report: @escaping @Sendable (String) -> Void,
         notify: @escaping MigrationEventObserver = { _ in },
         onFinish: @escaping @Sendable (MigrationError?) -> Void
@@ -35,8 +32,7 @@ public final class IncomingMigration: Sendable {
         self.report = report
         self.notify = notify
         self.onFinish = onFinish
-        self.multifdChannels = multifdChannels
-        let listening = try Transport.listen(uri, fds: descriptors, connections: 1 + (multifdChannels ?? 0))
+        let listening = try Transport.listen(uri, fds: descriptors)
         listener = Mutex(listening)
         // As fill_destination_migration_info: no status while waiting (QEMU's incoming state is still none), the
         // addresses listened on, and none of the source's figures at any stage.
@@ -67,66 +63,22 @@ public final class IncomingMigration: Sendable {
     }
 
     private func run() {
-        var multifd: MultiFDReceiver?
         do throws(MigrationError) {
             guard let listening = listener.withLock({ $0 }) else { return }
             let channel = try listening.accept(isCancelled: { false })
-            defer { channel.close() }
-            // As QEMU 7.2: the first connection is the main stream, and the load starts once every channel is in.
-            multifd = try acceptMultiFD(listening, main: channel)
             listener.withLock { $0?.close(); $0 = nil }
             enter(.active)
+            defer { channel.close() }
             let file = QEMUFileReader(fileDescriptor: channel.readDescriptor)
-            let loader = SaveVMLoader(machine: machine, multifd: multifd)
-            let sourceState: String?
-            do {
-                sourceState = try loader.load(file, progress: report)
-            } catch {
-                // A channel's failure is why the main stream was shut down under the loader.
-                throw multifd?.failure ?? error
-            }
-            multifd?.finish()
+            let loader = SaveVMLoader(machine: machine)
+            let sourceState = try loader.load(file, progress: report)
             finishLoad(sourceState: sourceState)
             enter(.completed)
             onFinish(nil)
         } catch {
-            multifd?.finish()
             listener.withLock { $0?.close(); $0 = nil }
             enter(.failed, error: error)
             onFinish(error)
-        }
-    }
-
-    /// multifd_recv_new_channel for each channel: accepted, its init packet read, placed by its id.
-    private func acceptMultiFD(
-        _ listening: MigrationListener, main: MigrationChannel
-    ) throws(MigrationError) -> MultiFDReceiver? {
-        guard let count = multifdChannels else { return nil }
-        switch uri {
-        case .tcp, .unix: break
-        default: throw MigrationError("multifd is not supported by current protocol")
-        }
-        var placed = [MigrationChannel?](repeating: nil, count: count)
-        var accepted: [MigrationChannel] = []
-        do throws(MigrationError) {
-            for n in 0..<count {
-                let side = try listening.accept(isCancelled: { false })
-                accepted.append(side)
-                let id: Int
-                do throws(MigrationError) {
-                    let introduction = try MultiFDReceiver.readInit(side.readDescriptor)
-                    id = try MultiFDPacket.channel(fromInit: introduction, channels: count)
-                } catch {
-                    throw error.adding(context: "failed to receive packet via multifd channel \(n)")
-                }
-                guard placed[id] == nil else { throw MigrationError("multifd: received id '\(id)' already setup'") }
-                placed[id] = side
-            }
-            return try MultiFDReceiver(
-                channels: placed.compactMap { $0 }, ram: machine.ram, onFailure: { main.shutdown() })
-        } catch {
-            accepted.forEach { $0.close() }
-            throw error
         }
     }
 

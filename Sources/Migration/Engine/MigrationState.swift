@@ -119,27 +119,13 @@ public final class MigrationState: Sendable {
         } else {
             blockMode = .none
         }
-        let channels = try multifdChannels()
         let migration = OutgoingMigration(
             uri: uri, blockMode: blockMode, machine: machine, settings: live,
-            autoConverge: capabilities["auto-converge"], multifdChannels: channels, descriptors: descriptors,
+            autoConverge: capabilities["auto-converge"], descriptors: descriptors,
             observer: observer, onFinish: onFinish)
         outgoing.withLock { $0 = migration }
         migration.start()
         return migration
-    }
-
-    /// With the multifd capability on, the channels each side opens beside the main stream. hmp's channels carry
-    /// pages as they are: a compression method is refused before anything starts rather than ignored.
-    private func multifdChannels() throws(MigrationError) -> Int? {
-        let (on, parameters) = settings.withLock { ($0.capabilities["multifd"], $0.parameters) }
-        guard on else { return nil }
-        guard parameters.multifdCompression == .none else {
-            throw MigrationError(
-                "multifd-compression \(parameters.multifdCompression.rawValue) is not supported by hmp's built-in "
-                    + "machine: set it to none")
-        }
-        return Int(parameters.multifdChannels)
     }
 
     /// migrate_cancel: silent, and a no-op when nothing runs, as QEMU's.
@@ -169,7 +155,7 @@ public final class MigrationState: Sendable {
         let uri = try MigrationURI(parsing: text, incoming: true)
         // The observer is read at each change: -incoming listens before the QMP server asks to hear of them.
         let migration = try IncomingMigration(
-            uri: uri, machine: machine, descriptors: descriptors, multifdChannels: try multifdChannels(), report: report,
+            uri: uri, machine: machine, descriptors: descriptors, report: report,
             notify: { [weak self] event in self?.observer?(event) }, onFinish: onFinish)
         incoming.withLock { $0 = migration }
         migration.start()

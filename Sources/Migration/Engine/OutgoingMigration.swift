@@ -15,10 +15,6 @@ public final class OutgoingMigration: Sendable {
     private let settings: LiveSettings
     private let progress = Mutex(MigrationInfo())
     private let channel = Mutex<MigrationChannel?>(nil)
-    /// The multifd channels, so that cancel can wake their threads too.
-    private let sideChannels = Mutex<[MigrationChannel]>([])
-    /// With the multifd capability: how many channels carry the RAM pages.
-    private let multifdChannels: Int?
     private let cancelRequested = Atomic<Bool>(false)
     private let startTime = Clock.milliseconds()
     /// Whether auto-converge throttles the guest; capabilities cannot change while a migration runs.
@@ -45,7 +41,7 @@ public final class OutgoingMigration: Sendable {
 
     public init(
         uri: MigrationURI, blockMode: BlockMigrationMode, machine: Machine, settings: LiveSettings,
-        autoConverge: Bool = false, multifdChannels: Int? = nil,
+        autoConverge: Bool = false,
         descriptors: @escaping @Sendable (String) -> Int32? = { _ in nil },
         observer: MigrationEventObserver? = nil,
         onFinish: @escaping @Sendable (MigrationInfo) -> Void
@@ -57,7 +53,6 @@ public final class OutgoingMigration: Sendable {
         self.machine = machine
         self.settings = settings
         self.autoConverge = autoConverge
-        self.multifdChannels = multifdChannels
         self.onFinish = onFinish
         progress.withLock { info in
             info.status = .setup
@@ -108,7 +103,6 @@ public final class OutgoingMigration: Sendable {
         }
         if cancelling { observer?(.status(.cancelling)) }
         channel.withLock { $0?.shutdown() }
-        sideChannels.withLock { $0.forEach { $0.shutdown() } }
     }
 
     private var isCancelled: Bool { cancelRequested.load(ordering: .sequentiallyConsistent) }
@@ -116,16 +110,14 @@ public final class OutgoingMigration: Sendable {
     private func run() {
         // The state the guest was in when stop-and-copy stopped it, so that a failure puts it back exactly.
         var stoppedGuestFrom: RunState?
-        var multifd: MultiFDSender?
         do throws(MigrationError) {
             let connected = try Transport.connect(uri, fds: descriptors, isCancelled: { [weak self] in
                 self?.isCancelled ?? true
             })
             channel.withLock { $0 = connected }
             if isCancelled { throw MigrationError("cancelled") }
-            multifd = try connectMultiFD()
             let file = QEMUFileWriter(fileDescriptor: connected.writeDescriptor, toCommand: connected.isCommand)
-            let saver = SaveVMWriter(machine: machine, blockMode: blockMode, multifd: multifd)
+            let saver = SaveVMWriter(machine: machine, blockMode: blockMode)
             try saver.writeSetup(file)
             // The setup's first bitmap sync is pass 1, which QEMU reports before the status turns active.
             publish(saver)
@@ -140,7 +132,6 @@ public final class OutgoingMigration: Sendable {
             try iterateUntilConverged(saver, file)
             stoppedGuestFrom = machine.runState
             try stopAndCopy(saver, file, runState: stoppedGuestFrom ?? .running)
-            multifd?.stop()
             connected.close()
             machine.setRunState(.postmigrate)
             finish(.completed, error: nil, bytesSent: file.bytesWritten)
@@ -148,32 +139,10 @@ public final class OutgoingMigration: Sendable {
             // Closed outside the lock: an exec: command that stopped reading but lives on is given seconds to
             // finish, and `info migrate` (which measures the channel under this lock) must not wait for it.
             channel.withLock { $0 }?.close()
-            let side = sideChannels.withLock { $0 }
-            side.forEach { $0.shutdown() }
-            multifd?.stop()
-            side.forEach { $0.close() }
             // The guest goes on where it was, as QEMU's migrate_fd_cleanup restarts a guest it had stopped.
             if let previous = stoppedGuestFrom { machine.setRunState(previous) }
             finish(isCancelled ? .cancelled : .failed, error: isCancelled ? nil : error)
         }
-    }
-
-    /// multifd_save_setup: one more connection per channel to the same address, each introduced by its init
-    /// packet (written by the channel's thread). Only sockets can carry several, as in QEMU.
-    private func connectMultiFD() throws(MigrationError) -> MultiFDSender? {
-        guard let count = multifdChannels else { return nil }
-        switch uri {
-        case .tcp, .unix: break
-        default: throw MigrationError("multifd is not supported by current protocol")
-        }
-        for _ in 0..<count {
-            let side = try Transport.connect(uri, fds: descriptors, isCancelled: { [weak self] in
-                self?.isCancelled ?? true
-            })
-            sideChannels.withLock { $0.append(side) }
-            if isCancelled { throw MigrationError("cancelled") }
-        }
-        return try MultiFDSender(channels: sideChannels.withLock { $0 })
     }
 
     private func iterateUntilConverged(_ saver: SaveVMWriter, _ file: QEMUFileWriter) throws(MigrationError) {
@@ -307,7 +276,6 @@ public final class OutgoingMigration: Sendable {
             info.ram.duplicate = statistics.duplicatePages
             info.ram.normal = statistics.normalPages
             info.ram.normalBytes = statistics.normalBytes
-            info.ram.multifdBytes = statistics.multifdBytes
             if info.disk != nil {
                 info.disk = MigrationInfo.DiskStatistics(
                     transferred: statistics.diskTransferredBytes, remaining: pendingDisk, total: statistics.diskTotalBytes)

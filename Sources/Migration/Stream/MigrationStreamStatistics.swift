@@ -12,7 +12,6 @@ public final class MigrationStreamStatistics: Sendable {
     let diskTotal = Atomic<UInt64>(0)
     let diskRemaining = Atomic<UInt64>(0)
     let blockProgress = Atomic<UInt64>(0)
-    let multifd = Atomic<UInt64>(0)
 
     public init() {}
 
@@ -28,8 +27,6 @@ public final class MigrationStreamStatistics: Sendable {
     public var diskTransferredBytes: UInt64 { diskTransferred.load(ordering: .relaxed) }
     public var diskTotalBytes: UInt64 { diskTotal.load(ordering: .relaxed) }
     public var diskRemainingBytes: UInt64 { diskRemaining.load(ordering: .relaxed) }
-    /// Bytes sent over the multifd channels, their packets' headers included.
-    public var multifdBytes: UInt64 { multifd.load(ordering: .relaxed) }
     /// The last PROGRESS percent sent.
     public var blockProgressPercent: UInt64 { blockProgress.load(ordering: .relaxed) }
 }

@@ -22,9 +22,6 @@ public final class QEMUFileWriter {
     private var iovCount = 0
     private var segmentStart = 0
     private var external = 0
-    /// Bytes that went over the multifd channels on this stream's behalf, counted in `bytesWritten` as QEMU's
-    /// qemu_file_update_transfer counts them, so the rate limit and the bandwidth see every byte.
-    private var sideBytes: UInt64 = 0
     private static let iovLimit = 1024
     /// The first write error; every later put is dropped and every flush rethrows it, as qemu_file_set_error.
     public private(set) var error: MigrationError?
@@ -48,12 +45,7 @@ public final class QEMUFileWriter {
     }
 
     /// Total bytes put so far, sent or still buffered: what the seed's qemu_file_transferred counts.
-    public var bytesWritten: UInt64 { flushed + UInt64(used + external) + sideBytes }
-
-    /// Counts `count` bytes sent on another channel as part of this stream.
-    func countSideBytes(_ count: Int) {
-        sideBytes += UInt64(count)
-    }
+    public var bytesWritten: UInt64 { flushed + UInt64(used + external) }
 
     /// Bytes the kernel has taken.
     public var bytesFlushed: UInt64 { flushed }

@@ -46,10 +46,6 @@ public final class RAMSaveHandler: SaveVMHandler {
     private var sectionPages = 0
     private var previousSectionPages = 0
     private var pageTargets: UnsafeMutableBufferPointer<QEMUFileReader.PageTarget>?
-    /// Outgoing with multifd: where PAGE records' pages go instead of the main stream.
-    var multifdSender: MultiFDSender?
-    /// Incoming with multifd: the channels each EOS waits for.
-    var multifdReceiver: MultiFDReceiver?
 
     public init(ram: GuestRAM, statistics: MigrationStreamStatistics) {
         self.ram = ram
@@ -88,9 +84,7 @@ public final class RAMSaveHandler: SaveVMHandler {
         try f.put64(ram.size | Flag.memSize)
         try f.putLengthPrefixedString(RAMSaveHandler.blockName)
         try f.put64(ram.size)
-        try syncChannels(f)
         try f.put64(Flag.eos)
-        try flushForChannels(f)
         statistics.ramTransferred.wrappingAdd(f.bytesWritten - before, ordering: .relaxed)
     }
 
@@ -137,34 +131,16 @@ public final class RAMSaveHandler: SaveVMHandler {
             while scan.remaining > 0, f.bytesWritten - before < limit, scanned <= pageCount {
                 guard let page = nextPage(&scan) else { break }
                 scanned += 1
-                // A run of ZERO records uses CONTINUE, so the block must have been named in the main stream (with
-                // multifd the first record may have gone to a channel).
-                if !ram.populated.isDirty(page), blockNamed {
+                if !ram.populated.isDirty(page) {
                     scanned += try sendZeroRun(f, from: page, &scan)
                     continue
                 }
                 try sendPage(f, base + page << GuestRAM.pageShift, page: page, &scan)
             }
         }
-        try syncChannels(f)
         let pages = f.bytesWritten - before
         try f.put64(Flag.eos)
-        try flushForChannels(f)
         statistics.ramTransferred.wrappingAdd(countingEOS ? f.bytesWritten - before : pages, ordering: .relaxed)
-    }
-
-    /// multifd_send_sync_main, before a section's EOS: the channels' SYNC packets.
-    private func syncChannels(_ f: QEMUFileWriter) throws(MigrationError) {
-        guard let multifdSender else { return }
-        let bytes = try multifdSender.sync()
-        f.countSideBytes(bytes)
-        statistics.multifd.wrappingAdd(UInt64(bytes), ordering: .relaxed)
-    }
-
-    /// After a section's EOS with multifd, as QEMU's ram_save_iterate: the destination's loader must reach that EOS
-    /// to let the channels past their SYNC packets, so it must not wait in this side's buffer.
-    private func flushForChannels(_ f: QEMUFileWriter) throws(MigrationError) {
-        if multifdSender != nil { try f.flush() }
     }
 
     /// `page` (already taken) and the rest of its bitmap word's pages that are to be sent and were never written:
@@ -230,15 +206,6 @@ public final class RAMSaveHandler: SaveVMHandler {
     ) throws(MigrationError) {
         let offset = UInt64(page) << UInt64(GuestRAM.pageShift)
         let zero = !ram.populated.isDirty(page) || GuestRAM.isZero(pointer, count: GuestRAM.pageSize)
-        if !zero, let multifdSender {
-            let bytes = try multifdSender.queue(offset: offset, pointer: pointer)
-            if bytes > 0 {
-                f.countSideBytes(bytes)
-                statistics.multifd.wrappingAdd(UInt64(bytes), ordering: .relaxed)
-            }
-            scan.normalPages += 1
-            return
-        }
         var header = offset | (zero ? Flag.zero : Flag.page)
         if blockNamed { header |= Flag.continue }
         try f.put64(header)
@@ -293,7 +260,6 @@ public final class RAMSaveHandler: SaveVMHandler {
                     }
                 case Flag.eos:
                     previousSectionPages = sectionPages
-                    try multifdReceiver?.sync()
                     return
                 default:
                     if flags & Flag.hook != 0 { throw MigrationError("Invalid argument") }

@@ -8,22 +8,14 @@ public import Machine
 public final class SaveVMLoader {
     private let machine: Machine
     private let statistics = MigrationStreamStatistics()
-    private let multifd: MultiFDReceiver?
 
-    public convenience init(machine: Machine) {
-        self.init(machine: machine, multifd: nil)
-    }
-
-    /// `multifd`: the channels that carry the RAM pages beside this stream.
-    init(machine: Machine, multifd: MultiFDReceiver?) {
+    public init(machine: Machine) {
         self.machine = machine
-        self.multifd = multifd
     }
 
     /// Loads a whole stream; returns the globalstate run state name, nil when the stream had none.
     public func load(_ r: QEMUFileReader, progress: (String) -> Void) throws(MigrationError) -> String? {
         let ram = RAMSaveHandler(ram: machine.ram, statistics: statistics)
-        ram.multifdReceiver = multifd
         defer { ram.endLoad() }
         // QEMU registers `block` on every machine; an unknown drive fails at its first record.
         let block = BlockSaveHandler(drives: machine.drives, mode: .none, statistics: statistics)

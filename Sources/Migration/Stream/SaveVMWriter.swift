@@ -13,14 +13,8 @@ public final class SaveVMWriter {
     /// Active iterative handlers with their section ids, in QEMU's order: block, then ram.
     private let iterative: [(id: UInt32, handler: any SaveVMHandler)]
 
-    public convenience init(machine: Machine, blockMode: BlockMigrationMode) {
-        self.init(machine: machine, blockMode: blockMode, multifd: nil)
-    }
-
-    /// `multifd`: the channels RAM pages go over instead of the main stream.
-    init(machine: Machine, blockMode: BlockMigrationMode, multifd: MultiFDSender?) {
+    public init(machine: Machine, blockMode: BlockMigrationMode) {
         ram = RAMSaveHandler(ram: machine.ram, statistics: statistics)
-        ram.multifdSender = multifd
         var list: [(id: UInt32, handler: any SaveVMHandler)] = []
         if blockMode != .none {
             let block = BlockSaveHandler(drives: machine.drives, mode: blockMode, statistics: statistics)

@@ -30,8 +30,7 @@ public final class MigrationListener: Sendable {
 
     /// tcp: binds the first address of HOST that is free, as QEMU's inet_listen_saddr. An empty host or `0` binds
     /// `::` with IPV6_V6ONLY off, reachable over 127.0.0.1 and ::1 alike, falling back to 0.0.0.0 without IPv6.
-    /// `backlog`: connections that may wait to be accepted (one per multifd channel and the main one).
-    init(tcpHost host: String, port: String, backlog: Int32 = 1) throws(MigrationError) {
+    init(tcpHost host: String, port: String) throws(MigrationError) {
         let candidates: [SocketAddress]
         if host.isEmpty || host == "0" {
             let v6 = try? resolveAddresses(host: "::", port: port, passive: true)
@@ -42,7 +41,7 @@ public final class MigrationListener: Sendable {
         }
         let fd: Int32
         do throws(Listener.Failure) {
-            fd = try Listener.tcp(candidates, backlog: backlog)
+            fd = try Listener.tcp(candidates, backlog: 1)
         } catch {
             throw Self.listenError(error, unixPath: nil)
         }
@@ -54,10 +53,10 @@ public final class MigrationListener: Sendable {
     }
 
     /// unix: unlinks a stale socket at PATH, binds and listens, as QEMU's unix_listen_saddr.
-    init(unixPath path: String, backlog: Int32 = 1) throws(MigrationError) {
+    init(unixPath path: String) throws(MigrationError) {
         let fd: Int32
         do throws(Listener.Failure) {
-            fd = try Listener.unix(path: path, backlog: backlog)
+            fd = try Listener.unix(path: path, backlog: 1)
         } catch {
             throw Self.listenError(error, unixPath: path)
         }
@@ -92,9 +91,8 @@ public final class MigrationListener: Sendable {
         close()
     }
 
-    /// The incoming stream. Sockets wait for a connection, checking `isCancelled` and close() every 50 ms;
-    /// exec: and fd: hand over their channel at once. One call per connection (the main one, then each multifd
-    /// channel's), never two at once; close the listener afterwards.
+    /// The one incoming stream. Sockets wait for a connection, checking `isCancelled` and close() every 50 ms;
+    /// exec: and fd: hand over their channel at once. Call it once; close the listener afterwards.
     public func accept(isCancelled: @escaping @Sendable () -> Bool) throws(MigrationError) -> MigrationChannel {
         enum Start { case ready(MigrationChannel), socket(Int32) }
         let start = try state.withLock { state throws(MigrationError) -> Start in

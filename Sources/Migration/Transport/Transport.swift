@@ -35,17 +35,15 @@ public enum Transport {
 
     /// Starts the incoming side: binds and listens (tcp, unix), spawns the command (exec) or takes the descriptor
     /// (fd: a getfd name, or a number as QEMU's monitor_fd_param allows incoming). Errors read as QEMU's.
-    /// `connections`: how many a socket will take (the main one and one per multifd channel).
     public static func listen(
-        _ uri: MigrationURI, fds: (String) -> Int32? = { _ in nil }, connections: Int = 1
+        _ uri: MigrationURI, fds: (String) -> Int32? = { _ in nil }
     ) throws(MigrationError) -> MigrationListener {
-        let backlog = Int32(clamping: connections)
         Signals.ignoreBrokenPipes()
         switch uri {
         case .tcp(let host, let port):
-            return try MigrationListener(tcpHost: host, port: port, backlog: backlog)
+            return try MigrationListener(tcpHost: host, port: port)
         case .unix(let path):
-            return try MigrationListener(unixPath: path, backlog: backlog)
+            return try MigrationListener(unixPath: path)
         case .exec(let command):
             return MigrationListener(ready: try spawn(command, direction: .childWritesStdout))
         case .fd(let name):
