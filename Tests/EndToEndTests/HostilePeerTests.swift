@@ -183,6 +183,22 @@ import TestSupport
 
     // MARK: At a terminal
 
+    /// hmp at a terminal on a fake QEMU whose query-migrate answers whatever `reply` holds (huge figures at
+    /// first), at its prompt.
+    func migrationFiguresAtATerminal() throws -> (Shared<String>, FakeQMPPeer, TerminalSession) {
+        let reply = Shared(Self.hugeFigures(mbps: "1e17"))
+        let peer = try FakeQMPPeer(directory: scratch.path) { command in
+            command.name == "query-migrate" ? .returns(reply.value) : nil
+        }
+        let term: TerminalSession
+        do { term = try terminal(peer) } catch {
+            peer.close()
+            throw error
+        }
+        #expect(term.waitForCursorLine("(qemu) "), "\(term.screenText)")
+        return (reply, peer, term)
+    }
+
     func terminal(_ peer: FakeQMPPeer) throws -> TerminalSession {
         let home = try scratch.directory("home")
         return try TerminalSession("\(hmpBinary) --connect \(peer.address)", width: 100, height: 30,
@@ -270,14 +286,11 @@ import TestSupport
     /// Synchronous migrations at a terminal, one for each kind of figure out of range: the status line is drawn
     /// from them, and the summary of the completed migration computes seconds, MiB and a rate from them.
     @Test func statusLinesAndSummariesWithFiguresOutOfRange() throws {
-        let reply = Shared(Self.hugeFigures(mbps: "1e17"))
-        let peer = try FakeQMPPeer(directory: scratch.path) { command in
-            command.name == "query-migrate" ? .returns(reply.value) : nil
+        let (reply, peer, term) = try migrationFiguresAtATerminal()
+        defer {
+            term.close()
+            peer.close()
         }
-        defer { peer.close() }
-        let term = try terminal(peer)
-        defer { term.close() }
-        #expect(term.waitForCursorLine("(qemu) "), "\(term.screenText)")
         let bottom = { ((try? term.screen()) ?? []).dropLast().last ?? "" }
         let odd = #"{"status": "STATUS", "total-time": -1, "setup-time": 1e999, "downtime": DOWNTIME, "#
             + #""ram": {"transferred": -1, "remaining": 18446744073709551616, "total": "x", "mbps": null, "#
@@ -318,14 +331,11 @@ import TestSupport
     /// The status line of a synchronous migrate at a terminal, fed figures at UInt64.max, then a failure with
     /// escapes in its description.
     @Test func statusLineWithHugeFiguresThenAHostileFailure() throws {
-        let reply = Shared(Self.hugeFigures(mbps: "1e17"))
-        let peer = try FakeQMPPeer(directory: scratch.path) { command in
-            command.name == "query-migrate" ? .returns(reply.value) : nil
+        let (reply, peer, term) = try migrationFiguresAtATerminal()
+        defer {
+            term.close()
+            peer.close()
         }
-        defer { peer.close() }
-        let term = try terminal(peer)
-        defer { term.close() }
-        #expect(term.waitForCursorLine("(qemu) "), "\(term.screenText)")
         let titleBefore = title(term)
         try term.type("migrate -b tcp:127.0.0.1:1")
         try term.press("Enter")

@@ -26,11 +26,8 @@ import TestSupport
 
     @Test func tenMebibytesWithoutANewlineOnASocket() throws {
         let scratch = TempDir()
-        let path = scratch.file("mon.sock")
-        let hmp = try HMPProcess(["-m", "16", "-monitor", "unix:\(path),server=on,wait=off"])
+        let (hmp, client) = try HMPProcess.withSocketMonitor(["-m", "16"], in: scratch)
         defer { hmp.close() }
-        let client = try SocketClient(path: path)
-        _ = client.readUntilPrompt()
         let started = Date()
         let flood = [UInt8](repeating: UInt8(ascii: "y"), count: 10 << 20) + Array("\n".utf8)
         let wrote = writeAll(flood, to: client.fd, within: 10)
@@ -51,11 +48,8 @@ import TestSupport
 
     @Test func nulAndInvalidUTF8InALineCrashNothing() throws {
         let scratch = TempDir()
-        let path = scratch.file("mon.sock")
-        let hmp = try HMPProcess(["-m", "16", "-monitor", "unix:\(path),server=on,wait=off"])
+        let (hmp, client) = try HMPProcess.withSocketMonitor(["-m", "16"], in: scratch)
         defer { hmp.close() }
-        let client = try SocketClient(path: path)
-        _ = client.readUntilPrompt()
         for bytes: [UInt8] in [[0], [0xFF, 0xFE, 0x09], [0x69, 0x6E, 0x66, 0x6F, 0x00, 0xC3], [0xC0, 0x80, 0x20, 0x00]] {
             client.sendBytes(bytes + [0x0A])
             #expect(client.readUntilPrompt() != nil)

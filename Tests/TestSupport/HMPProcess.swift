@@ -120,3 +120,21 @@ public func runHMP(_ arguments: [String], stdin: String = "", timeout: TimeInter
     try runProgram(hmpBinary, arguments, stdin: stdin, timeout: timeout)
 }
 
+
+extension HMPProcess {
+    /// hmp with its monitor on a unix socket in `scratch` (`mon.sock`), and a client past the banner.
+    public static func withSocketMonitor(
+        _ arguments: [String], in scratch: TempDir
+    ) throws -> (hmp: HMPProcess, client: SocketClient) {
+        let path = scratch.file("mon.sock")
+        let hmp = try HMPProcess(arguments + ["-monitor", "unix:\(path),server=on,wait=off"])
+        do {
+            let client = try SocketClient(path: path)
+            _ = client.readUntilPrompt()
+            return (hmp, client)
+        } catch {
+            hmp.close()
+            throw error
+        }
+    }
+}
